@@ -1,0 +1,139 @@
+package http1
+
+// Byte classes, one table lookup per byte on the hot path.
+const (
+	cToken  = 1 << iota // tchar, RFC 9110 §5.6.2
+	cValue              // field-vchar / SP / HTAB / obs-text, RFC 9110 §5.5
+	cTarget             // request-target octet: visible ASCII or obs-text, no CTL, no SP
+	cHost               // reg-name and IP-literal characters, RFC 3986 §3.2.2 (plus '%' and ':')
+	cHex                // HEXDIG
+)
+
+var class = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		isAlpha := b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
+		isDigit := b >= '0' && b <= '9'
+		if isAlpha || isDigit {
+			t[c] |= cToken | cHost
+		}
+		switch b {
+		case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
+			t[c] |= cToken
+		}
+		switch b {
+		case '-', '.', '_', '~', // unreserved
+			'!', '$', '&', '\'', '(', ')', '*', '+', ',', ';', '=', // sub-delims
+			'%', ':', '[', ']': // pct-encoded, port and IP-literal delimiters
+			t[c] |= cHost
+		}
+		if b == '\t' || b == ' ' || b >= 0x21 && b != 0x7f {
+			t[c] |= cValue
+		}
+		if b >= 0x21 && b != 0x7f {
+			t[c] |= cTarget
+		}
+		if isDigit || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F' {
+			t[c] |= cHex
+		}
+	}
+	return t
+}()
+
+// IsToken reports whether b is a non-empty RFC 9110 token.
+func IsToken(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if class[c]&cToken == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// IsTokenString is IsToken for a string.
+func IsTokenString(s string) bool {
+	if len(s) == 0 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if class[s[i]]&cToken == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// IsFieldValue reports whether s may be sent as a field value: no CTL but HTAB,
+// no CR, LF or NUL (response splitting).
+func IsFieldValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if class[s[i]]&cValue == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + ('a' - 'A')
+	}
+	return c
+}
+
+// EqualFold reports whether b equals the lowercase ASCII string s, ignoring ASCII case in b.
+func EqualFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		if lower(b[i]) != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// equalFoldBoth compares two byte strings ignoring ASCII case.
+func equalFoldBoth(a []byte, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if lower(a[i]) != lower(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isOWS(c byte) bool { return c == ' ' || c == '\t' }
+
+// trimOWS removes optional whitespace (SP, HTAB) at both ends.
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && isOWS(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isOWS(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// nextListElem splits a comma-separated list (RFC 9110 §5.6.1): it returns the first
+// element with OWS trimmed and the rest after the comma. Empty elements are returned
+// as empty slices; callers skip them as the list rule requires.
+func nextListElem(b []byte) (elem, rest []byte, ok bool) {
+	if len(b) == 0 {
+		return nil, nil, false
+	}
+	for i, c := range b {
+		if c == ',' {
+			return trimOWS(b[:i]), b[i+1:], true
+		}
+	}
+	return trimOWS(b), nil, true
+}

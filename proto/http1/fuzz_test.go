@@ -1,0 +1,232 @@
+package http1
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"gatehouse/internal/testutil"
+)
+
+// seedRequests adds every request of the gunicorn corpus and every request of the
+// rules table (testdata/rfc9112-rules.md examples are covered by TestRequestRules).
+func seedRequests(f *testing.F) {
+	for _, c := range testutil.GunicornCorpus(f) {
+		f.Add(c.Raw)
+	}
+	for _, raw := range rulesExamples(f) {
+		f.Add([]byte(raw))
+	}
+	f.Add([]byte("GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+	f.Add([]byte("POST /u HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"))
+}
+
+// rulesExamples extracts the backquoted request examples of the rules table, with
+// their escapes decoded, as fuzz seeds.
+func rulesExamples(f *testing.F) []string {
+	b, err := os.ReadFile(filepath.Join("testdata", "rfc9112-rules.md"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	var out []string
+	for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(string(b), -1) {
+		s, err := strconv.Unquote(`"` + strings.ReplaceAll(m[1], `"`, `\"`) + `"`)
+		if err != nil || !strings.Contains(s, "HTTP/") {
+			continue
+		}
+		if !strings.Contains(s, "\r\n\r\n") {
+			s += "\r\nHost: a\r\n\r\n"
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// FuzzParse checks that the parser never panics, that feeding the input in two
+// pieces agrees with feeding it whole, and that what it accepts is well-formed.
+func FuzzParse(f *testing.F) {
+	seedRequests(f)
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var p Parser
+		var req Request
+		n, err := p.Parse(raw, &req)
+		for _, cut := range []int{1, len(raw) / 2, len(raw) - 1} {
+			if cut <= 0 || cut >= len(raw) {
+				continue
+			}
+			var q Parser
+			var r2 Request
+			n2, err2 := q.Parse(raw[:cut], &r2)
+			if err2 == ErrNeedMore {
+				n2, err2 = q.Parse(raw, &r2)
+			}
+			if err2 != err || n2 != n {
+				t.Fatalf("cut %d: (%d, %v), whole (%d, %v)", cut, n2, err2, n, err)
+			}
+		}
+		if err != nil {
+			if _, ok := err.(*Error); !ok && err != ErrNeedMore {
+				t.Fatalf("error of type %T: %v", err, err)
+			}
+			return
+		}
+		if n <= 0 || n > len(raw) || !bytes.HasSuffix(raw[:n], []byte("\r\n\r\n")) {
+			t.Fatalf("head length %d of %d", n, len(raw))
+		}
+		if !IsToken(req.Method) || req.Major != 1 {
+			t.Fatalf("method %q version %d.%d", req.Method, req.Major, req.Minor)
+		}
+		for _, f := range req.Fields {
+			if !IsToken(f.Name) || bytes.ContainsAny(f.Value, "\r\n\x00") {
+				t.Fatalf("field %q: %q", f.Name, f.Value)
+			}
+		}
+		if req.Chunked && req.ContentLength >= 0 {
+			t.Fatal("both chunked and Content-Length")
+		}
+		if req.HasHost && !ValidHost(req.Host) {
+			t.Fatalf("host %q", req.Host)
+		}
+	})
+}
+
+// FuzzChunked checks the chunked decoder: no panic, two pieces agree with one, and
+// data never exceeds the input.
+func FuzzChunked(f *testing.F) {
+	for _, c := range testutil.GunicornCorpus(f) {
+		if i := bytes.Index(c.Raw, []byte("\r\n\r\n")); i >= 0 && bytes.Contains(bytes.ToLower(c.Raw[:i]), []byte("chunked")) {
+			f.Add(c.Raw[i+4:])
+		}
+	}
+	f.Add([]byte("5\r\nhello\r\n6; a=\"b\"\r\n world\r\n0\r\nX: y\r\n\r\n"))
+	f.Add([]byte("1;a\nZ\r\n0\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		var d ChunkedDecoder
+		body, n, err := decodeAll(&d, src)
+		if n > len(src) || len(body) > len(src) {
+			t.Fatalf("consumed %d, body %d of %d", n, len(body), len(src))
+		}
+		if err != nil && err != ErrNeedMore {
+			if _, ok := err.(*Error); !ok {
+				t.Fatalf("error of type %T: %v", err, err)
+			}
+		}
+		if cut := len(src) / 2; cut > 0 {
+			var e ChunkedDecoder
+			body1, n1, err1 := decodeAll(&e, src[:cut])
+			if err1 == ErrNeedMore {
+				var body2 []byte
+				var n2 int
+				body2, n2, err1 = decodeAll(&e, src[n1:])
+				body1, n1 = append(body1, body2...), n1+n2
+			}
+			if err1 != err || (err == nil && (!bytes.Equal(body1, body) || n1 != n)) {
+				t.Fatalf("split at %d: %q %d %v; whole: %q %d %v", cut, body1, n1, err1, body, n, err)
+			}
+		}
+	})
+}
+
+// Differences from net/http's ReadRequest, each deliberate. gatehouse refuses these
+// while net/http accepts them (the reasons are in the doc comment of the package):
+//
+//   - lines ending in a bare LF (R2) and bare CR (R1)
+//   - obs-fold and whitespace before the first field (R3, R12)
+//   - a second Host, Content-Type or Content-Length field even when equal (R9, R19)
+//   - Transfer-Encoding in HTTP/1.0, or with Content-Length, or with codings other
+//     than one final chunked (R15-R17)
+//   - request-targets net/http's URL parser takes but RFC 9112 §3.2 does not:
+//     '*' with a method other than OPTIONS, authority-form without CONNECT, relative
+//     paths, schemes other than http and https, userinfo
+//   - CTLs in field values that net/http keeps (R14), and malformed Host values (R9)
+//   - HTTP/1.x minor versions above 1 are served as 1.1; other majors get 505
+//   - heads over the request-line, field-line, field-count or head-size limits
+//
+// and gatehouse accepts these where net/http refuses:
+//
+//   - empty lines before the request line (R4: SHOULD ignore)
+var stricterThanNetHTTP = map[*Error]bool{
+	ErrBareLF: true, ErrBareCR: true, ErrObsFold: true, ErrLeadingSpace: true,
+	ErrDuplicateHost: true, ErrDuplicateField: true, ErrDupContentLength: true,
+	ErrEncodingHTTP10: true, ErrLengthAndEncoding: true, ErrTransferEncoding: true, ErrTransferCoding: true,
+	ErrTargetForm: true, ErrTarget: true, ErrUserinfo: true, ErrFieldValue: true, ErrHost: true,
+	ErrVersionUnsupported: true, ErrContentLength: true, ErrFieldName: true, ErrRequestLine: true,
+	ErrMethod: true, ErrVersion: true,
+	// Limits: net/http's ReadRequest has none of its own.
+	ErrRequestLineTooLong: true, ErrFieldTooLong: true, ErrTooManyFields: true, ErrHeaderTooLarge: true,
+}
+
+// FuzzNetHTTP compares the parser with net/http's ReadRequest. When gatehouse
+// accepts a head, net/http must accept it too and agree on method, target, version,
+// fields and framing. When gatehouse refuses one that net/http accepts, the reason
+// must be one of the listed deliberate differences.
+func FuzzNetHTTP(f *testing.F) {
+	seedRequests(f)
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var p Parser
+		var req Request
+		_, err := p.Parse(raw, &req)
+		if err == ErrNeedMore {
+			return
+		}
+		goReq, goErr := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
+		if err != nil {
+			if goErr == nil && !stricterThanNetHTTP[err.(*Error)] {
+				t.Fatalf("refused (%v), net/http accepts: %.300q", err, raw)
+			}
+			return
+		}
+		if goErr != nil {
+			if bytes.HasPrefix(raw, []byte("\r\n")) {
+				return // R4: leading empty lines are ignored here, an error there
+			}
+			if req.Minor > 1 {
+				return // HTTP/1.2+: served as 1.1 here
+			}
+			t.Fatalf("accepted, net/http refuses (%v): %.300q", goErr, raw)
+		}
+		if goReq.Method != string(req.Method) || goReq.RequestURI != string(req.Target) ||
+			goReq.ProtoMajor != int(req.Major) || goReq.ProtoMinor != int(req.Minor) {
+			t.Fatalf("request line differs: %s %s %d.%d vs %s %s %d.%d", goReq.Method, goReq.RequestURI,
+				goReq.ProtoMajor, goReq.ProtoMinor, req.Method, req.Target, req.Major, req.Minor)
+		}
+		count := map[string]int{}
+		for _, f := range req.Fields {
+			key := http.CanonicalHeaderKey(string(f.Name))
+			if key == "Host" || key == "Transfer-Encoding" {
+				continue // net/http moves these out of the header map
+			}
+			vals := goReq.Header.Values(key)
+			i := count[key]
+			count[key]++
+			if i >= len(vals) || vals[i] != string(f.Value) {
+				t.Fatalf("field %s[%d] = %q; net/http has %q", key, i, f.Value, vals)
+			}
+		}
+		wantHost := string(req.Host)
+		if req.Form == FormAbsolute || req.Form == FormAuthority {
+			wantHost = string(req.Authority)
+		}
+		if goReq.Host != wantHost {
+			t.Fatalf("host %q, net/http %q", wantHost, goReq.Host)
+		}
+		chunked := len(goReq.TransferEncoding) > 0 && goReq.TransferEncoding[0] == "chunked"
+		if chunked != req.Chunked {
+			t.Fatalf("chunked %v, net/http %v", req.Chunked, chunked)
+		}
+		if !req.Chunked && req.ContentLength >= 0 && goReq.ContentLength != req.ContentLength {
+			t.Fatalf("content length %d, net/http %d", req.ContentLength, goReq.ContentLength)
+		}
+		if goReq.Close != req.Close {
+			t.Fatalf("close %v, net/http %v", req.Close, goReq.Close)
+		}
+		io.Copy(io.Discard, goReq.Body)
+	})
+}

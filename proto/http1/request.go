@@ -1,0 +1,595 @@
+package http1
+
+import (
+	"bytes"
+	"net/netip"
+)
+
+// Default limits. Each one answers a status when exceeded; see Limits.
+const (
+	DefaultMaxRequestLine = 8 << 10  // RFC 9112 §3 recommends at least 8000 octets
+	DefaultMaxHeaderBytes = 32 << 10 // the whole head, request line included
+	DefaultMaxFieldBytes  = 8 << 10  // one field line, name and value
+	DefaultMaxFields      = 100
+	maxLeadingBlank       = 16 // blank lines ignored before a request line (RFC 9112 §2.2)
+)
+
+// Limits bound what the parser accepts. A zero field means its default.
+type Limits struct {
+	// MaxRequestLine is the longest request line, in bytes, CRLF excluded.
+	// Default 8 KiB. Longer: 414 URI Too Long.
+	MaxRequestLine int
+	// MaxHeaderBytes bounds the whole head (request line, fields, CRLFs), in bytes.
+	// Default 32 KiB. Larger: 431 Request Header Fields Too Large.
+	// For trailers, it bounds the trailer section.
+	MaxHeaderBytes int
+	// MaxFieldBytes bounds one field line, in bytes. Default 8 KiB. Longer: 431.
+	MaxFieldBytes int
+	// MaxFields bounds the number of field lines. Default 100. More: 431.
+	MaxFields int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxRequestLine <= 0 {
+		l.MaxRequestLine = DefaultMaxRequestLine
+	}
+	if l.MaxHeaderBytes <= 0 {
+		l.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if l.MaxFieldBytes <= 0 {
+		l.MaxFieldBytes = DefaultMaxFieldBytes
+	}
+	if l.MaxFields <= 0 {
+		l.MaxFields = DefaultMaxFields
+	}
+	return l
+}
+
+// Field is one header or trailer field. Name and Value are views into the parsed
+// buffer; Value has its surrounding whitespace removed.
+type Field struct {
+	Name, Value []byte
+}
+
+// TargetForm is the form of a request-target (RFC 9112 §3.2).
+type TargetForm uint8
+
+// The four request-target forms.
+const (
+	FormOrigin    TargetForm = iota // "/path?query"
+	FormAbsolute                    // "http://authority/path?query"
+	FormAuthority                   // "host:port", CONNECT only
+	FormAsterisk                    // "*", OPTIONS only
+)
+
+// Request is a parsed request head. Every []byte is a view into the buffer given to
+// Parser.Parse and is valid while that buffer is.
+type Request struct {
+	Method []byte
+	Target []byte // the request-target exactly as received
+	Major  uint8  // always 1 for a request that parsed
+	Minor  uint8  // 0 or 1; a higher minor is served as 1.1 (RFC 9110 §2.5)
+	Form   TargetForm
+
+	Path      []byte // origin and absolute form: path, without query or fragment; "/" if empty
+	Query     []byte // text after '?', up to any '#'; nil when there is no '?'
+	Authority []byte // absolute and authority form: host[:port] from the target
+
+	Fields []Field
+
+	// Values derived from the fields.
+	Host          []byte // value of the Host field
+	HasHost       bool
+	ContentLength int64 // -1 when absent
+	Chunked       bool  // Transfer-Encoding: chunked
+	Close         bool  // the client asked to close (Connection: close, or HTTP/1.0 without keep-alive)
+	KeepAlive     bool  // Connection: keep-alive was sent
+	Upgrade       bool  // Connection: upgrade was sent
+	Expect100     bool  // Expect: 100-continue
+	ExpectOther   bool  // an expectation other than 100-continue (answer 417)
+
+	// HeadLen is the length of the head in bytes, leading blank lines included.
+	HeadLen int
+
+	te teState
+}
+
+type teState struct {
+	present, chunkedSeen, chunkedLast, other bool
+	chunkedCount                             int
+}
+
+// Reset clears r for reuse, keeping the capacity of Fields.
+func (r *Request) Reset() {
+	fields := r.Fields[:0]
+	*r = Request{Fields: fields, ContentLength: -1}
+}
+
+// HTTP11 reports whether the request is HTTP/1.1 (or a later 1.x).
+func (r *Request) HTTP11() bool { return r.Minor >= 1 }
+
+// Parser parses request heads incrementally. The zero value is ready to use with
+// default limits; set Limits before the first call to change them.
+type Parser struct {
+	Limits Limits
+
+	lim     Limits
+	state   uint8
+	start   int // offset of the request line
+	pos     int // offset of the next line to parse
+	scanned int // offset up to which the current line has been searched for LF
+}
+
+const (
+	stBlank  uint8 = iota // skipping blank lines before the request line
+	stLine                // expecting the request line
+	stFields              // expecting field lines or the empty line
+)
+
+// Reset prepares p for a new head.
+func (p *Parser) Reset() { p.state, p.start, p.pos, p.scanned = stBlank, 0, 0, 0 }
+
+// Parse parses the request head at the start of buf into req.
+//
+// It returns the head length once the empty line ending the head is in buf, or
+// ErrNeedMore. After ErrNeedMore, call again with the same buffer extended with more
+// bytes; bytes already passed must not change. If the caller moves them (to grow its
+// buffer), it calls Reset and req.Reset and starts over. Any other error is an *Error;
+// the connection must then be closed after answering its Status.
+//
+// Parse does not allocate, except to grow req.Fields beyond its capacity.
+func (p *Parser) Parse(buf []byte, req *Request) (int, error) {
+	if p.state == stBlank && p.pos == 0 {
+		p.lim = p.Limits.withDefaults()
+		req.Reset()
+	}
+	lim := &p.lim
+	if p.state == stBlank {
+		// RFC 9112 §2.2: a server SHOULD ignore at least one empty line received
+		// before the request-line.
+		for p.pos+1 < len(buf) && buf[p.pos] == '\r' && buf[p.pos+1] == '\n' {
+			p.pos += 2
+			if p.pos > 2*maxLeadingBlank {
+				return 0, ErrLeadingBlankLines
+			}
+		}
+		if p.pos >= len(buf) || buf[p.pos] == '\r' && p.pos+1 == len(buf) {
+			return 0, ErrNeedMore
+		}
+		p.start, p.scanned, p.state = p.pos, p.pos, stLine
+	}
+	for {
+		i := bytes.IndexByte(buf[p.scanned:], '\n')
+		if i < 0 {
+			p.scanned = len(buf)
+			if err := p.checkPartial(len(buf)); err != nil {
+				return 0, err
+			}
+			return 0, ErrNeedMore
+		}
+		lf := p.scanned + i
+		if lf == p.pos || buf[lf-1] != '\r' {
+			return 0, ErrBareLF
+		}
+		line := buf[p.pos : lf-1]
+		next := lf + 1
+		if next-p.start > lim.MaxHeaderBytes {
+			if p.state == stLine {
+				return 0, ErrRequestLineTooLong
+			}
+			return 0, ErrHeaderTooLarge
+		}
+		switch {
+		case p.state == stLine:
+			if len(line) > lim.MaxRequestLine {
+				return 0, ErrRequestLineTooLong
+			}
+			if err := parseRequestLine(line, req); err != nil {
+				return 0, err
+			}
+			p.state = stFields
+		case len(line) == 0:
+			if err := req.finish(); err != nil {
+				return 0, err
+			}
+			req.HeadLen = next
+			p.Reset()
+			return next, nil
+		default:
+			if len(line) > lim.MaxFieldBytes {
+				return 0, ErrFieldTooLong
+			}
+			if len(req.Fields) >= lim.MaxFields {
+				return 0, ErrTooManyFields
+			}
+			name, value, err := parseFieldLine(line, len(req.Fields) == 0)
+			if err != nil {
+				return 0, err
+			}
+			req.Fields = append(req.Fields, Field{Name: name, Value: value})
+			if err := req.noteField(name, value); err != nil {
+				return 0, err
+			}
+		}
+		p.pos, p.scanned = next, next
+	}
+}
+
+// checkPartial applies the limits to an unterminated line ending at end.
+func (p *Parser) checkPartial(end int) error {
+	lineLen := end - p.pos
+	if p.state == stLine {
+		if lineLen > p.lim.MaxRequestLine+1 { // +1: the CR may already be here
+			return ErrRequestLineTooLong
+		}
+	} else if lineLen > p.lim.MaxFieldBytes+1 {
+		return ErrFieldTooLong
+	}
+	if end-p.start > p.lim.MaxHeaderBytes {
+		return ErrHeaderTooLarge
+	}
+	return nil
+}
+
+// parseRequestLine parses method SP request-target SP HTTP-version (RFC 9112 §3).
+func parseRequestLine(line []byte, req *Request) error {
+	i := 0
+	for i < len(line) && class[line[i]]&cToken != 0 {
+		i++
+	}
+	if i == len(line) {
+		return ErrRequestLine
+	}
+	if line[i] != ' ' {
+		return ErrMethod
+	}
+	if i == 0 {
+		return ErrRequestLine
+	}
+	req.Method = line[:i]
+	rest := line[i+1:]
+	j := 0
+	for j < len(rest) && class[rest[j]]&cTarget != 0 {
+		j++
+	}
+	if j == 0 || j == len(rest) || rest[j] != ' ' {
+		if j < len(rest) && rest[j] != ' ' {
+			return ErrTarget
+		}
+		return ErrRequestLine
+	}
+	req.Target = rest[:j]
+	if err := parseVersion(rest[j+1:], req); err != nil {
+		return err
+	}
+	return req.parseTarget()
+}
+
+// parseVersion parses HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3), case-sensitive.
+func parseVersion(v []byte, req *Request) error {
+	if len(v) != 8 || string(v[:5]) != "HTTP/" || v[6] != '.' ||
+		v[5] < '0' || v[5] > '9' || v[7] < '0' || v[7] > '9' {
+		return ErrVersion
+	}
+	major, minor := v[5]-'0', v[7]-'0'
+	if major != 1 {
+		return ErrVersionUnsupported
+	}
+	req.Major, req.Minor = major, minor
+	return nil
+}
+
+func (req *Request) parseTarget() error {
+	t := req.Target
+	connect := string(req.Method) == "CONNECT"
+	switch {
+	case connect:
+		// RFC 9112 §3.2.3: authority-form, CONNECT only, and CONNECT takes nothing else.
+		if !validAuthority(t, true) {
+			return ErrTargetForm
+		}
+		req.Form, req.Authority = FormAuthority, t
+		return nil
+	case len(t) == 1 && t[0] == '*':
+		// RFC 9112 §3.2.4: asterisk-form, OPTIONS only.
+		if string(req.Method) != "OPTIONS" {
+			return ErrTargetForm
+		}
+		req.Form = FormAsterisk
+		return nil
+	case t[0] == '/':
+		req.Form = FormOrigin
+		req.splitPath(t)
+		return nil
+	}
+	// absolute-form (RFC 9112 §3.2.2). Only http and https URIs name something this
+	// server can answer for; anything else ("example.com:443", "foo/bar") is an error.
+	var rest []byte
+	switch {
+	case len(t) > 7 && equalFoldBoth(t[:7], "http://"):
+		rest = t[7:]
+	case len(t) > 8 && equalFoldBoth(t[:8], "https://"):
+		rest = t[8:]
+	default:
+		return ErrTarget
+	}
+	end := len(rest)
+	for i, c := range rest {
+		if c == '/' || c == '?' || c == '#' {
+			end = i
+			break
+		}
+	}
+	auth := rest[:end]
+	if bytes.IndexByte(auth, '@') >= 0 {
+		return ErrUserinfo
+	}
+	if len(auth) == 0 || !validAuthority(auth, false) {
+		return ErrTarget
+	}
+	req.Form, req.Authority = FormAbsolute, auth
+	req.splitPath(rest[end:])
+	return nil
+}
+
+// splitPath sets Path and Query from an origin-form target (or the part of an
+// absolute-form target after the authority). A fragment, which clients must not send,
+// is ignored.
+func (req *Request) splitPath(t []byte) {
+	if f := bytes.IndexByte(t, '#'); f >= 0 {
+		t = t[:f]
+	}
+	if q := bytes.IndexByte(t, '?'); q >= 0 {
+		req.Path, req.Query = t[:q], t[q+1:]
+	} else {
+		req.Path = t
+	}
+	if len(req.Path) == 0 {
+		req.Path = slash
+	}
+}
+
+var slash = []byte("/")
+
+// validAuthority checks host [ ":" port ] (RFC 3986 §3.2.2, §3.2.3; RFC 9110 §7.2)
+// without userinfo. needPort requires a non-empty port (authority-form).
+func validAuthority(a []byte, needPort bool) bool {
+	host, port := a, []byte(nil)
+	hasPort := false
+	if len(a) > 0 && a[0] == '[' {
+		end := bytes.IndexByte(a, ']')
+		if end < 0 || !validIPLiteral(a[1:end]) {
+			return false
+		}
+		host = a[:end+1]
+		switch rest := a[end+1:]; {
+		case len(rest) == 0:
+		case rest[0] == ':':
+			port, hasPort = rest[1:], true
+		default:
+			return false
+		}
+	} else {
+		if c := bytes.LastIndexByte(a, ':'); c >= 0 {
+			host, port, hasPort = a[:c], a[c+1:], true
+		}
+		for i := 0; i < len(host); i++ {
+			c := host[i]
+			if class[c]&cHost == 0 || c == ':' || c == '[' || c == ']' {
+				return false
+			}
+			if c == '%' && (i+2 >= len(host) || class[host[i+1]]&cHex == 0 || class[host[i+2]]&cHex == 0) {
+				return false
+			}
+		}
+	}
+	for _, c := range port {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	if needPort && (!hasPort || len(port) == 0 || len(host) == 0) {
+		return false
+	}
+	return true
+}
+
+// validIPLiteral checks the inside of "[...]": an IPv6 address (RFC 3986 §3.2.2).
+// IPvFuture and zone identifiers are refused; no HTTP client sends them.
+func validIPLiteral(b []byte) bool {
+	if len(b) < 2 || len(b) > 45 { // 45: the longest IPv6 text form (with an IPv4 tail)
+		return false
+	}
+	for _, c := range b {
+		if class[c]&cHex == 0 && c != ':' && c != '.' {
+			return false
+		}
+	}
+	ip, err := netip.ParseAddr(string(b))
+	return err == nil && ip.Is6() && ip.Zone() == ""
+}
+
+// ValidHost reports whether v is a valid Host field value (RFC 9110 §7.2):
+// uri-host [ ":" port ], possibly empty.
+func ValidHost(v []byte) bool {
+	return len(v) == 0 || validAuthority(v, false)
+}
+
+// parseFieldLine splits "name: value" (RFC 9112 §5). first reports whether this is
+// the first field line of the section, where leading whitespace means a whitespace
+// line after the start line (R3) rather than obs-fold (R12); both are rejected.
+func parseFieldLine(line []byte, first bool) (name, value []byte, err error) {
+	if isOWS(line[0]) {
+		if first {
+			return nil, nil, ErrLeadingSpace
+		}
+		return nil, nil, ErrObsFold
+	}
+	i := 0
+	for i < len(line) && class[line[i]]&cToken != 0 {
+		i++
+	}
+	// RFC 9112 §5.1: no whitespace between field name and colon; the name is a token.
+	if i == 0 || i == len(line) || line[i] != ':' {
+		return nil, nil, ErrFieldName
+	}
+	name = line[:i]
+	v := line[i+1:]
+	for len(v) > 0 && isOWS(v[0]) {
+		v = v[1:]
+	}
+	for _, c := range v {
+		if class[c]&cValue == 0 {
+			return nil, nil, ErrFieldValue
+		}
+	}
+	for len(v) > 0 && isOWS(v[len(v)-1]) {
+		v = v[:len(v)-1]
+	}
+	return name, v, nil
+}
+
+// noteField records the fields that framing and routing depend on.
+func (req *Request) noteField(name, value []byte) error {
+	switch len(name) {
+	case 4:
+		if EqualFold(name, "host") {
+			if req.HasHost {
+				return ErrDuplicateHost // RFC 9112 §3.2
+			}
+			if !ValidHost(value) {
+				return ErrHost
+			}
+			req.Host, req.HasHost = value, true
+		}
+	case 6:
+		if EqualFold(name, "expect") {
+			for rest := value; ; {
+				elem, r, ok := nextListElem(rest)
+				if !ok {
+					break
+				}
+				rest = r
+				switch {
+				case len(elem) == 0:
+				case EqualFold(elem, "100-continue"):
+					req.Expect100 = true
+				default:
+					req.ExpectOther = true
+				}
+			}
+		}
+	case 10:
+		if EqualFold(name, "connection") {
+			for rest := value; ; {
+				elem, r, ok := nextListElem(rest)
+				if !ok {
+					break
+				}
+				rest = r
+				switch {
+				case EqualFold(elem, "close"):
+					req.Close = true
+				case EqualFold(elem, "keep-alive"):
+					req.KeepAlive = true
+				case EqualFold(elem, "upgrade"):
+					req.Upgrade = true
+				}
+			}
+		}
+	case 12:
+		// Two Content-Type fields make the representation ambiguous, and gateways
+		// (CGI CONTENT_TYPE) can carry only one.
+		if EqualFold(name, "content-type") {
+			for _, f := range req.Fields[:len(req.Fields)-1] {
+				if EqualFold(f.Name, "content-type") {
+					return ErrDuplicateField
+				}
+			}
+		}
+	case 14:
+		if EqualFold(name, "content-length") {
+			// RFC 9110 §8.6, RFC 9112 §6.3: one field, 1*DIGIT. The list form
+			// ("5, 5") and repeated fields are refused outright rather than
+			// collapsed: a smuggling vector for the price of nothing legitimate.
+			if req.ContentLength >= 0 {
+				return ErrDupContentLength
+			}
+			n, ok := parseContentLength(value)
+			if !ok {
+				return ErrContentLength
+			}
+			req.ContentLength = n
+		}
+	case 17:
+		if EqualFold(name, "transfer-encoding") {
+			return req.te.note(value)
+		}
+	}
+	return nil
+}
+
+// parseContentLength parses 1*DIGIT as a decimal int64 (leading zeros are decimal,
+// never octal).
+func parseContentLength(v []byte) (int64, bool) {
+	if len(v) == 0 || len(v) > 18 { // 18 digits cannot overflow int64
+		return 0, false
+	}
+	var n int64
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// note accumulates one Transfer-Encoding field value (RFC 9112 §6.1).
+func (t *teState) note(value []byte) error {
+	t.present = true
+	for rest := value; ; {
+		elem, r, ok := nextListElem(rest)
+		if !ok {
+			break
+		}
+		rest = r
+		if len(elem) == 0 {
+			continue
+		}
+		if !IsToken(elem) {
+			// Transfer-coding parameters are not defined for any coding we know;
+			// anything but a bare token is malformed.
+			return ErrTransferEncoding
+		}
+		if EqualFold(elem, "chunked") {
+			t.chunkedCount++
+			t.chunkedLast = true
+		} else {
+			t.other = true
+			t.chunkedLast = false
+		}
+	}
+	return nil
+}
+
+// finish applies the rules that need the whole header section.
+func (req *Request) finish() error {
+	if req.te.present {
+		switch {
+		case req.Minor == 0:
+			return ErrEncodingHTTP10 // RFC 9112 §6.1: framing is faulty
+		case req.ContentLength >= 0:
+			return ErrLengthAndEncoding // RFC 9112 §6.1, §6.3
+		case !req.te.chunkedLast || req.te.chunkedCount != 1:
+			return ErrTransferEncoding // RFC 9112 §6.3: 400 and close
+		case req.te.other:
+			return ErrTransferCoding // RFC 9112 §6.1: unknown coding, 501
+		}
+		req.Chunked = true
+	}
+	if req.Minor == 0 {
+		req.Close = req.Close || !req.KeepAlive
+	}
+	return nil
+}
