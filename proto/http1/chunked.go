@@ -48,10 +48,10 @@ func (d *ChunkedDecoder) Done() bool { return d.state == ckDone }
 
 // Decode consumes chunked framing at the start of src and returns the body data it
 // finds there. n is the number of bytes of src consumed (framing and data); data is a
-// view into src of at most one chunk's bytes. When src ends inside framing, Decode
+// view into src of at most one chunk's bytes and at most limit bytes (a limit below 1 counts as 1). When src ends inside framing, Decode
 // returns ErrNeedMore: call again with src[n:] extended by more bytes. After the last
 // chunk and the trailer section, it returns io.EOF. Any other error is an *Error.
-func (d *ChunkedDecoder) Decode(src []byte) (n int, data []byte, err error) {
+func (d *ChunkedDecoder) Decode(src []byte, limit int) (n int, data []byte, err error) {
 	for {
 		switch d.state {
 		case ckSize:
@@ -94,7 +94,7 @@ func (d *ChunkedDecoder) Decode(src []byte) (n int, data []byte, err error) {
 			if avail == 0 {
 				return n, nil, ErrNeedMore
 			}
-			k := min(avail, d.remaining)
+			k := min(avail, d.remaining, int64(max(limit, 1)))
 			data = src[n : n+int(k)]
 			n += int(k)
 			if d.remaining -= k; d.remaining == 0 {
@@ -117,7 +117,7 @@ func (d *ChunkedDecoder) Decode(src []byte) (n int, data []byte, err error) {
 			n += 2
 			d.state = ckSize
 		case ckTrailer:
-			lim := d.Limits.withDefaults()
+			lim := d.Limits.WithDefaults()
 			i := bytes.IndexByte(src[n:], '\n')
 			if i < 0 {
 				if len(src)-n > lim.MaxFieldBytes+1 {

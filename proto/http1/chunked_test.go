@@ -13,7 +13,7 @@ func decodeAll(d *ChunkedDecoder, src []byte) ([]byte, int, error) {
 	var body []byte
 	total := 0
 	for {
-		n, data, err := d.Decode(src[total:])
+		n, data, err := d.Decode(src[total:], len(src))
 		body = append(body, data...)
 		total += n
 		if err == io.EOF {
@@ -43,7 +43,7 @@ func decodeSplit(t *testing.T, src string, lim Limits) {
 		for {
 			var n int
 			var data []byte
-			n, data, err = d.Decode(pending)
+			n, data, err = d.Decode(pending, 7)
 			body = append(body, data...)
 			consumed += n
 			pending = pending[n:]
@@ -229,7 +229,7 @@ func TestChunkedAllocs(t *testing.T) {
 	allocs := testing.AllocsPerRun(1000, func() {
 		d.Reset()
 		for off := 0; ; {
-			n, _, err := d.Decode(src[off:])
+			n, _, err := d.Decode(src[off:], 1<<20)
 			off += n
 			if err == io.EOF {
 				break

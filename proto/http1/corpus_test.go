@@ -99,7 +99,7 @@ func runCorpus(raw []byte, lim Limits) ([]corpusRequest, error) {
 			var d ChunkedDecoder
 			d.Limits = lim
 			for {
-				n, data, err := d.Decode(raw)
+				n, data, err := d.Decode(raw, len(raw))
 				cr.body = append(cr.body, data...)
 				raw = raw[n:]
 				if err == io.EOF {

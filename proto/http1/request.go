@@ -29,7 +29,8 @@ type Limits struct {
 	MaxFields int
 }
 
-func (l Limits) withDefaults() Limits {
+// WithDefaults returns l with every zero field set to its default.
+func (l Limits) WithDefaults() Limits {
 	if l.MaxRequestLine <= 0 {
 		l.MaxRequestLine = DefaultMaxRequestLine
 	}
@@ -140,7 +141,7 @@ func (p *Parser) Reset() { p.state, p.start, p.pos, p.scanned = stBlank, 0, 0, 0
 // Parse does not allocate, except to grow req.Fields beyond its capacity.
 func (p *Parser) Parse(buf []byte, req *Request) (int, error) {
 	if p.state == stBlank && p.pos == 0 {
-		p.lim = p.Limits.withDefaults()
+		p.lim = p.Limits.WithDefaults()
 		req.Reset()
 	}
 	lim := &p.lim

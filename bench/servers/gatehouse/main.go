@@ -1,0 +1,48 @@
+// Command gatehouse is the gatehouse plaintext responder of the benchmark.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"os"
+
+	"gatehouse/engine"
+	shttp "gatehouse/serve/http1"
+	"gatehouse/web"
+
+	"gatehouse/bench/internal/rlimit"
+)
+
+var hello = []byte("Hello, World!")
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
+	eng := flag.String("engine", "goroutine", "connection engine: goroutine")
+	flag.Parse()
+	if err := rlimit.RaiseNoFile(); err != nil {
+		log.Fatalf("gatehouse: raise fd limit: %v", err)
+	}
+
+	h := web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error {
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write(hello)
+		return nil
+	})
+	// The zero Config means every default; the Server field defaults to "gatehouse".
+	app := shttp.New(h, shttp.Config{})
+
+	l, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	switch *eng {
+	case "goroutine":
+		srv := &engine.Server{Handler: app}
+		log.Fatal(srv.Serve(l))
+	default:
+		fmt.Fprintf(os.Stderr, "gatehouse: unknown -engine %q (want goroutine)\n", *eng)
+		os.Exit(2)
+	}
+}

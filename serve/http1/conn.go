@@ -1,0 +1,565 @@
+package http1
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"syscall"
+	"time"
+
+	"gatehouse/engine"
+	"gatehouse/proto/http1"
+	"gatehouse/web"
+)
+
+// conn is the state of one connection. It is pooled: everything in it is reused,
+// so that a keep-alive request costs no allocation.
+//
+// Buffers: rbuf holds received bytes; rbuf.b[r:w] is unread. While a request is
+// served, its head (which the web.Request views) sits before bodyBase and is never
+// overwritten. Idle connections hold no buffers: the idle read takes one from the
+// pool only when bytes are actually there (see readIdle).
+type conn struct {
+	srv *Server
+	cfg *Config
+	ec  *engine.Conn
+	nc  net.Conn
+	rc  syscall.RawConn // nil when the connection has no file descriptor (TLS)
+	tls *tls.ConnectionState
+
+	rbuf     *buffer
+	r, w     int
+	bodyBase int
+
+	wbuf *buffer
+	out  []byte // pending output: responses not yet written
+	iov  [3][]byte
+	bufs net.Buffers
+
+	parser http1.Parser
+	head   http1.Request
+	req    web.Request
+	resp   response
+	body   bodyReader
+	entry  web.AccessEntry
+
+	http11 bool // the current request is HTTP/1.1
+	nreq   int
+	broken bool // framing is lost (body error): close after the response
+
+	rdl, wdl time.Time // deadlines last set
+	readFn   func(fd uintptr) bool
+	idleErr  error
+	idleN    int
+	hijacked bool
+}
+
+func newConn() *conn {
+	c := &conn{}
+	c.readFn = c.readIdleFn
+	c.resp.c = c
+	c.body.c = c
+	c.head.Fields = make([]http1.Field, 0, 16)
+	return c
+}
+
+func (c *conn) start(s *Server, ec *engine.Conn) {
+	c.srv, c.cfg, c.ec, c.nc = s, &s.cfg, ec, ec.NetConn
+	c.rc, c.tls = nil, nil
+	if sc, ok := c.nc.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			c.rc = rc
+		}
+	}
+	c.r, c.w, c.bodyBase, c.nreq, c.broken, c.hijacked = 0, 0, 0, 0, false, false
+	c.rdl, c.wdl = time.Time{}, time.Time{}
+	c.parser.Limits = c.cfg.Limits
+	c.parser.Reset()
+	c.body.dec.Limits = c.cfg.Limits
+	c.body.dec.MaxExt = c.cfg.MaxChunkExt
+}
+
+// end releases the connection's buffers and closes it, unless it was upgraded.
+func (c *conn) end() {
+	if !c.hijacked {
+		c.nc.Close()
+	}
+	c.releaseBuffers()
+	c.req.Init(web.Head{}, web.Conn{}, web.NoBody)
+	c.head.Reset()
+	c.srv, c.cfg, c.ec, c.nc, c.rc, c.tls = nil, nil, nil, nil, nil, nil
+}
+
+func (c *conn) releaseBuffers() {
+	putBuf(c.rbuf)
+	putBuf(c.wbuf)
+	c.rbuf, c.wbuf, c.out = nil, nil, nil
+	c.r, c.w = 0, 0
+	c.resp.releasePending()
+}
+
+func (c *conn) log() *slog.Logger { return c.cfg.Logger }
+
+func (c *conn) handshake(tc *tls.Conn) bool {
+	c.setReadDeadline(time.Now(), c.cfg.ReadHeaderTimeout)
+	c.setWriteDeadline(time.Now(), c.cfg.WriteTimeout)
+	if err := tc.HandshakeContext(c.ec.Context()); err != nil {
+		c.log().Debug("tls handshake failed", "remote", c.ec.Remote, "err", err)
+		return false
+	}
+	st := tc.ConnectionState()
+	c.tls = &st
+	return true
+}
+
+// serve runs the request loop until the connection is to be closed.
+func (c *conn) serve() {
+	for {
+		if c.r == c.w {
+			// Nothing buffered: send what is pending, give the buffers back and
+			// wait for the next request holding nothing but the goroutine.
+			if !c.flush() {
+				return
+			}
+			c.releaseBuffers()
+			if !c.ec.SetIdle() {
+				return
+			}
+			// The first request of a connection gets the header timeout: a
+			// connection that opens and sends nothing is a slowloris too.
+			wait := c.cfg.IdleTimeout
+			if c.nreq == 0 {
+				wait = c.cfg.ReadHeaderTimeout
+			}
+			c.setReadDeadline(time.Now(), wait)
+			if err := c.readIdle(); err != nil {
+				c.idleReadFailed(err)
+				return
+			}
+			if !c.ec.SetActive() {
+				return
+			}
+		}
+		if !c.readHead() {
+			return
+		}
+		if !c.serveRequest() {
+			c.flush()
+			return
+		}
+	}
+}
+
+func (c *conn) idleReadFailed(err error) {
+	if errors.Is(err, os.ErrDeadlineExceeded) && c.nreq == 0 {
+		// A connection that never sent a byte: close without a response, as
+		// nginx does; there is no request to answer.
+		c.log().Debug("closing silent connection", "remote", c.ec.Remote)
+	}
+}
+
+// readIdle waits for the first bytes of the next request without holding a buffer:
+// the raw read callback takes a buffer from the pool, reads, and gives it back if
+// the read would block, so the wait itself pins no memory.
+func (c *conn) readIdle() error {
+	if c.rc == nil {
+		c.rbuf = getBuf()
+		n, err := c.nc.Read(c.rbuf.b)
+		c.r, c.w = 0, n
+		if n > 0 {
+			return nil
+		}
+		if err == nil {
+			err = io.ErrNoProgress
+		}
+		return err
+	}
+	c.idleErr, c.idleN = nil, 0
+	if err := c.rc.Read(c.readFn); err != nil {
+		return err
+	}
+	if c.idleErr != nil {
+		return c.idleErr
+	}
+	c.r, c.w = 0, c.idleN
+	return nil
+}
+
+func (c *conn) readIdleFn(fd uintptr) bool {
+	if c.rbuf == nil {
+		c.rbuf = getBuf()
+	}
+	for {
+		n, err := syscall.Read(int(fd), c.rbuf.b)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			putBuf(c.rbuf)
+			c.rbuf = nil
+			return false
+		case err != nil:
+			c.idleErr = err
+		case n == 0:
+			c.idleErr = io.EOF
+		default:
+			c.idleN = n
+		}
+		return true
+	}
+}
+
+// readHead reads until a whole request head is buffered at rbuf.b[r:].
+func (c *conn) readHead() bool {
+	deadline := false
+	for {
+		_, err := c.parser.Parse(c.rbuf.b[c.r:c.w], &c.head)
+		if err == nil {
+			return true
+		}
+		if err != http1.ErrNeedMore {
+			c.refuse(err)
+			return false
+		}
+		// Responses to earlier pipelined requests go out before we wait.
+		if !c.flush() {
+			return false
+		}
+		if !deadline {
+			c.setReadDeadline(time.Now(), c.cfg.ReadHeaderTimeout)
+			deadline = true
+		}
+		c.roomForHead()
+		n, err := c.nc.Read(c.rbuf.b[c.w:])
+		c.w += n
+		if err != nil && n == 0 {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				c.refuse(errHeaderTimeout)
+			} else if c.w > c.r {
+				c.log().Debug("connection closed inside a request head", "remote", c.ec.Remote, "err", err)
+			}
+			return false
+		}
+	}
+}
+
+var errHeaderTimeout = &web.Error{Status: 408, Err: errors.New("request head not received in time")}
+
+// roomForHead makes space after w for more head bytes: it moves the partial head to
+// the start of the buffer, or grows the buffer. Either way the parser restarts,
+// since its views would point at moved bytes.
+func (c *conn) roomForHead() {
+	if c.w < len(c.rbuf.b) {
+		return
+	}
+	if c.r > 0 {
+		c.w = copy(c.rbuf.b, c.rbuf.b[c.r:c.w])
+		c.r = 0
+	} else {
+		// The parser refuses a head beyond MaxHeaderBytes, so the buffer never
+		// needs to grow past that (plus room for pipelined bytes behind it).
+		nb := &buffer{b: make([]byte, min(2*len(c.rbuf.b), c.cfg.Limits.MaxHeaderBytes+bufSize))}
+		c.w = copy(nb.b, c.rbuf.b[c.r:c.w])
+		c.r = 0
+		putBuf(c.rbuf)
+		c.rbuf = nb
+	}
+	c.parser.Reset()
+	c.head.Reset()
+}
+
+// refuse answers a request that could not be parsed or timed out, and leaves the
+// connection to be closed: after a framing error its state is unknown.
+func (c *conn) refuse(err error) {
+	status := web.StatusOf(err)
+	reason := err.Error()
+	var pe *http1.Error
+	if errors.As(err, &pe) {
+		reason = pe.Reason
+	}
+	c.log().Info("request refused", "remote", c.ec.Remote, "status", status, "reason", reason)
+	start := time.Now()
+	c.out = c.outBuf()
+	c.out = c.appendSimple(c.out, status, start)
+	c.flush()
+	if c.cfg.AccessLog != nil {
+		c.entry = web.AccessEntry{Status: status, Start: start, Remote: c.ec.Remote,
+			BodyBytes: int64(len(web.StatusText(status)) + 5)}
+		c.cfg.AccessLog.LogAccess(&c.entry)
+	}
+}
+
+// appendSimple appends a complete error response that closes the connection.
+func (c *conn) appendSimple(dst []byte, status int, now time.Time) []byte {
+	text := web.StatusText(status)
+	dst = c.appendStatus(dst, status)
+	dst = append(dst, "Date: "...)
+	dst = dates.appendTo(dst, now)
+	dst = append(dst, "\r\n"...)
+	dst = append(dst, c.srv.serverField...)
+	dst = append(dst, "Content-Type: text/plain; charset=utf-8\r\nContent-Length: "...)
+	dst = strconv.AppendInt(dst, int64(len(text)+5), 10)
+	dst = append(dst, "\r\nConnection: close\r\n\r\n"...)
+	dst = strconv.AppendInt(dst, int64(status), 10)
+	dst = append(dst, ' ')
+	dst = append(dst, text...)
+	return append(dst, '\n')
+}
+
+func (c *conn) appendStatus(dst []byte, status int) []byte {
+	if line, ok := c.srv.statusLines[status]; ok {
+		return append(dst, line...)
+	}
+	return appendStatusLine(dst, status, "")
+}
+
+func appendStatusLine(dst []byte, code int, text string) []byte {
+	return http1.AppendStatusLine(dst, code, text)
+}
+
+// serveRequest serves the request whose head is parsed; it returns false when the
+// connection must close.
+func (c *conn) serveRequest() bool {
+	h := &c.head
+	c.nreq++
+	c.http11 = h.HTTP11()
+	start := time.Now()
+
+	// Checks on a well-formed head, before any handler runs.
+	var early error
+	method, known := web.InternMethod(h.Method)
+	switch {
+	case !known:
+		early = errUnknownMethod // RFC 9110 §9.1
+	case c.http11 && !h.HasHost:
+		early = errMissingHost // RFC 9112 §3.2
+	case h.ExpectOther:
+		early = errExpectation // RFC 9110 §10.1.1
+	case c.cfg.MaxBodyBytes >= 0 && h.ContentLength > c.cfg.MaxBodyBytes:
+		early = errBodyTooLarge // decided before reading any of it
+	}
+
+	host := h.Host
+	if h.Form == http1.FormAbsolute || h.Form == http1.FormAuthority {
+		host = h.Authority // RFC 9112 §3.2.2: the target's authority wins over Host
+	}
+	if !known {
+		method = string(h.Method) // for the log line only
+	}
+	c.req.Init(web.Head{
+		Method: method, Target: h.Target, Path: h.Path, Query: h.Query, Host: host,
+		Scheme: c.cfg.Scheme, ProtoMajor: h.Major, ProtoMinor: h.Minor, ContentLength: h.ContentLength,
+	}, web.Conn{Remote: c.ec.Remote, Local: c.ec.Local, TLS: c.tls, Ctx: c.ec.Context()}, &c.body)
+	for _, f := range h.Fields {
+		c.req.Header.AppendView(f.Name, f.Value)
+	}
+	c.r += h.HeadLen
+	c.bodyBase = c.r
+	c.body.reset(h)
+	c.resp.reset(method == web.MethodHead)
+
+	var err error
+	switch {
+	case early != nil:
+		c.log().Info("request refused", "remote", c.ec.Remote, "status", web.StatusOf(early),
+			"reason", early.(*web.Error).Err.Error(), "method", method, "target", string(h.Target))
+		err = early
+		if h.Chunked || h.ContentLength > 0 {
+			c.resp.closeAfter = true // the body is not read: framing is lost
+		}
+	case h.Form == http1.FormAsterisk:
+		// OPTIONS * asks about the server, not a resource (RFC 9110 §9.3.7).
+		c.resp.header.Set("Allow", allowServer)
+		c.resp.header.Set("Content-Length", "0")
+		c.resp.WriteHeader(200)
+	default:
+		err = c.callHandler()
+	}
+	c.body.active = false
+
+	if err != nil {
+		if c.resp.committed {
+			// Too late for an error page: cut the response short so the client
+			// sees it is incomplete.
+			c.resp.closeAfter = true
+			c.resp.abort = true
+			c.log().Error("handler failed after responding", "remote", c.ec.Remote,
+				"method", method, "target", string(h.Target), "err", err)
+		} else {
+			status := web.StatusOf(err)
+			if status >= 500 && early == nil {
+				c.log().Error("handler failed", "remote", c.ec.Remote, "status", status,
+					"method", method, "target", string(h.Target), "err", err)
+			} else if early == nil {
+				c.log().Info("request failed", "remote", c.ec.Remote, "status", status,
+					"method", method, "target", string(h.Target), "err", err)
+			}
+			c.resp.resetForError()
+			web.WriteError(&c.resp, err)
+		}
+	}
+	if c.hijacked {
+		return false
+	}
+	if c.broken || c.body.expect100 && !c.body.done {
+		// A body error left framing unknown; or the client waits for 100
+		// Continue that never came and may or may not send the body.
+		c.resp.closeAfter = true
+	}
+	if !c.resp.committed && !c.body.done && c.body.remainingHint() > c.cfg.DrainBodyBytes {
+		c.resp.closeAfter = true // not worth reading the rest to keep the connection
+	}
+	c.resp.finish()
+
+	if c.cfg.AccessLog != nil {
+		c.entry = web.AccessEntry{Request: &c.req, Status: c.resp.status, BodyBytes: c.resp.sent,
+			Start: start, Duration: time.Since(start), Remote: c.ec.Remote}
+		c.cfg.AccessLog.LogAccess(&c.entry)
+	}
+	if c.resp.closeAfter {
+		return false
+	}
+	if !c.body.done && !c.body.drain(c.cfg.DrainBodyBytes) {
+		return false
+	}
+	// Flush unless the next pipelined request is already here: its response
+	// then goes out with this one in a single write.
+	if c.r == c.w || len(c.out) >= bufSize {
+		return c.flush()
+	}
+	return true
+}
+
+// allowServer lists the methods the server itself handles, for OPTIONS *.
+const allowServer = "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH"
+
+var (
+	errUnknownMethod = &web.Error{Status: 501, Err: errors.New("unknown method")}
+	errMissingHost   = &web.Error{Status: 400, Err: errors.New("HTTP/1.1 request without Host")}
+	errExpectation   = &web.Error{Status: 417, Err: errors.New("unsupported expectation")}
+	errBodyTooLarge  = &web.Error{Status: 413, Err: errors.New("declared Content-Length over the body limit")}
+)
+
+// callHandler runs the handler, turning a panic into a 500 that closes the
+// connection (the handler's state is unknown).
+func (c *conn) callHandler() (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == ErrAbortHandler {
+				err = ErrAbortHandler
+			} else {
+				c.log().Error("handler panicked", "remote", c.ec.Remote, "method", c.req.Method(),
+					"target", string(c.req.Target()), "panic", p, "stack", string(debug.Stack()))
+				err = &web.Error{Status: 500, Err: errPanic}
+			}
+			c.resp.closeAfter = true
+		}
+	}()
+	return c.srv.handler.ServeHTTP(&c.resp, &c.req)
+}
+
+// ErrAbortHandler, as a panic value, stops a handler and closes the connection
+// without logging a stack (as net/http's ErrAbortHandler does).
+var ErrAbortHandler = errors.New("serve/http1: abort handler")
+
+var errPanic = errors.New("handler panicked")
+
+// outBuf returns the pending-output slice, backed by a pooled buffer.
+func (c *conn) outBuf() []byte {
+	if c.wbuf == nil {
+		c.wbuf = getBuf()
+		c.out = c.wbuf.b[:0]
+	}
+	return c.out
+}
+
+// flush writes pending output. It returns false if the write failed.
+func (c *conn) flush() bool {
+	if len(c.out) == 0 {
+		return true
+	}
+	c.setWriteDeadline(time.Now(), c.cfg.WriteTimeout)
+	_, err := c.nc.Write(c.out)
+	c.resetOut()
+	if err != nil {
+		c.writeFailed(err)
+		return false
+	}
+	return true
+}
+
+func (c *conn) resetOut() {
+	if c.wbuf != nil {
+		c.out = c.wbuf.b[:0]
+	} else {
+		c.out = nil
+	}
+}
+
+// writeVec writes pending output followed by p (and tail) in one writev call.
+func (c *conn) writeVec(p, tail []byte) bool {
+	c.iov[0], c.iov[1], c.iov[2] = c.out, p, tail
+	c.bufs = c.iov[:]
+	if len(tail) == 0 {
+		c.bufs = c.iov[:2]
+	}
+	c.setWriteDeadline(time.Now(), c.cfg.WriteTimeout)
+	_, err := c.bufs.WriteTo(c.nc)
+	c.iov = [3][]byte{}
+	c.resetOut()
+	if err != nil {
+		c.writeFailed(err)
+		return false
+	}
+	return true
+}
+
+func (c *conn) writeFailed(err error) {
+	c.resp.werr = err
+	c.resp.closeAfter = true
+	if !errors.Is(err, net.ErrClosed) && !errors.Is(err, syscall.EPIPE) && !errors.Is(err, syscall.ECONNRESET) {
+		c.log().Debug("write failed", "remote", c.ec.Remote, "err", err)
+	}
+}
+
+// Deadlines are set only when they move by more than a small slack (1/16 of the
+// timeout, at most a second), or earlier: a timer update per request is measurable
+// on a keep-alive loop, and a timeout a fraction early is harmless.
+func (c *conn) setReadDeadline(now time.Time, d time.Duration) {
+	var t time.Time
+	if d > 0 {
+		t = now.Add(d)
+	}
+	if slackOK(c.rdl, t, d) {
+		return
+	}
+	c.rdl = t
+	c.nc.SetReadDeadline(t)
+}
+
+func (c *conn) setWriteDeadline(now time.Time, d time.Duration) {
+	var t time.Time
+	if d > 0 {
+		t = now.Add(d)
+	}
+	if slackOK(c.wdl, t, d) {
+		return
+	}
+	c.wdl = t
+	c.nc.SetWriteDeadline(t)
+}
+
+func slackOK(cur, want time.Time, d time.Duration) bool {
+	if cur.IsZero() || want.IsZero() {
+		return cur.IsZero() && want.IsZero()
+	}
+	if want.Before(cur) {
+		return false
+	}
+	return want.Sub(cur) <= min(d/16, time.Second)
+}

@@ -1,0 +1,109 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+)
+
+// Error is an error with the HTTP status it should be answered with.
+type Error struct {
+	Status int    // HTTP status code
+	Err    error  // the cause, for the log; never shown to the client
+	Allow  string // for 405: the methods the resource supports
+	// RetryAfter, in seconds, is sent as Retry-After with 503 and 429; 0 omits it.
+	RetryAfter int
+}
+
+func (e *Error) Error() string {
+	text := strconv.Itoa(e.Status) + " " + StatusText(e.Status)
+	if e.Err != nil {
+		return text + ": " + e.Err.Error()
+	}
+	return text
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// HTTPStatus reports the status for e.
+func (e *Error) HTTPStatus() int { return e.Status }
+
+// Errorf returns an *Error with status and a formatted cause (%w wraps).
+func Errorf(status int, format string, args ...any) error {
+	return &Error{Status: status, Err: fmt.Errorf(format, args...)}
+}
+
+// Common errors for handlers to return.
+var (
+	ErrBadRequest   = &Error{Status: 400}
+	ErrForbidden    = &Error{Status: 403}
+	ErrNotFound     = &Error{Status: 404}
+	ErrUnavailable  = &Error{Status: 503}
+	ErrBadGateway   = &Error{Status: 502}
+	ErrGatewayTime  = &Error{Status: 504}
+	ErrTooLarge     = &Error{Status: 413}
+	ErrNotSupported = &Error{Status: 501}
+)
+
+// MethodNotAllowed returns a 405 error listing the allowed methods ("GET, HEAD").
+func MethodNotAllowed(allow string) error { return &Error{Status: 405, Allow: allow} }
+
+// statusCoder is implemented by errors that know their status, such as codec errors
+// from proto/* (which cannot import this package).
+type statusCoder interface{ HTTPStatus() int }
+
+// StatusOf maps an error to the status code it is answered with. This is the one
+// place that mapping lives:
+//
+//   - nil: 200
+//   - an error with an HTTPStatus method (*Error, codec errors): that status
+//   - context.DeadlineExceeded: 504 (an upstream or worker took too long)
+//   - os.ErrDeadlineExceeded (a client read timed out): 408
+//   - fs.ErrNotExist: 404; fs.ErrPermission: 403
+//   - anything else: 500
+func StatusOf(err error) int {
+	if err == nil {
+		return 200
+	}
+	var sc statusCoder
+	if errors.As(err, &sc) {
+		if s := sc.HTTPStatus(); s >= 100 && s <= 999 {
+			return s
+		}
+	}
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return 408
+	case errors.Is(err, context.DeadlineExceeded):
+		return 504
+	case errors.Is(err, os.ErrNotExist):
+		return 404
+	case errors.Is(err, os.ErrPermission):
+		return 403
+	}
+	return 500
+}
+
+// WriteError renders err as a short plain-text response: the status from StatusOf,
+// Allow for 405, Retry-After when set. Headers the handler set before failing are
+// discarded. The body never includes err's text, which may hold internal detail.
+func WriteError(w ResponseWriter, err error) {
+	status := StatusOf(err)
+	h := w.Header()
+	h.Reset()
+	var e *Error
+	if errors.As(err, &e) {
+		if status == 405 && e.Allow != "" {
+			h.Set("Allow", e.Allow)
+		}
+		if e.RetryAfter > 0 {
+			h.Set("Retry-After", strconv.Itoa(e.RetryAfter))
+		}
+	}
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.WriteString(strconv.Itoa(status) + " " + StatusText(status) + "\n")
+}
