@@ -257,10 +257,10 @@ func TestBadChunkedBody(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e string) {
 		ts := startServer(t, e, echo, shttp.Config{})
 		for _, body := range []string{
-			"5\r\nhelloXX0\r\n\r\n",      // R21
-			"0x5\r\nhello\r\n0\r\n\r\n",  // R20
-			"1;a\nZ\r\n0\r\n\r\n",        // R22
-			"0\r\nHost: evil\r\n\r\n",    // R23
+			"5\r\nhelloXX0\r\n\r\n",     // R21
+			"0x5\r\nhello\r\n0\r\n\r\n", // R20
+			"1;a\nZ\r\n0\r\n\r\n",       // R22
+			"0\r\nHost: evil\r\n\r\n",   // R23
 			"0\r\nContent-Length: 9\r\n\r\n",
 		} {
 			c := dial(t, ts.addr)
