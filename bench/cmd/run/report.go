@@ -1,0 +1,182 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+type report struct {
+	cfg    *config
+	header string
+}
+
+// newReport records the machine and settings once, at the start of the run.
+func newReport(cfg *config) *report {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# gatehouse side-by-side benchmark\n\n")
+	fmt.Fprintf(&b, "- date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "- kernel: %s\n", kernelRelease())
+	fmt.Fprintf(&b, "- CPU: %s (%d CPUs online)\n", cpuModel(), runtime.NumCPU())
+	fmt.Fprintf(&b, "- Go: %s; wrk: %s\n", runtime.Version(), wrkVersion(cfg.wrk))
+	fmt.Fprintf(&b, "- reps: %d per server and scenario, order rotated each rep; duration: %v timed after a %v warm-up\n",
+		cfg.reps, cfg.duration, cfg.warmup)
+	fmt.Fprintf(&b, "- pinning: servers on CPU %s with GOMAXPROCS=1; wrk -t1 on CPU %s\n", cfg.serverCPU, cfg.clientCPU)
+	fmt.Fprintf(&b, "- CPU/req: the server's utime+stime from /proc/<pid>/stat over the timed run (CLK_TCK %d) ÷ requests wrk completed\n", cfg.clkTck)
+	fmt.Fprintf(&b, "- ratios compare with %s and are oriented so that > 1 means %s is better\n", cfg.baseline, cfg.baseline)
+	return &report{cfg: cfg, header: b.String()}
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// summary is one server's medians in one scenario.
+type summary struct {
+	ok, runs       int
+	rps, cpu, rss  float64
+	errs           wrkResult // summed over the runs
+	failures       []string
+	rpsRuns, cpuRs []float64
+	rssRuns        []float64
+}
+
+func summarize(samples []sample) summary {
+	var s summary
+	s.runs = len(samples)
+	for _, x := range samples {
+		s.errs.Connect += x.Wrk.Connect
+		s.errs.Read += x.Wrk.Read
+		s.errs.Write += x.Wrk.Write
+		s.errs.Timeout += x.Wrk.Timeout
+		s.errs.Non2xx += x.Wrk.Non2xx
+		if x.Failure != "" {
+			s.failures = append(s.failures, x.Failure)
+			continue
+		}
+		s.ok++
+		s.rpsRuns = append(s.rpsRuns, x.RPS)
+		s.cpuRs = append(s.cpuRs, x.CPUus)
+		s.rssRuns = append(s.rssRuns, x.RSSMB)
+	}
+	s.rps, s.cpu, s.rss = median(s.rpsRuns), median(s.cpuRs), median(s.rssRuns)
+	return s
+}
+
+func ratio(num, den float64) string {
+	if num == 0 || den == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", num/den)
+}
+
+func (r *report) render(res results, final bool) string {
+	cfg := r.cfg
+	var b strings.Builder
+	b.WriteString(r.header)
+	if !final {
+		b.WriteString("- status: incomplete (run interrupted or still going)\n")
+	}
+	var notes, perRun strings.Builder
+	for _, sc := range cfg.scenarios {
+		byServer, done := res[sc.Name]
+		if !done {
+			continue
+		}
+		sums := map[string]summary{}
+		for _, s := range cfg.servers {
+			sums[s.Name] = summarize(byServer[s.Name])
+		}
+		base, haveBase := sums[cfg.baseline]
+		fmt.Fprintf(&b, "\n## %s\n\n%s\n\n", sc.Name, sc.About)
+		if sc.Idle > 0 {
+			fmt.Fprintf(&b, "| server | median RSS MB | RSS ratio (server ÷ %s) |\n|---|---:|---:|\n", cfg.baseline)
+		} else {
+			fmt.Fprintf(&b, "| server | median req/s | median CPU µs/req | req/s ratio (%s ÷ server) | CPU/req ratio (server ÷ %s) |\n|---|---:|---:|---:|---:|\n",
+				cfg.baseline, cfg.baseline)
+		}
+		fmt.Fprintf(&perRun, "\n%s:\n\n", sc.Name)
+		for _, s := range cfg.servers {
+			m := sums[s.Name]
+			name := s.Name
+			if m.ok < m.runs {
+				name = fmt.Sprintf("%s (%d of %d runs)", s.Name, m.ok, m.runs)
+			}
+			if sc.Idle > 0 {
+				rr := "–"
+				if haveBase {
+					rr = ratio(m.rss, base.rss)
+				}
+				fmt.Fprintf(&b, "| %s | %.1f | %s |\n", name, m.rss, rr)
+				fmt.Fprintf(&perRun, "- %s RSS MB: %s\n", s.Name, joinF(m.rssRuns, "%.1f"))
+			} else {
+				rr, cr := "–", "–"
+				if haveBase {
+					rr, cr = ratio(base.rps, m.rps), ratio(m.cpu, base.cpu)
+				}
+				fmt.Fprintf(&b, "| %s | %.0f | %.2f | %s | %s |\n", name, m.rps, m.cpu, rr, cr)
+				fmt.Fprintf(&perRun, "- %s req/s: %s; CPU µs/req: %s\n", s.Name, joinF(m.rpsRuns, "%.0f"), joinF(m.cpuRs, "%.2f"))
+			}
+			if e := m.errs.ErrorText(); e != "" {
+				fmt.Fprintf(&notes, "- %s / %s: wrk errors over all runs: %s\n", sc.Name, s.Name, e)
+			}
+			for _, f := range m.failures {
+				fmt.Fprintf(&notes, "- %s / %s: failed run: %s\n", sc.Name, s.Name, firstLine(f))
+			}
+		}
+	}
+	if notes.Len() > 0 {
+		b.WriteString("\n## Errors\n\n")
+		b.WriteString(notes.String())
+	}
+	if perRun.Len() > 0 {
+		b.WriteString("\n## Per-run values (in run order)\n")
+		b.WriteString(perRun.String())
+	}
+	return b.String()
+}
+
+func joinF(xs []float64, format string) string {
+	if len(xs) == 0 {
+		return "none"
+	}
+	p := make([]string, len(xs))
+	for i, x := range xs {
+		p[i] = fmt.Sprintf(format, x)
+	}
+	return strings.Join(p, ", ")
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
+
+// write saves the report; the final one is also printed to stdout.
+func (r *report) write(res results, final bool) error {
+	text := r.render(res, final)
+	if err := os.MkdirAll(filepath.Dir(r.cfg.outPath), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(r.cfg.outPath, []byte(text), 0o644); err != nil {
+		return err
+	}
+	if final {
+		fmt.Print(text)
+		logf("report written to %s", r.cfg.outPath)
+	}
+	return nil
+}
