@@ -158,4 +158,3 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
-
