@@ -1,0 +1,215 @@
+// Package listen opens listening sockets: TCP on IPv4 and IPv6, and Unix domain
+// sockets whose file mode and owner decide who may connect.
+//
+// A Unix socket is bound under a temporary name, given its mode and owner, and only
+// then renamed into place, so it is never reachable with the wrong permissions. A
+// stale socket file (nothing listens on it) is replaced; a live one is an error, and
+// a path that is not a socket is never deleted.
+package listen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// DefaultUnixMode is the mode of a Unix socket when Config.Mode is zero: owner and
+// group may connect, others may not.
+const DefaultUnixMode os.FileMode = 0o660
+
+// Config describes one listener.
+type Config struct {
+	// Addr is "host:port", ":port" (all addresses, IPv4 and IPv6), "[::1]:port",
+	// or "unix:/path/to/socket".
+	Addr string
+	// Mode is the Unix socket's file mode. Default 0660. Ignored for TCP.
+	Mode os.FileMode
+	// Owner is the Unix socket's owner: "user", "user:group" or ":group", by name
+	// or number. Empty keeps the process's own. Ignored for TCP.
+	Owner string
+	// ReusePort sets SO_REUSEPORT on a TCP listener, so several listeners (one
+	// per event loop) can share the address.
+	ReusePort bool
+}
+
+// Network returns "unix" or "tcp" and the address to pass to it.
+func Network(addr string) (network, address string) {
+	if p, ok := strings.CutPrefix(addr, "unix:"); ok {
+		return "unix", p
+	}
+	return "tcp", addr
+}
+
+// Listen opens the listener cfg describes.
+func Listen(ctx context.Context, cfg Config) (net.Listener, error) {
+	network, address := Network(cfg.Addr)
+	if network == "unix" {
+		return listenUnix(address, cfg)
+	}
+	if _, _, err := net.SplitHostPort(address); err != nil {
+		return nil, fmt.Errorf("listen %q: %w (want host:port, :port or unix:/path)", cfg.Addr, err)
+	}
+	lc := net.ListenConfig{}
+	if cfg.ReusePort {
+		lc.Control = setReusePort
+	}
+	l, err := lc.Listen(ctx, "tcp", address)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	return l, nil
+}
+
+func setReusePort(network, address string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, 0xf /* SO_REUSEPORT */, 1)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
+
+// ErrInUse reports a Unix socket path another process is listening on.
+var ErrInUse = errors.New("another process is listening on this socket")
+
+// ErrNotSocket reports a path that exists and is not a socket; it is left alone.
+var ErrNotSocket = errors.New("path exists and is not a socket; refusing to remove it")
+
+func listenUnix(path string, cfg Config) (net.Listener, error) {
+	if path == "" {
+		return nil, fmt.Errorf("listen %q: empty socket path", cfg.Addr)
+	}
+	path = filepath.Clean(path)
+	uid, gid, err := parseOwner(cfg.Owner)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	if err := clearStale(path); err != nil {
+		return nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	mode := cfg.Mode
+	if mode == 0 {
+		mode = DefaultUnixMode
+	}
+	tmp := fmt.Sprintf("%s.%d.%d.tmp", path, os.Getpid(), time.Now().UnixNano()%1e9)
+	ul, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	ul.SetUnlinkOnClose(false) // the socket is renamed; Close removes the final path
+	fail := func(err error) (net.Listener, error) {
+		ul.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	if err := os.Chmod(tmp, mode.Perm()); err != nil {
+		return fail(err)
+	}
+	if uid >= 0 || gid >= 0 {
+		if err := os.Lchown(tmp, uid, gid); err != nil {
+			return fail(err)
+		}
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fail(err)
+	}
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return fail(err)
+	}
+	return &unixListener{UnixListener: ul, path: path, ino: inode(fi)}, nil
+}
+
+// clearStale removes path if it is a socket nothing listens on.
+func clearStale(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.Mode()&os.ModeSocket == 0 {
+		return fmt.Errorf("%s: %w", path, ErrNotSocket)
+	}
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err == nil {
+		c.Close()
+		return fmt.Errorf("%s: %w", path, ErrInUse)
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("probe %s: %w", path, err)
+	}
+	return os.Remove(path)
+}
+
+// unixListener removes its socket file on Close, unless another process has
+// replaced it meanwhile.
+type unixListener struct {
+	*net.UnixListener
+	path string
+	ino  uint64
+}
+
+func (l *unixListener) Close() error {
+	err := l.UnixListener.Close()
+	if fi, serr := os.Lstat(l.path); serr == nil && inode(fi) == l.ino {
+		os.Remove(l.path)
+	}
+	return err
+}
+
+func inode(fi os.FileInfo) uint64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return st.Ino
+	}
+	return 0
+}
+
+// parseOwner turns "user", "user:group" or ":group" into ids; -1 means unchanged.
+func parseOwner(owner string) (uid, gid int, err error) {
+	uid, gid = -1, -1
+	if owner == "" {
+		return
+	}
+	u, g, hasGroup := strings.Cut(owner, ":")
+	if u != "" {
+		if uid, err = lookupID(u, true); err != nil {
+			return
+		}
+	}
+	if hasGroup && g != "" {
+		if gid, err = lookupID(g, false); err != nil {
+			return
+		}
+	}
+	return
+}
+
+func lookupID(name string, isUser bool) (int, error) {
+	if n, err := strconv.Atoi(name); err == nil && n >= 0 {
+		return n, nil
+	}
+	if isUser {
+		u, err := user.Lookup(name)
+		if err != nil {
+			return -1, fmt.Errorf("socket owner: %w", err)
+		}
+		return strconv.Atoi(u.Uid)
+	}
+	g, err := user.LookupGroup(name)
+	if err != nil {
+		return -1, fmt.Errorf("socket group: %w", err)
+	}
+	return strconv.Atoi(g.Gid)
+}
