@@ -161,6 +161,9 @@ type unixListener struct {
 	ino  uint64
 }
 
+// Addr reports the socket's final path, not the temporary name it was bound under.
+func (l *unixListener) Addr() net.Addr { return &net.UnixAddr{Name: l.path, Net: "unix"} }
+
 func (l *unixListener) Close() error {
 	err := l.UnixListener.Close()
 	if fi, serr := os.Lstat(l.path); serr == nil && inode(fi) == l.ino {

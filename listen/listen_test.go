@@ -112,6 +112,9 @@ func TestUnixModeAndOwner(t *testing.T) {
 			if strconv.Itoa(int(st.Uid)) != me.Uid {
 				t.Fatalf("owner %d, want %s", st.Uid, me.Uid)
 			}
+			if got := l.Addr().String(); got != path {
+				t.Fatalf("Addr %q, want %q", got, path)
+			}
 			roundTrip(t, l, "unix", path)
 			l.Close()
 			if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {

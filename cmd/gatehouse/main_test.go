@@ -1,0 +1,221 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"gatehouse/internal/testutil"
+)
+
+// binary is gatehouse built once for the end-to-end tests, which run it as a
+// separate process (signals, exit codes) and talk to it with real curl.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "gatehouse-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "gatehouse")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "building gatehouse: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	defer os.RemoveAll(dir)
+	testutil.VerifyNoLeaks(m)
+}
+
+// syncBuffer is a bytes.Buffer safe for a process writing while a test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// proc is a running gatehouse.
+type proc struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	addr   string // host:port of the first TCP listener
+	stderr *syncBuffer
+	exited chan error
+}
+
+// freeAddr returns a loopback address with a port nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// start runs gatehouse with args (a TCP --http is added unless noTCP) and waits
+// until every listener is up.
+func start(t *testing.T, args ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, stderr: &syncBuffer{}, exited: make(chan error, 1)}
+	full := append([]string{"serve"}, args...)
+	if !containsHTTP(args) {
+		p.addr = freeAddr(t)
+		full = append(full, "--http", p.addr)
+	} else {
+		for i, a := range args {
+			if a == "--http" && !strings.HasPrefix(args[i+1], "unix:") && p.addr == "" {
+				p.addr = args[i+1]
+			}
+		}
+	}
+	p.cmd = exec.Command(binary, full...)
+	p.cmd.Stderr = p.stderr
+	p.cmd.Stdout = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.exited <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+		default:
+			p.cmd.Process.Kill() // our own child, by PID
+			<-p.exited
+		}
+	})
+	want := strings.Count(strings.Join(full, " "), "--http ")
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(p.stderr.String(), "msg=listening") < want {
+		select {
+		case err := <-p.exited:
+			t.Fatalf("gatehouse exited early (%v):\n%s", err, p.stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gatehouse did not start:\n%s", p.stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return p
+}
+
+func containsHTTP(args []string) bool {
+	for _, a := range args {
+		if a == "--http" {
+			return true
+		}
+	}
+	return false
+}
+
+// signal sends sig to the process (ours, by PID).
+func (p *proc) signal(sig syscall.Signal) {
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// wait waits for the process to exit and returns its exit code.
+func (p *proc) wait(d time.Duration) int {
+	p.t.Helper()
+	select {
+	case err := <-p.exited:
+		p.exited <- err // let Cleanup see it too
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		return 0
+	case <-time.After(d):
+		p.t.Fatalf("gatehouse still running after %v:\n%s", d, p.stderr.String())
+		return -1
+	}
+}
+
+// curl runs curl with args and returns stdout, stderr and the exit error.
+func curl(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Fatal("curl is required (make test installs it)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	cmd := exec.CommandContext(ctx, "curl", append([]string{"-sS", "--max-time", "15"}, args...)...)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	return out.String(), errOut.String(), err
+}
+
+// runCLI runs the command line in-process.
+func runCLI(args ...string) (stdout, stderr string, err error) {
+	var o, e bytes.Buffer
+	err = Run(context.Background(), args, &o, &e)
+	return o.String(), e.String(), err
+}
+
+func TestCommandLine(t *testing.T) {
+	cases := []struct {
+		args     []string
+		code     int
+		contains string
+	}{
+		{nil, 2, "Usage:"},
+		{[]string{"help"}, 0, "gatehouse serve [flags]"},
+		{[]string{"--help"}, 0, "gatehouse serve [flags]"},
+		{[]string{"frobnicate"}, 2, "Usage:"},
+		{[]string{"version"}, 0, "gatehouse "},
+		{[]string{"version", "--help"}, 0, "Usage: gatehouse version"},
+		{[]string{"serve", "--help"}, 0, "--read-header-timeout"},
+		{[]string{"serve", "-h"}, 0, "--static"},
+		{[]string{"serve"}, 2, ""},
+		{[]string{"serve", "--demo", "--nope"}, 2, "flag provided but not defined"},
+		{[]string{"serve", "--static", "nodir"}, 2, ""},
+		{[]string{"serve", "--demo", "--unix-mode", "999"}, 2, ""},
+		{[]string{"serve", "--demo", "--max-body", "lots"}, 2, "invalid value"},
+		{[]string{"serve", "--demo", "--log-level", "loud"}, 2, ""},
+		{[]string{"serve", "--demo", "--access-log-format", "xml"}, 2, ""},
+		{[]string{"serve", "--demo", "--http", "unix:"}, 2, ""},
+		{[]string{"serve", "--demo", "extra"}, 2, ""},
+		{[]string{"serve", "--static", "/=/definitely/not/here"}, 1, ""},
+		{[]string{"serve", "--demo", "--http", "256.0.0.1:1"}, 1, ""},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			stdout, stderr, err := runCLI(tc.args...)
+			if code := exitCode(err); code != tc.code {
+				t.Fatalf("exit %d (%v), want %d\n%s%s", code, err, tc.code, stdout, stderr)
+			}
+			if !strings.Contains(stdout+stderr+fmt.Sprint(err), tc.contains) {
+				t.Fatalf("output lacks %q:\n%s%s", tc.contains, stdout, stderr)
+			}
+		})
+	}
+}

@@ -1,0 +1,165 @@
+// Package server assembles gatehouse from its parts: listeners, the connection
+// engine, the HTTP/1.1 server and the handler tree, and runs them with a graceful
+// lifecycle. It is the only package (with cmd) that knows every layer.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"gatehouse/engine"
+	"gatehouse/listen"
+	shttp "gatehouse/serve/http1"
+	"gatehouse/web"
+)
+
+// DefaultShutdownGrace is how long in-flight requests may take to finish after a
+// shutdown signal before their connections are closed.
+const DefaultShutdownGrace = 30 * time.Second
+
+// Config describes a running server.
+type Config struct {
+	// Listeners to accept HTTP on. At least one.
+	Listeners []listen.Config
+	// HTTP holds the HTTP/1.1 limits and timeouts; see serve/http1.Config.
+	HTTP shttp.Config
+	// Handler answers every request.
+	Handler web.Handler
+	// ShutdownGrace bounds the wait for in-flight requests on shutdown.
+	// Default 30 s; negative waits forever.
+	ShutdownGrace time.Duration
+	// MaxConns bounds concurrent connections (0: unlimited).
+	MaxConns int
+	// Logger for lifecycle events. nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Server is a configured, possibly running, gatehouse.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	eng       *engine.Server
+	mu        sync.Mutex
+	listeners []net.Listener
+	errc      chan error
+}
+
+// New checks cfg and returns a server ready to Start.
+func New(cfg Config) (*Server, error) {
+	if len(cfg.Listeners) == 0 {
+		return nil, errors.New("server: no listeners")
+	}
+	if cfg.Handler == nil {
+		return nil, errors.New("server: no handler")
+	}
+	if cfg.ShutdownGrace == 0 {
+		cfg.ShutdownGrace = DefaultShutdownGrace
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.HTTP.Logger == nil {
+		cfg.HTTP.Logger = cfg.Logger
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	s.eng = &engine.Server{Handler: shttp.New(cfg.Handler, cfg.HTTP), Logger: cfg.Logger, MaxConns: cfg.MaxConns}
+	return s, nil
+}
+
+// Start opens every listener and starts accepting. If any listener fails, the
+// ones already open are closed and the error is returned.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.errc != nil {
+		return errors.New("server: already started")
+	}
+	var ls []net.Listener
+	for _, lc := range s.cfg.Listeners {
+		l, err := listen.Listen(ctx, lc)
+		if err != nil {
+			for _, o := range ls {
+				o.Close()
+			}
+			return err
+		}
+		ls = append(ls, l)
+	}
+	s.listeners = ls
+	s.errc = make(chan error, len(ls))
+	for _, l := range ls {
+		s.log.Info("listening", "addr", displayAddr(l), "engine", "goroutine")
+		go func() { s.errc <- s.eng.Serve(l) }()
+	}
+	return nil
+}
+
+func displayAddr(l net.Listener) string {
+	if l.Addr().Network() == "unix" {
+		return "unix:" + l.Addr().String()
+	}
+	return l.Addr().String()
+}
+
+// Addrs returns the addresses being listened on (useful with port 0).
+func (s *Server) Addrs() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]net.Addr, len(s.listeners))
+	for i, l := range s.listeners {
+		out[i] = l.Addr()
+	}
+	return out
+}
+
+// Run starts the server if needed and serves until ctx is done, then shuts down
+// gracefully: it stops accepting, closes idle connections, and gives in-flight
+// requests ShutdownGrace to finish before closing their connections. It returns
+// nil after a shutdown, or the error that stopped a listener.
+func (s *Server) Run(ctx context.Context) error {
+	s.mu.Lock()
+	started := s.errc != nil
+	s.mu.Unlock()
+	if !started {
+		if err := s.Start(ctx); err != nil {
+			return err
+		}
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-s.errc:
+		if !errors.Is(err, engine.ErrServerClosed) {
+			runErr = fmt.Errorf("server: %w", err)
+			s.log.Error("listener failed", "err", err)
+		}
+	}
+	s.Shutdown()
+	return runErr
+}
+
+// Shutdown stops the server gracefully, waiting at most ShutdownGrace.
+func (s *Server) Shutdown() {
+	start := time.Now()
+	n := s.eng.Conns()
+	s.log.Info("shutting down", "open_connections", n, "grace", s.cfg.ShutdownGrace)
+	ctx := context.Background()
+	if s.cfg.ShutdownGrace > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.ShutdownGrace)
+		defer cancel()
+	}
+	if err := s.eng.Shutdown(ctx); err != nil {
+		s.log.Warn("grace period over; closed remaining connections", "took", time.Since(start).Round(time.Millisecond))
+	} else {
+		s.log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
+	}
+}
+
+// Close stops the server at once, closing every connection.
+func (s *Server) Close() error { return s.eng.Close() }
