@@ -64,7 +64,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func runVersion(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("version", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(fs.Output(), "Usage: gatehouse version\n\nPrints the version and build information.") }
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: gatehouse version\n\nPrints the version and build information.")
+	}
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
