@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"time"
 
 	"gatehouse/proto/http1"
 	"gatehouse/web"
@@ -103,7 +102,7 @@ func (b *bodyReader) readLength(p []byte) (int, error) {
 		n = copy(p, c.rbuf.b[c.r:c.w])
 		c.r += n
 	} else {
-		c.setReadDeadline(time.Now(), c.cfg.BodyReadTimeout)
+		c.setReadDeadline(c.clock(), c.cfg.BodyReadTimeout)
 		var err error
 		if len(p) >= bufSize {
 			n, err = c.nc.Read(p) // large reads skip the buffer
@@ -160,7 +159,7 @@ func (b *bodyReader) more() error {
 	if err := b.room(); err != nil {
 		return err
 	}
-	c.setReadDeadline(time.Now(), c.cfg.BodyReadTimeout)
+	c.setReadDeadline(c.clock(), c.cfg.BodyReadTimeout)
 	n, err := c.nc.Read(c.rbuf.b[c.w:])
 	c.w += n
 	if n > 0 {
@@ -181,6 +180,15 @@ func (b *bodyReader) room() error {
 	if c.r == c.w {
 		c.r, c.w = c.bodyBase, c.bodyBase
 	}
+	if c.rbuf == &c.inline && len(c.rbuf.b)-c.bodyBase < bufSize/2 {
+		// The body streams through a full-size buffer so reads stay large; the
+		// head stays in the inline buffer, which no one reuses before the
+		// request ends.
+		nb := getBuf()
+		c.w = copy(nb.b, c.rbuf.b[c.r:c.w])
+		c.r, c.bodyBase = 0, 0
+		c.rbuf = nb
+	}
 	if c.w < len(c.rbuf.b) {
 		return nil
 	}
@@ -195,6 +203,9 @@ func (b *bodyReader) room() error {
 	need := c.w - c.r + max(c.cfg.Limits.MaxFieldBytes, c.cfg.MaxChunkExt+32)
 	nb := &buffer{b: make([]byte, max(need, bufSize))}
 	c.w = copy(nb.b, c.rbuf.b[c.r:c.w])
+	if c.bodyBase == 0 {
+		putBuf(c.rbuf) // it holds no head: nothing views it
+	}
 	c.r, c.bodyBase = 0, 0
 	c.rbuf = nb
 	return nil

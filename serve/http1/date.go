@@ -21,9 +21,10 @@ var dates dateCache
 
 const dateLen = len("Mon, 02 Jan 2006 15:04:05 GMT")
 
-func (d *dateCache) appendTo(dst []byte, now time.Time) []byte {
-	if now.Unix() > d.sec.Load() {
-		d.update(now)
+// appendTo appends the date for now, in Unix nanoseconds.
+func (d *dateCache) appendTo(dst []byte, now int64) []byte {
+	if sec := now / 1e9; sec > d.sec.Load() {
+		d.update(sec)
 	}
 	var b [32]byte
 	for {
@@ -39,15 +40,14 @@ func (d *dateCache) appendTo(dst []byte, now time.Time) []byte {
 	}
 }
 
-func (d *dateCache) update(now time.Time) {
+func (d *dateCache) update(sec int64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	sec := now.Unix()
 	if sec <= d.sec.Load() {
 		return
 	}
 	var b [32]byte
-	now.UTC().AppendFormat(b[:0], "Mon, 02 Jan 2006 15:04:05 GMT")
+	time.Unix(sec, 0).UTC().AppendFormat(b[:0], "Mon, 02 Jan 2006 15:04:05 GMT")
 	d.seq.Add(1)
 	for i := range d.w {
 		d.w[i].Store(binary.LittleEndian.Uint64(b[i*8:]))

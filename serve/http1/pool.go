@@ -2,6 +2,9 @@ package http1
 
 import "sync"
 
+// inlineSize is the read buffer every connection carries; see conn.inline.
+const inlineSize = 1 << 10
+
 // bufSize is the size of pooled read and write buffers. A typical request head and
 // a small response fit; larger heads grow a private buffer.
 const bufSize = 4 << 10

@@ -255,7 +255,7 @@ func (w *response) commit(final bool) {
 	}
 	if !hasDate {
 		out = append(out, "Date: "...)
-		out = dates.appendTo(out, time.Now())
+		out = dates.appendTo(out, c.clock())
 		out = append(out, "\r\n"...)
 	}
 	if !hasServer {
@@ -414,7 +414,7 @@ func (w *response) SendFile(f *os.File, offset, count int64) error {
 	lr := &io.LimitedReader{R: f}
 	for left := count; left > 0; {
 		lr.N = min(left, piece)
-		c.setWriteDeadline(time.Now(), c.cfg.WriteTimeout)
+		c.setWriteDeadline(c.clock(), c.cfg.WriteTimeout)
 		var n int64
 		var err error
 		if rf, ok := c.nc.(io.ReaderFrom); ok {

@@ -20,7 +20,7 @@ type Server struct {
 	handler web.Handler
 	cfg     Config
 
-	statusLines map[int][]byte
+	statusLines [600][]byte
 	serverField []byte // "Server: gatehouse\r\n", or empty
 	optionsStar []byte // the whole response to OPTIONS *
 }
@@ -30,7 +30,6 @@ var _ engine.Handler = (*Server)(nil)
 // New returns a server running h with cfg.
 func New(h web.Handler, cfg Config) *Server {
 	s := &Server{handler: h, cfg: cfg.withDefaults()}
-	s.statusLines = make(map[int][]byte)
 	for code := 100; code < 600; code++ {
 		if text := web.StatusText(code); text != "" {
 			s.statusLines[code] = appendStatusLine(nil, code, text)

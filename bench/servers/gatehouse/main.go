@@ -7,6 +7,9 @@ import (
 	"log"
 	"net"
 	"os"
+	"os/signal"
+	"runtime/pprof"
+	"syscall"
 
 	"gatehouse/engine"
 	shttp "gatehouse/serve/http1"
@@ -20,7 +23,12 @@ var hello = []byte("Hello, World!")
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	eng := flag.String("engine", "goroutine", "connection engine: goroutine")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until SIGTERM or SIGINT")
 	flag.Parse()
+	if *cpuprofile != "" {
+		stop := profile(*cpuprofile)
+		defer stop()
+	}
 	if err := rlimit.RaiseNoFile(); err != nil {
 		log.Fatalf("gatehouse: raise fd limit: %v", err)
 	}
@@ -45,4 +53,20 @@ func main() {
 		fmt.Fprintf(os.Stderr, "gatehouse: unknown -engine %q (want goroutine)\n", *eng)
 		os.Exit(2)
 	}
+}
+
+// profile starts a CPU profile and stops it (and exits) on SIGTERM or SIGINT.
+func profile(path string) func() {
+	f, err := os.Create(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		log.Fatal(err)
+	}
+	stop := func() { pprof.StopCPUProfile(); f.Close() }
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	go func() { <-sig; stop(); os.Exit(0) }()
+	return stop
 }
