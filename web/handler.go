@@ -1,9 +1,14 @@
 package web
 
 import (
+	"errors"
 	"net"
 	"os"
 )
+
+// ErrAbortHandler, as a panic value, stops a handler and closes the connection
+// without logging a stack, as net/http's ErrAbortHandler does.
+var ErrAbortHandler = errors.New("web: abort handler")
 
 // Handler answers one request. It returns an error instead of writing its own error
 // page: if nothing has been written yet, the server renders the error with the

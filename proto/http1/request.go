@@ -96,8 +96,8 @@ type Request struct {
 }
 
 type teState struct {
-	present, chunkedSeen, chunkedLast, other bool
-	chunkedCount                             int
+	present, chunkedLast, other bool
+	chunkedCount                int
 }
 
 // Reset clears r for reuse, keeping the capacity of Fields.

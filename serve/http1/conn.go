@@ -477,8 +477,8 @@ var (
 func (c *conn) callHandler() (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			if p == ErrAbortHandler {
-				err = ErrAbortHandler
+			if p == web.ErrAbortHandler {
+				err = web.ErrAbortHandler
 			} else {
 				c.log().Error("handler panicked", "remote", c.ec.Remote, "method", c.req.Method(),
 					"target", string(c.req.Target()), "panic", p, "stack", string(debug.Stack()))
@@ -489,10 +489,6 @@ func (c *conn) callHandler() (err error) {
 	}()
 	return c.srv.handler.ServeHTTP(&c.resp, &c.req)
 }
-
-// ErrAbortHandler, as a panic value, stops a handler and closes the connection
-// without logging a stack (as net/http's ErrAbortHandler does).
-var ErrAbortHandler = errors.New("serve/http1: abort handler")
 
 var errPanic = errors.New("handler panicked")
 

@@ -246,9 +246,16 @@ func TestChunkedUploadAndTrailers(t *testing.T) {
 			rest = rest[n:]
 		}
 		req.WriteString("0\r\n\r\n")
-		go c.send(req.String())
+		sent := make(chan error, 1)
+		go func() {
+			_, err := io.WriteString(c.conn, req.String())
+			sent <- err
+		}()
 		if r := c.read("POST"); r.body != big {
 			t.Fatalf("big upload: got %d bytes", len(r.body))
+		}
+		if err := <-sent; err != nil {
+			t.Fatal(err)
 		}
 	})
 }

@@ -22,7 +22,6 @@ type Server struct {
 
 	statusLines [600][]byte
 	serverField []byte // "Server: gatehouse\r\n", or empty
-	optionsStar []byte // the whole response to OPTIONS *
 }
 
 var _ engine.Handler = (*Server)(nil)

@@ -27,7 +27,7 @@ func newReport(cfg *config) *report {
 		cfg.reps, cfg.duration, cfg.warmup)
 	fmt.Fprintf(&b, "- pinning: servers on CPU %s with GOMAXPROCS=1; wrk -t1 on CPU %s\n", cfg.serverCPU, cfg.clientCPU)
 	fmt.Fprintf(&b, "- CPU/req: the server's utime+stime from /proc/<pid>/stat over the timed run (CLK_TCK %d) ÷ requests wrk completed\n", cfg.clkTck)
-	fmt.Fprintf(&b, "- ratios compare with %s and are oriented so that > 1 means %s is better\n", cfg.baseline, cfg.baseline)
+	fmt.Fprintf(&b, "- ratios compare with %s rep by rep (the median of the per-rep ratios) and are oriented so that > 1 means %s is better\n", cfg.baseline, cfg.baseline)
 	return &report{cfg: cfg, header: b.String()}
 }
 
@@ -76,6 +76,31 @@ func summarize(samples []sample) summary {
 	return s
 }
 
+// paired compares base with other rep by rep: each rep ran every server back to
+// back, so a per-rep ratio cancels the machine's slow drift (on a shared VM,
+// phases of ±15% lasting several runs), which a ratio of medians does not. It
+// returns the medians of the per-rep ratios and how many reps base won on CPU.
+func paired(base, other []sample) (rps, cpu, won string) {
+	var rr, cr []float64
+	wins, n := 0, 0
+	for i := range min(len(base), len(other)) {
+		b, o := base[i], other[i]
+		if b.Failure != "" || o.Failure != "" || b.RPS == 0 || o.RPS == 0 || b.CPUus == 0 {
+			continue
+		}
+		rr = append(rr, b.RPS/o.RPS)
+		cr = append(cr, o.CPUus/b.CPUus)
+		n++
+		if b.CPUus < o.CPUus {
+			wins++
+		}
+	}
+	if n == 0 {
+		return "–", "–", "–"
+	}
+	return fmt.Sprintf("%.2f", median(rr)), fmt.Sprintf("%.2f", median(cr)), fmt.Sprintf("%d of %d", wins, n)
+}
+
 func ratio(num, den float64) string {
 	if num == 0 || den == 0 {
 		return "–"
@@ -105,8 +130,8 @@ func (r *report) render(res results, final bool) string {
 		if sc.Idle > 0 {
 			fmt.Fprintf(&b, "| server | median RSS MB | RSS ratio (server ÷ %s) |\n|---|---:|---:|\n", cfg.baseline)
 		} else {
-			fmt.Fprintf(&b, "| server | median req/s | median CPU µs/req | req/s ratio (%s ÷ server) | CPU/req ratio (server ÷ %s) |\n|---|---:|---:|---:|---:|\n",
-				cfg.baseline, cfg.baseline)
+			fmt.Fprintf(&b, "| server | median req/s | median CPU µs/req | req/s ratio (%s ÷ server) | CPU/req ratio (server ÷ %s) | reps where %s used less CPU/req |\n|---|---:|---:|---:|---:|---:|\n",
+				cfg.baseline, cfg.baseline, cfg.baseline)
 		}
 		fmt.Fprintf(&perRun, "\n%s:\n\n", sc.Name)
 		for _, s := range cfg.servers {
@@ -123,11 +148,13 @@ func (r *report) render(res results, final bool) string {
 				fmt.Fprintf(&b, "| %s | %.1f | %s |\n", name, m.rss, rr)
 				fmt.Fprintf(&perRun, "- %s RSS MB: %s\n", s.Name, joinF(m.rssRuns, "%.1f"))
 			} else {
-				rr, cr := "–", "–"
-				if haveBase {
-					rr, cr = ratio(base.rps, m.rps), ratio(m.cpu, base.cpu)
+				rr, cr, won := "–", "–", "–"
+				if haveBase && s.Name != cfg.baseline {
+					rr, cr, won = paired(byServer[cfg.baseline], byServer[s.Name])
+				} else if haveBase {
+					rr, cr = "1.00", "1.00"
 				}
-				fmt.Fprintf(&b, "| %s | %.0f | %.2f | %s | %s |\n", name, m.rps, m.cpu, rr, cr)
+				fmt.Fprintf(&b, "| %s | %.0f | %.2f | %s | %s | %s |\n", name, m.rps, m.cpu, rr, cr, won)
 				fmt.Fprintf(&perRun, "- %s req/s: %s; CPU µs/req: %s\n", s.Name, joinF(m.rpsRuns, "%.0f"), joinF(m.cpuRs, "%.2f"))
 			}
 			if e := m.errs.ErrorText(); e != "" {

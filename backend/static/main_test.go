@@ -1,0 +1,9 @@
+package static
+
+import (
+	"testing"
+
+	"gatehouse/internal/testutil"
+)
+
+func TestMain(m *testing.M) { testutil.VerifyNoLeaks(m) }

@@ -1,0 +1,90 @@
+// Package archtest checks the layering of ../shared/DESIGN.md (docs/design.md in
+// this repository): a package imports only packages of lower layers.
+package archtest
+
+import (
+	"bufio"
+	"bytes"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "gatehouse"
+
+// layer gives each package its layer. A new package must be added here (and to
+// docs/design.md): the test fails for packages it does not know.
+func layer(pkg string) (int, bool) {
+	p := strings.TrimPrefix(pkg, module+"/")
+	switch {
+	case strings.HasPrefix(p, "internal/"):
+		return 0, true
+	case strings.HasPrefix(p, "proto/"), p == "web", p == "config":
+		return 1, true
+	case p == "listen", p == "engine", p == "resolver", p == "web/nethttp", p == "web/webtest":
+		return 2, true
+	case p == "engine/epoll", strings.HasPrefix(p, "serve/"), p == "route", p == "upstream", p == "middleware/session":
+		return 3, true
+	case strings.HasPrefix(p, "middleware/"), strings.HasPrefix(p, "backend/"):
+		return 4, true
+	case p == "server":
+		return 5, true
+	case strings.HasPrefix(p, "cmd/"):
+		return 6, true
+	}
+	return 0, false
+}
+
+func TestLayers(t *testing.T) {
+	cmd := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", module+"/...")
+	cmd.Dir = "../.."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	checked := 0
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		pkg, imports := fields[0], fields[1:]
+		if strings.HasPrefix(pkg, module+"/internal/archtest") {
+			continue
+		}
+		l, ok := layer(pkg)
+		if !ok {
+			t.Errorf("%s has no layer: add it to the table here and in docs/design.md", pkg)
+			continue
+		}
+		for _, imp := range imports {
+			if !strings.HasPrefix(imp, module+"/") {
+				continue
+			}
+			il, ok := layer(imp)
+			if !ok {
+				continue // reported on its own line
+			}
+			if il >= l && !(l == 0 && il == 0) {
+				t.Errorf("%s (layer %d) imports %s (layer %d): only lower layers may be imported", pkg, l, imp, il)
+			}
+			checked++
+		}
+	}
+	if checked < 20 {
+		t.Fatalf("only %d imports checked; is go list working?", checked)
+	}
+}
+
+// The web package must not import net/http: compatibility lives in web/nethttp.
+func TestWebDoesNotImportNetHTTP(t *testing.T) {
+	cmd := exec.Command("go", "list", "-deps", module+"/web", module+"/proto/...", module+"/serve/...")
+	cmd.Dir = "../.."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if dep == "net/http" {
+			t.Fatal("web, proto or serve depends on net/http")
+		}
+	}
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests (or the benchmarks) need, when a command
+# they provide is missing. Usage: scripts/deps.sh test|bench
+set -euo pipefail
+
+# command -> Debian package
+declare -A test_deps=(
+  [curl]=curl
+)
+declare -A bench_deps=(
+  [curl]=curl
+  [wrk]=wrk
+  [taskset]=util-linux
+)
+
+case "${1:-test}" in
+  test) declare -n deps=test_deps ;;
+  bench) declare -n deps=bench_deps ;;
+  *) echo "usage: $0 test|bench" >&2; exit 2 ;;
+esac
+
+missing=()
+for cmd in "${!deps[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${deps[$cmd]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,117 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gatehouse/backend/static"
+	"gatehouse/internal/testutil"
+	"gatehouse/listen"
+	"gatehouse/web"
+)
+
+func TestMain(m *testing.M) { testutil.VerifyNoLeaks(m) }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func TestNewErrors(t *testing.T) {
+	h := web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error { return nil })
+	if _, err := New(Config{Handler: h}); err == nil {
+		t.Error("no listeners accepted")
+	}
+	if _, err := New(Config{Listeners: []listen.Config{{Addr: "127.0.0.1:0"}}}); err == nil {
+		t.Error("no handler accepted")
+	}
+}
+
+func TestRunServesAndStops(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "s.sock")
+	site, err := BuildSite([]Mount{{Prefix: "/", Demo: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	srv, err := New(Config{
+		Listeners: []listen.Config{{Addr: "127.0.0.1:0"}, {Addr: "unix:" + sock}},
+		Handler:   site.Handler, Logger: quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	addrs := srv.Addrs()
+	if len(addrs) != 2 || addrs[1].String() != sock {
+		t.Fatalf("addrs %v", addrs)
+	}
+	resp, err := http.Get("http://" + addrs[0].String() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
+		t.Fatal("socket left behind")
+	}
+}
+
+func TestStartFailureClosesListeners(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	free := "127.0.0.1:0"
+	sock := filepath.Join(t.TempDir(), "s.sock")
+	srv, _ := New(Config{
+		Listeners: []listen.Config{{Addr: "unix:" + sock}, {Addr: free}, {Addr: busy.Addr().String()}},
+		Handler:   web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error { return nil }), Logger: quiet,
+	})
+	if err := srv.Start(context.Background()); err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("Start: %v", err)
+	}
+	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
+		t.Fatal("the Unix listener opened before the failure was not closed")
+	}
+}
+
+func TestBuildSiteErrors(t *testing.T) {
+	dir := t.TempDir()
+	cases := [][]Mount{
+		nil,
+		{{Prefix: "x", Demo: true}},
+		{{Prefix: "/a", Demo: true}},
+		{{Prefix: "/", Demo: true}, {Prefix: "/", Static: &static.Config{Root: dir}}},
+		{{Prefix: "/s", Static: &static.Config{Root: filepath.Join(dir, "missing")}}},
+		{{Prefix: "/"}},
+	}
+	for i, mounts := range cases {
+		if site, err := BuildSite(mounts); err == nil {
+			site.Close()
+			t.Errorf("case %d accepted", i)
+		}
+	}
+}
