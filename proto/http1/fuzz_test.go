@@ -15,38 +15,57 @@ import (
 	"gatehouse/internal/testutil"
 )
 
-// seedRequests adds every request of the gunicorn corpus and every request of the
-// rules table (testdata/rfc9112-rules.md examples are covered by TestRequestRules).
+// seedRequests adds every request of the gunicorn corpus and every request-side
+// example of the rules table (testdata/rfc9112-rules.md).
 func seedRequests(f *testing.F) {
 	for _, c := range testutil.GunicornCorpus(f) {
 		f.Add(c.Raw)
 	}
-	for _, raw := range rulesExamples(f) {
+	requests, _ := rulesExamples(f)
+	for _, raw := range requests {
 		f.Add([]byte(raw))
 	}
 	f.Add([]byte("GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
 	f.Add([]byte("POST /u HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"))
 }
 
-// rulesExamples extracts the backquoted request examples of the rules table, with
-// their escapes decoded, as fuzz seeds.
-func rulesExamples(f *testing.F) []string {
+// rulesExamples turns the backquoted examples of the rules table into fuzz seeds:
+// request lines and heads as they are, field fragments inside a request, and the
+// chunk examples of R20-R22 as chunked bodies.
+func rulesExamples(f *testing.F) (requests, chunks []string) {
 	b, err := os.ReadFile(filepath.Join("testdata", "rfc9112-rules.md"))
 	if err != nil {
 		f.Fatal(err)
 	}
-	var out []string
-	for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(string(b), -1) {
-		s, err := strconv.Unquote(`"` + strings.ReplaceAll(m[1], `"`, `\"`) + `"`)
-		if err != nil || !strings.Contains(s, "HTTP/") {
+	quoted := regexp.MustCompile("`([^`]+)`")
+	for _, row := range strings.Split(string(b), "\n") {
+		cells := strings.Split(row, "|")
+		if len(cells) < 4 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "R") {
 			continue
 		}
-		if !strings.Contains(s, "\r\n\r\n") {
-			s += "\r\nHost: a\r\n\r\n"
+		rule := strings.TrimSpace(cells[1])
+		for _, m := range quoted.FindAllStringSubmatch(cells[2], -1) {
+			ex, err := strconv.Unquote(`"` + strings.ReplaceAll(m[1], `"`, `\"`) + `"`)
+			if err != nil {
+				continue
+			}
+			switch {
+			case rule == "R20" || rule == "R21" || rule == "R22":
+				chunks = append(chunks, ex, ex+"\r\n0\r\n\r\n")
+			case strings.Contains(ex, "HTTP/"):
+				if !strings.Contains(ex, "\r\n\r\n") {
+					ex += "\r\nHost: a\r\n\r\n"
+				}
+				requests = append(requests, ex)
+			default: // a field fragment
+				requests = append(requests, "POST / HTTP/1.1\r\nHost: a\r\n"+ex+"\r\n\r\n")
+			}
 		}
-		out = append(out, s)
 	}
-	return out
+	if len(requests) < 30 || len(chunks) < 10 {
+		f.Fatalf("rules table gave only %d request and %d chunk examples", len(requests), len(chunks))
+	}
+	return requests, chunks
 }
 
 // FuzzParse checks that the parser never panics, that feeding the input in two
@@ -104,6 +123,10 @@ func FuzzChunked(f *testing.F) {
 		if i := bytes.Index(c.Raw, []byte("\r\n\r\n")); i >= 0 && bytes.Contains(bytes.ToLower(c.Raw[:i]), []byte("chunked")) {
 			f.Add(c.Raw[i+4:])
 		}
+	}
+	_, chunks := rulesExamples(f)
+	for _, ex := range chunks {
+		f.Add([]byte(ex))
 	}
 	f.Add([]byte("5\r\nhello\r\n6; a=\"b\"\r\n world\r\n0\r\nX: y\r\n\r\n"))
 	f.Add([]byte("1;a\nZ\r\n0\r\n\r\n"))
