@@ -516,7 +516,7 @@ func (req *Request) noteField(name, value []byte) error {
 			if req.ContentLength >= 0 {
 				return ErrDupContentLength
 			}
-			n, ok := parseContentLength(value)
+			n, ok := ParseContentLength(value)
 			if !ok {
 				return ErrContentLength
 			}
@@ -530,9 +530,9 @@ func (req *Request) noteField(name, value []byte) error {
 	return nil
 }
 
-// parseContentLength parses 1*DIGIT as a decimal int64 (leading zeros are decimal,
-// never octal).
-func parseContentLength(v []byte) (int64, bool) {
+// ParseContentLength parses a Content-Length value, 1*DIGIT, as a decimal int64
+// (leading zeros are decimal, never octal). At most 18 digits: no overflow.
+func ParseContentLength(v []byte) (int64, bool) {
 	if len(v) == 0 || len(v) > 18 { // 18 digits cannot overflow int64
 		return 0, false
 	}

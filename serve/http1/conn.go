@@ -573,28 +573,24 @@ func (c *conn) clock() int64 {
 // Deadlines are set only when they move by more than a small slack (1/16 of the
 // timeout, at most a second), or earlier: a timer update per request is measurable
 // on a keep-alive loop, and a timeout a fraction early is harmless.
-func (c *conn) setReadDeadline(now int64, d time.Duration) {
-	var t int64
-	if d > 0 {
-		t = now + int64(d)
-	}
-	if slackOK(c.rdl, t, d) {
-		return
-	}
-	c.rdl = t
-	c.nc.SetReadDeadline(deadline(t))
-}
+func (c *conn) setReadDeadline(now int64, d time.Duration) { c.setDeadline(&c.rdl, true, now, d) }
 
-func (c *conn) setWriteDeadline(now int64, d time.Duration) {
+func (c *conn) setWriteDeadline(now int64, d time.Duration) { c.setDeadline(&c.wdl, false, now, d) }
+
+func (c *conn) setDeadline(cur *int64, read bool, now int64, d time.Duration) {
 	var t int64
 	if d > 0 {
 		t = now + int64(d)
 	}
-	if slackOK(c.wdl, t, d) {
+	if slackOK(*cur, t, d) {
 		return
 	}
-	c.wdl = t
-	c.nc.SetWriteDeadline(deadline(t))
+	*cur = t
+	if read {
+		c.nc.SetReadDeadline(deadline(t))
+	} else {
+		c.nc.SetWriteDeadline(deadline(t))
+	}
 }
 
 func deadline(t int64) time.Time {

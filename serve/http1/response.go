@@ -133,7 +133,7 @@ func (w *response) Write(p []byte) (int, error) {
 func (w *response) declaredLength() int64 {
 	for i := 0; i < w.header.Len(); i++ {
 		if f := w.header.At(i); len(f.Name) == 14 && http1.EqualFold(f.Name, "content-length") {
-			if n, ok := parseLength(f.Value); ok {
+			if n, ok := http1.ParseContentLength(f.Value); ok {
 				return n
 			}
 		}
@@ -321,20 +321,6 @@ func containsToken(v []byte, token string) bool {
 		v = v[i+1:]
 	}
 	return false
-}
-
-func parseLength(v []byte) (int64, bool) {
-	if len(v) == 0 || len(v) > 18 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range v {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
 }
 
 // Flush sends the head and pending body now.
