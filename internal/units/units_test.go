@@ -23,3 +23,21 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseSize(f *testing.F) {
+	for _, s := range []string{"0", "64k", "1 GiB", "99999999999999999999", "-1", "7x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := ParseSize(s)
+		if err != nil {
+			return
+		}
+		if n < 0 {
+			t.Fatalf("%q: negative %d", s, n)
+		}
+		if back, err := ParseSize(FormatSize(n)); err != nil || back != n {
+			t.Fatalf("%q: %d formats as %q, parses back as %d (%v)", s, n, FormatSize(n), back, err)
+		}
+	})
+}

@@ -470,6 +470,46 @@ func TestTimeouts(t *testing.T) {
 	})
 }
 
+// A client that stops reading cannot hold a connection past the write timeout.
+func TestWriteTimeout(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e string) {
+		writeErr := make(chan error, 1)
+		h := web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error {
+			chunk := make([]byte, 64<<10)
+			for range 2000 { // 128 MiB: far more than the socket buffers hold
+				if _, err := w.Write(chunk); err != nil {
+					writeErr <- err
+					return err
+				}
+			}
+			writeErr <- nil
+			return nil
+		})
+		ts := startServer(t, e, h, shttp.Config{WriteTimeout: 300 * time.Millisecond})
+		c := dial(t, ts.addr)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		start := time.Now()
+		select {
+		case err := <-writeErr:
+			if err == nil {
+				t.Fatal("128 MiB written to a client that reads nothing")
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("write still blocked after 10 s")
+		}
+		if d := time.Since(start); d < 250*time.Millisecond {
+			t.Fatalf("gave up after %v", d)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for ts.eng.Conns() != 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("connection still open after the write timeout")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
+
 func TestPanicRecovered(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e string) {
 		h := web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error {
