@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -12,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse/backend/static"
+	"gatehouse/config"
 	"gatehouse/internal/testutil"
 	"gatehouse/listen"
 	"gatehouse/web"
@@ -34,15 +35,15 @@ func TestNewErrors(t *testing.T) {
 
 func TestRunServesAndStops(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "s.sock")
-	site, err := BuildSite([]Mount{{Prefix: "/", Demo: true}})
+	built, err := Build(&config.Config{
+		Listen: []config.Listen{{Addr: "127.0.0.1:0"}, {Addr: "unix:" + sock}},
+		Site:   []config.Site{{Route: []config.Route{{Path: "/", Demo: true}}}},
+	}, BuildOptions{Stderr: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer site.Close()
-	srv, err := New(Config{
-		Listeners: []listen.Config{{Addr: "127.0.0.1:0"}, {Addr: "unix:" + sock}},
-		Handler:   site.Handler, Logger: quiet,
-	})
+	defer built.Close()
+	srv, err := New(built.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,20 +99,32 @@ func TestStartFailureClosesListeners(t *testing.T) {
 	}
 }
 
-func TestBuildSiteErrors(t *testing.T) {
+func TestBuildProblems(t *testing.T) {
 	dir := t.TempDir()
-	cases := [][]Mount{
-		nil,
-		{{Prefix: "x", Demo: true}},
-		{{Prefix: "/a", Demo: true}},
-		{{Prefix: "/", Demo: true}, {Prefix: "/", Static: &static.Config{Root: dir}}},
-		{{Prefix: "/s", Static: &static.Config{Root: filepath.Join(dir, "missing")}}},
-		{{Prefix: "/"}},
+	cases := []struct {
+		name string
+		cfg  config.Config
+		want string
+	}{
+		{"no site", config.Config{Listen: []config.Listen{{Addr: ":1"}}}, "no [[site]] section"},
+		{"missing root", config.Config{Listen: []config.Listen{{Addr: ":1"}}, Site: []config.Site{{Route: []config.Route{
+			{Path: "/", Static: &config.Static{Root: filepath.Join(dir, "missing")}}}}}}, "does not exist"},
+		{"file as root", config.Config{Listen: []config.Listen{{Addr: ":1"}}, Site: []config.Site{{Route: []config.Route{
+			{Path: "/", Static: &config.Static{Root: "server_test.go"}}}}}}, "is not a directory"},
+		{"missing error page", config.Config{Listen: []config.Listen{{Addr: ":1"}}, Site: []config.Site{{
+			ErrorPages: map[string]string{"404": filepath.Join(dir, "404.html")},
+			Route:      []config.Route{{Path: "/", Demo: true}}}}}, "error page for 404"},
 	}
-	for i, mounts := range cases {
-		if site, err := BuildSite(mounts); err == nil {
-			site.Close()
-			t.Errorf("case %d accepted", i)
+	for _, c := range cases {
+		b, err := Build(&c.cfg, BuildOptions{Stderr: io.Discard})
+		if err == nil {
+			b.Close()
+			t.Errorf("%s: built", c.name)
+			continue
+		}
+		var ps config.Problems
+		if !errors.As(err, &ps) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v", c.name, err)
 		}
 	}
 }

@@ -15,6 +15,9 @@ type Error struct {
 	Allow  string // for 405: the methods the resource supports
 	// RetryAfter, in seconds, is sent as Retry-After with 503 and 429; 0 omits it.
 	RetryAfter int
+	// Headers are sent with the error response, such as Content-Range with 416
+	// or WWW-Authenticate with 401.
+	Headers [][2]string
 }
 
 func (e *Error) Error() string {
@@ -86,10 +89,31 @@ func StatusOf(err error) int {
 	return 500
 }
 
+// ErrorPages maps statuses to HTML pages a site renders errors with.
+type ErrorPages map[int][]byte
+
+// RenderError renders err for r: with the page r's site set for its status (see
+// Request.SetErrorPages) when there is one, else as WriteError does. Servers call
+// it when a handler returns an error before writing anything.
+func RenderError(w ResponseWriter, r *Request, err error) {
+	if r != nil && r.errorPages != nil {
+		if page, ok := r.errorPages[StatusOf(err)]; ok {
+			writeError(w, err, "text/html; charset=utf-8", page)
+			return
+		}
+	}
+	WriteError(w, err)
+}
+
 // WriteError renders err as a short plain-text response: the status from StatusOf,
 // Allow for 405, Retry-After when set. Headers the handler set before failing are
 // discarded. The body never includes err's text, which may hold internal detail.
 func WriteError(w ResponseWriter, err error) {
+	status := StatusOf(err)
+	writeError(w, err, "text/plain; charset=utf-8", []byte(strconv.Itoa(status)+" "+StatusText(status)+"\n"))
+}
+
+func writeError(w ResponseWriter, err error, contentType string, body []byte) {
 	status := StatusOf(err)
 	h := w.Header()
 	h.Reset()
@@ -101,9 +125,12 @@ func WriteError(w ResponseWriter, err error) {
 		if e.RetryAfter > 0 {
 			h.Set("Retry-After", strconv.Itoa(e.RetryAfter))
 		}
+		for _, kv := range e.Headers {
+			h.Add(kv[0], kv[1])
+		}
 	}
-	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Content-Type", contentType)
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	w.WriteString(strconv.Itoa(status) + " " + StatusText(status) + "\n")
+	w.Write(body)
 }

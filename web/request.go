@@ -36,6 +36,8 @@ type Request struct {
 
 	decodedPath string
 	pathDecoded bool
+	routePath   []byte
+	errorPages  ErrorPages
 }
 
 // Head is what a protocol server fills in for each request. Its byte slices are
@@ -68,6 +70,7 @@ func (r *Request) Init(h Head, c Conn, body io.Reader) {
 	r.Header.Reset()
 	r.body, r.ctx, r.remote, r.local, r.tls = body, c.Ctx, c.Remote, c.Local, c.TLS
 	r.decodedPath, r.pathDecoded = "", false
+	r.routePath, r.errorPages = nil, nil
 }
 
 // Method returns the request method, such as "GET".
@@ -95,6 +98,26 @@ func (r *Request) Path() string {
 	}
 	return r.decodedPath
 }
+
+// RoutePath returns the path routing matched on: RawPath with unreserved
+// characters decoded and repeated slashes merged (see route.Clean). Backends
+// mounted at a prefix strip it from this path. Before routing it is RawPath.
+func (r *Request) RoutePath() []byte {
+	if r.routePath == nil {
+		return r.path
+	}
+	return r.routePath
+}
+
+// SetRoutePath records the cleaned path; routers call it.
+func (r *Request) SetRoutePath(p []byte) { r.routePath = p }
+
+// ErrorPages returns the pages errors are rendered with for this request (nil:
+// the built-in text pages).
+func (r *Request) ErrorPages() ErrorPages { return r.errorPages }
+
+// SetErrorPages sets the pages for errors of this request; a site sets its own.
+func (r *Request) SetErrorPages(p ErrorPages) { r.errorPages = p }
 
 // RawQuery returns the query without the '?' (nil when there is none).
 func (r *Request) RawQuery() []byte { return r.query }

@@ -1,25 +1,14 @@
-// Package static serves files from a directory: GET and HEAD, index files, a
-// redirect for directories named without their trailing slash, a built-in media
-// type table, and sendfile(2) for large files.
-//
-// Nothing outside the root is ever served. Request paths are decoded once and
-// refused when they hold dot segments, encoded slashes, backslashes, NUL or other
-// control bytes, or invalid (including overlong) UTF-8; files are opened through
-// os.Root, which also refuses symlinks that lead out of the root.
 package static
 
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
-	"unicode/utf8"
+	"time"
 
 	"gatehouse/web"
 )
@@ -38,6 +27,18 @@ type Config struct {
 	AllowDotfiles bool
 	// FollowSymlinks serves symlinks that lead outside Root. Default false.
 	FollowSymlinks bool
+	// Listing answers a directory that has no index file with an HTML list of
+	// its entries. Default false: 404.
+	Listing bool
+	// Precompressed serves x.br, x.zst or x.gz in place of x when they exist
+	// and the request's Accept-Encoding accepts their coding, with
+	// Content-Encoding and Vary: Accept-Encoding. The sidecars must hold x's
+	// bytes compressed; nothing checks that they are up to date. Default false.
+	Precompressed bool
+	// CacheControl is sent as Cache-Control with files (200, 206 and 304), such
+	// as "public, max-age=3600". Not with listings: they have no validator to
+	// revalidate with, so a long lifetime would keep them stale. Default "": none.
+	CacheControl string
 }
 
 // Handler serves the files of one Config.
@@ -45,6 +46,9 @@ type Handler struct {
 	cfg  Config
 	root *os.Root
 	dir  string
+	now  func() time.Time // the clock for Last-Modified and date preconditions
+
+	maxListing int // entries per listing: the constant maxListing, lowered by tests
 }
 
 // New opens cfg.Root and returns a handler for it.
@@ -76,15 +80,20 @@ func New(cfg Config) (*Handler, error) {
 	if len(cfg.Index) == 0 {
 		cfg.Index = []string{"index.html"}
 	}
-	return &Handler{cfg: cfg, root: root, dir: dir}, nil
+	if strings.ContainsFunc(cfg.CacheControl, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }) {
+		root.Close()
+		return nil, errors.New("static: control character in CacheControl") // would split the header
+	}
+	return &Handler{cfg: cfg, root: root, dir: dir, now: time.Now, maxListing: maxListing}, nil
 }
 
 // Close releases the root directory.
 func (h *Handler) Close() error { return h.root.Close() }
 
 var (
-	errBadPath = &web.Error{Status: 400, Err: errors.New("static: unsafe request path")}
-	errHidden  = &web.Error{Status: 404, Err: errors.New("static: dotfile refused")}
+	errBadPath      = &web.Error{Status: 400, Err: errors.New("static: unsafe request path")}
+	errHidden       = &web.Error{Status: 404, Err: errors.New("static: dotfile refused")}
+	errPrecondition = &web.Error{Status: 412, Err: errors.New("static: precondition failed")}
 )
 
 // ServeHTTP serves GET and HEAD; other methods get 405 with Allow.
@@ -98,7 +107,7 @@ func (h *Handler) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
 	default:
 		return web.MethodNotAllowed("GET, HEAD, OPTIONS")
 	}
-	raw := r.RawPath()
+	raw := r.RoutePath() // the path the router matched; the same as RawPath without one
 	prefix := strings.TrimSuffix(h.cfg.Prefix, "/")
 	rest, ok := strings.CutPrefix(string(raw), prefix)
 	if !ok || rest != "" && rest[0] != '/' {
@@ -152,21 +161,33 @@ func (h *Handler) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
 			if err != nil || !ifi.Mode().IsRegular() {
 				continue
 			}
-			return h.serveFile(w, r, idx, ifi, index)
+			return h.serveFile(w, r, idx, ifi, name, index)
 		}
-		return web.ErrNotFound // no directory listings
+		if h.cfg.Listing {
+			return h.serveListing(w, r, f, rel, prefix, segs)
+		}
+		return web.ErrNotFound
 	}
 	if dirForm || !fi.Mode().IsRegular() {
 		return web.ErrNotFound
 	}
-	return h.serveFile(w, r, f, fi, fi.Name())
+	return h.serveFile(w, r, f, fi, rel, fi.Name())
 }
 
+// open and stat reach rel (slash-separated, checked by SplitPath) the one way
+// the Config allows: through os.Root, or by plain path with FollowSymlinks.
 func (h *Handler) open(rel string) (*os.File, error) {
 	if h.cfg.FollowSymlinks {
 		return os.Open(filepath.Join(h.dir, filepath.FromSlash(rel)))
 	}
 	return h.root.Open(rel)
+}
+
+func (h *Handler) stat(rel string) (os.FileInfo, error) {
+	if h.cfg.FollowSymlinks {
+		return os.Stat(filepath.Join(h.dir, filepath.FromSlash(rel)))
+	}
+	return h.root.Stat(rel)
 }
 
 func openError(err error) error {
@@ -196,113 +217,4 @@ func redirect(w web.ResponseWriter, r *web.Request, prefix string, segs []string
 	w.Header().Set("Location", b.String())
 	w.WriteHeader(301)
 	return nil
-}
-
-// smallFile is the size below which a file is read and written with the head in
-// one write; larger files go out by sendfile.
-const smallFile = 16 << 10
-
-func (h *Handler) serveFile(w web.ResponseWriter, r *web.Request, f *os.File, fi os.FileInfo, name string) error {
-	size := fi.Size()
-	hdr := w.Header()
-	hdr.Set("Content-Type", ContentType(name))
-	hdr.Set("Last-Modified", fi.ModTime().UTC().Format(timeFormat))
-	hdr.Set("Content-Length", strconv.FormatInt(size, 10))
-	if r.Method() == web.MethodHead {
-		w.WriteHeader(200)
-		return nil
-	}
-	if size <= smallFile {
-		buf := smallBufs.Get().(*[smallFile]byte)
-		defer smallBufs.Put(buf)
-		n, err := io.ReadFull(f, buf[:size])
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(buf[:n])
-		return err
-	}
-	return w.SendFile(f, 0, size)
-}
-
-var smallBufs = sync.Pool{New: func() any { return new([smallFile]byte) }}
-
-// timeFormat is the IMF-fixdate of RFC 9110 §5.6.7.
-const timeFormat = "Mon, 02 Jan 2006 15:04:05 GMT"
-
-// SplitPath decodes a URL path (percent-encoded, starting with '/') into checked
-// segments. dirForm reports a trailing slash. It fails on anything that could
-// name a file other than the one the segments spell: dot segments, encoded '/'
-// (which would hide a separator), '\' (a separator elsewhere), NUL and other
-// control bytes, and bytes that are not valid UTF-8 (overlong encodings such as
-// %c0%ae are how "." was smuggled past decoders).
-func SplitPath(p string) (segs []string, dirForm bool, err error) {
-	if p == "" {
-		p = "/"
-	}
-	if p[0] != '/' {
-		return nil, false, errBadPath
-	}
-	dirForm = strings.HasSuffix(p, "/")
-	for _, rawSeg := range strings.Split(p[1:], "/") {
-		if rawSeg == "" {
-			continue // "//" merges, as nginx's merge_slashes does
-		}
-		seg, err := decodeSegment(rawSeg)
-		if err != nil {
-			return nil, false, err
-		}
-		if seg == "." || seg == ".." {
-			return nil, false, errBadPath
-		}
-		segs = append(segs, seg)
-	}
-	return segs, dirForm, nil
-}
-
-func decodeSegment(s string) (string, error) {
-	if !strings.ContainsAny(s, "%\\") {
-		for i := 0; i < len(s); i++ {
-			if s[i] < 0x20 || s[i] == 0x7f {
-				return "", errBadPath
-			}
-		}
-		if !utf8.ValidString(s) {
-			return "", errBadPath
-		}
-		return s, nil
-	}
-	var b []byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '%' {
-			if i+2 >= len(s) || !ishex(s[i+1]) || !ishex(s[i+2]) {
-				return "", errBadPath
-			}
-			c = unhex(s[i+1])<<4 | unhex(s[i+2])
-			i += 2
-		}
-		if c == '/' || c == '\\' || c < 0x20 || c == 0x7f {
-			return "", errBadPath
-		}
-		b = append(b, c)
-	}
-	if !utf8.Valid(b) {
-		return "", errBadPath
-	}
-	return string(b), nil
-}
-
-func ishex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c >= 'a':
-		return c - 'a' + 10
-	}
-	return c - 'A' + 10
 }

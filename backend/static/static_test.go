@@ -78,8 +78,9 @@ func serve(t *testing.T, h web.Handler) string {
 }
 
 // get sends a raw request line (the target exactly as given, unnormalized, the
-// way an attacker would) and returns the response.
-func get(t *testing.T, addr, method, target string) (*http.Response, string) {
+// way an attacker would) with extra fields ("Name: value") and returns the
+// response.
+func get(t *testing.T, addr, method, target string, fields ...string) (*http.Response, string) {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -87,7 +88,11 @@ func get(t *testing.T, addr, method, target string) (*http.Response, string) {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(c, method+" "+target+" HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+	var extra string
+	for _, f := range fields {
+		extra += f + "\r\n"
+	}
+	io.WriteString(c, method+" "+target+" HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"+extra+"\r\n")
 	r, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: method})
 	if err != nil {
 		t.Fatalf("%s: %v", target, err)
@@ -266,6 +271,17 @@ func TestNewErrors(t *testing.T) {
 	os.WriteFile(f, nil, 0o644)
 	if _, err := New(Config{Root: f}); err == nil {
 		t.Error("file as root accepted")
+	}
+	for _, cc := range []string{"max-age=1\r\nSet-Cookie: x=1", "a\nb", "a\x00", "a\x7f"} {
+		if _, err := New(Config{Root: t.TempDir(), CacheControl: cc}); err == nil {
+			t.Errorf("CacheControl %q accepted", cc)
+		}
+	}
+	h, err := New(Config{Root: t.TempDir(), CacheControl: "public,\tmax-age=60"})
+	if err != nil {
+		t.Errorf("CacheControl with a tab: %v", err)
+	} else {
+		h.Close()
 	}
 }
 

@@ -6,19 +6,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
-	"gatehouse/backend/static"
+	"gatehouse/config"
 	"gatehouse/internal/units"
 	"gatehouse/listen"
-	"gatehouse/middleware/accesslog"
 	shttp "gatehouse/serve/http1"
 	"gatehouse/server"
 )
@@ -34,12 +31,14 @@ const mainUsage = `gatehouse: an HTTP server and application gateway in one bina
 
 Usage:
   gatehouse serve [flags]     serve HTTP (see gatehouse serve --help)
+  gatehouse check FILE        check a configuration file
   gatehouse version           print the version
   gatehouse help              print this help
 
 Examples:
   gatehouse serve --demo
   gatehouse serve --http :8000 --http unix:/run/gatehouse.sock --static /=./public
+  gatehouse serve --config /etc/gatehouse/gatehouse.toml
 `
 
 // Run is the whole command line: args without the program name.
@@ -51,6 +50,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return runServe(ctx, args[1:], stdout, stderr)
+	case "check":
+		return runCheck(args[1:], stdout, stderr)
 	case "version":
 		return runVersion(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
@@ -117,113 +118,145 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ", ") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
-// sizeFlag is a byte size flag ("128m", "64KiB").
-type sizeFlag struct{ n *int64 }
-
-func (s sizeFlag) String() string {
-	if s.n == nil {
-		return ""
-	}
-	return units.FormatSize(*s.n)
-}
-
-func (s sizeFlag) Set(v string) error {
-	n, err := units.ParseSize(v)
-	if err != nil {
-		return err
-	}
-	*s.n = n
-	return nil
-}
-
-// intSizeFlag is sizeFlag for int fields.
-type intSizeFlag struct{ n *int }
-
-func (s intSizeFlag) String() string {
-	if s.n == nil {
-		return ""
-	}
-	return units.FormatSize(int64(*s.n))
-}
-
-func (s intSizeFlag) Set(v string) error {
-	n, err := units.ParseSize(v)
-	if err != nil {
-		return err
-	}
-	if n > 1<<31-1 {
-		return fmt.Errorf("%s is too large", v)
-	}
-	*s.n = int(n)
-	return nil
-}
-
+// serveOptions are the serve command's flags. Each flag sets the key of the
+// configuration file it stands for (see toConfig), so that a flag and the file
+// mean the same thing; only flags given on the command line are set.
 type serveOptions struct {
-	http       stringList
-	unixMode   string
-	unixOwner  string
-	statics    stringList
-	demo       bool
-	accessLog  string
-	accessFmt  string
-	accessBuf  int64
-	logLevel   string
-	logFormat  string
-	grace      time.Duration
-	maxConns   int
-	serverName string
-	cfg        shttp.Config
+	config    string
+	http      stringList
+	unixMode  string
+	unixOwner string
+	statics   stringList
+	demo      bool
+	cfg       config.Config // keys set by the flags below
+	fs        *flag.FlagSet
 }
 
 const serveUsage = `Usage: gatehouse serve [flags]
+       gatehouse serve --config FILE
 
 Serves HTTP on every --http address until SIGINT or SIGTERM, then shuts down
 gracefully: it stops accepting, lets in-flight requests finish within --grace,
 closes idle connections and exits 0. A second signal closes everything at once.
 
-What to serve (at least one):
+What to serve (at least one), or a whole configuration with --config:
   --demo                 the built-in demo site at /
   --static /prefix=DIR   the files under DIR at /prefix (repeatable)
+  --config FILE          a TOML configuration (see docs/config.md); no other flags
 
 Flags:
 `
 
+// Typed flag values that set config keys, and show the built-in default.
+type sizeOpt struct {
+	dst **config.Size
+	def string
+}
+
+func (o sizeOpt) String() string {
+	if o.dst == nil || *o.dst == nil {
+		return o.def
+	}
+	return units.FormatSize((*o.dst).Bytes)
+}
+
+func (o sizeOpt) Set(v string) error {
+	n, err := units.ParseSize(v)
+	if err != nil {
+		return err
+	}
+	*o.dst = &config.Size{Bytes: n}
+	return nil
+}
+
+type durOpt struct {
+	dst **config.Duration
+	def string
+}
+
+func (o durOpt) String() string {
+	if o.dst == nil || *o.dst == nil {
+		return o.def
+	}
+	return (*o.dst).Duration.String()
+}
+
+func (o durOpt) Set(v string) error {
+	d := new(config.Duration)
+	if err := d.UnmarshalText([]byte(v)); err != nil {
+		return err
+	}
+	*o.dst = d
+	return nil
+}
+
+type intOpt struct {
+	dst **int
+	def string
+}
+
+func (o intOpt) String() string {
+	if o.dst == nil || *o.dst == nil {
+		return o.def
+	}
+	return strconv.Itoa(**o.dst)
+}
+
+func (o intOpt) Set(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return err
+	}
+	*o.dst = &n
+	return nil
+}
+
+type strOpt struct {
+	dst **string
+	def string
+}
+
+func (o strOpt) String() string {
+	if o.dst == nil || *o.dst == nil {
+		return o.def
+	}
+	return **o.dst
+}
+
+func (o strOpt) Set(v string) error {
+	*o.dst = &v
+	return nil
+}
+
 func serveFlags(o *serveOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	o.fs = fs
+	c := &o.cfg
+	fs.StringVar(&o.config, "config", "", "serve the configuration in `FILE` (TOML); no other flags with it")
 	fs.Var(&o.http, "http", "listen for HTTP on `ADDR`: host:port, :port, [::1]:port or unix:/path (repeatable; default 127.0.0.1:8000)")
 	fs.StringVar(&o.unixMode, "unix-mode", "0660", "file `MODE` of Unix sockets: who may connect")
 	fs.StringVar(&o.unixOwner, "unix-owner", "", "`USER[:GROUP]` owning Unix sockets (default: this process's)")
 	fs.Var(&o.statics, "static", "serve the files under DIR at /prefix: `/prefix=DIR` (repeatable)")
 	fs.BoolVar(&o.demo, "demo", false, "serve the built-in demo site at /")
-	fs.StringVar(&o.accessLog, "access-log", "-", "access log `FILE`; - for stderr, off for none")
-	fs.StringVar(&o.accessFmt, "access-log-format", "combined", "access log `FORMAT`: combined or json")
-	fs.Var(sizeFlag{&o.accessBuf}, "access-log-buffer", "collect this many access-log `BYTES` before writing (flushed every second; 0 writes each line)")
-	fs.StringVar(&o.logLevel, "log-level", "info", "error log `LEVEL`: debug, info, warn or error")
-	fs.StringVar(&o.logFormat, "log-format", "text", "error log `FORMAT`: text or json")
-	fs.DurationVar(&o.grace, "grace", server.DefaultShutdownGrace, "how long in-flight requests may finish after a shutdown signal (0: no limit)")
-	fs.IntVar(&o.maxConns, "max-conns", 0, "refuse connections beyond this many open ones (0: no limit)")
-	fs.StringVar(&o.serverName, "server-name", shttp.DefaultServerName, "value of the Server response field; - sends none")
-
-	c := &o.cfg
-	c.MaxBodyBytes = shttp.DefaultMaxBodyBytes
-	c.Limits.MaxRequestLine = 8 << 10
-	c.Limits.MaxHeaderBytes = 32 << 10
-	c.Limits.MaxFieldBytes = 8 << 10
-	c.Limits.MaxFields = 100
-	c.ReadHeaderTimeout = shttp.DefaultReadHeaderTimeout
-	c.BodyReadTimeout = shttp.DefaultBodyReadTimeout
-	c.WriteTimeout = shttp.DefaultWriteTimeout
-	c.IdleTimeout = shttp.DefaultIdleTimeout
-	fs.Var(sizeFlag{&c.MaxBodyBytes}, "max-body", "largest request body (`SIZE`); larger: 413")
-	fs.Var(intSizeFlag{&c.Limits.MaxRequestLine}, "max-request-line", "longest request line (`SIZE`); longer: 414")
-	fs.Var(intSizeFlag{&c.Limits.MaxHeaderBytes}, "max-header-bytes", "largest request head (`SIZE`); larger: 431")
-	fs.Var(intSizeFlag{&c.Limits.MaxFieldBytes}, "max-field-bytes", "longest header field line (`SIZE`); longer: 431")
-	fs.IntVar(&c.Limits.MaxFields, "max-fields", c.Limits.MaxFields, "most header fields; more: 431")
-	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "time for a request head to arrive; then 408 and close")
-	fs.DurationVar(&c.BodyReadTimeout, "body-timeout", c.BodyReadTimeout, "time without progress reading a request body; then 408")
-	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "time without progress writing a response; then close")
-	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "how long a keep-alive connection may wait for its next request")
-	fs.IntVar(&c.MaxRequestsPerConn, "max-requests-per-conn", 0, "close a connection after this many requests (0: no limit)")
+	fs.StringVar(&c.AccessLog.Path, "access-log", "-", "access log `FILE`; - for stderr, off for none")
+	fs.StringVar(&c.AccessLog.Format, "access-log-format", "combined", "access log `FORMAT`: combined or json")
+	fs.Var(sizeOpt{&c.AccessLog.Buffer, "0"}, "access-log-buffer", "collect this many access-log `BYTES` before writing (flushed every second; 0 writes each line)")
+	fs.StringVar(&c.Log.Level, "log-level", "info", "error log `LEVEL`: debug, info, warn or error")
+	fs.StringVar(&c.Log.Format, "log-format", "text", "error log `FORMAT`: text or json")
+	fs.Var(durOpt{&c.Server.Grace, "30s"}, "grace", "how long in-flight requests may finish after a shutdown signal (0s: no limit)")
+	fs.IntVar(&c.Server.MaxConns, "max-conns", 0, "refuse connections beyond this many open ones (0: no limit)")
+	h := &c.HTTP
+	fs.Var(strOpt{&h.ServerName, shttp.DefaultServerName}, "server-name", "value of the Server response field; - sends none")
+	fs.Var(sizeOpt{&h.MaxBody, "128MiB"}, "max-body", "largest request body (`SIZE`); larger: 413; 0: no limit")
+	fs.Var(sizeOpt{&h.MaxRequestLine, "8KiB"}, "max-request-line", "longest request line (`SIZE`); longer: 414")
+	fs.Var(sizeOpt{&h.MaxHeaderBytes, "32KiB"}, "max-header-bytes", "largest request head (`SIZE`); larger: 431")
+	fs.Var(sizeOpt{&h.MaxFieldBytes, "8KiB"}, "max-field-bytes", "longest header field line (`SIZE`); longer: 431")
+	fs.Var(intOpt{&h.MaxFields, "100"}, "max-fields", "most header fields; more: 431")
+	fs.Var(durOpt{&h.ReadHeaderTimeout, "10s"}, "read-header-timeout", "time for a request head to arrive; then 408 and close (0s: none)")
+	fs.Var(durOpt{&h.BodyTimeout, "1m0s"}, "body-timeout", "time without progress reading a request body; then 408 (0s: none)")
+	fs.Var(durOpt{&h.WriteTimeout, "1m0s"}, "write-timeout", "time without progress writing a response; then close (0s: none)")
+	fs.Var(durOpt{&h.IdleTimeout, "1m15s"}, "idle-timeout", "how long a keep-alive connection may wait for its next request (0s: forever)")
+	fs.Var(intOpt{&h.MaxRequestsPerConn, "0"}, "max-requests-per-conn", "close a connection after this many requests (0: no limit)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), serveUsage)
 		printDefaults(fs)
@@ -248,6 +281,64 @@ func printDefaults(fs *flag.FlagSet) {
 	})
 }
 
+// toConfig turns the flags into the configuration they stand for: one default
+// site with a route per --static and / for --demo.
+func (o *serveOptions) toConfig() (*config.Config, error) {
+	if o.config != "" {
+		var others []string
+		o.fs.Visit(func(f *flag.Flag) {
+			if f.Name != "config" {
+				others = append(others, "--"+f.Name)
+			}
+		})
+		if len(others) > 0 {
+			return nil, usagef("--config takes no other flags (got %s): put them in the file", strings.Join(others, ", "))
+		}
+		return config.Load(o.config)
+	}
+	c := o.cfg
+	mode, err := strconv.ParseUint(o.unixMode, 8, 32)
+	if err != nil || mode > 0o777 {
+		return nil, usagef("--unix-mode %q: want an octal mode such as 0660", o.unixMode)
+	}
+	addrs := o.http
+	if len(addrs) == 0 {
+		addrs = stringList{"127.0.0.1:8000"}
+	}
+	for _, a := range addrs {
+		l := config.Listen{Addr: a}
+		if network, rest := listen.Network(a); network == "unix" {
+			if rest == "" {
+				return nil, usagef("--http %q: a Unix socket needs a path", a)
+			}
+			l.Mode, l.Owner = o.unixMode, o.unixOwner
+		}
+		c.Listen = append(c.Listen, l)
+	}
+	var site config.Site
+	if o.demo {
+		site.Route = append(site.Route, config.Route{Path: "/", Demo: true})
+	}
+	for _, s := range o.statics {
+		prefix, dir, ok := strings.Cut(s, "=")
+		if !ok || dir == "" || !strings.HasPrefix(prefix, "/") {
+			return nil, usagef("--static %q: want /prefix=DIR", s)
+		}
+		if !strings.HasSuffix(prefix, "/") {
+			prefix += "/"
+		}
+		site.Route = append(site.Route, config.Route{Path: prefix, Static: &config.Static{Root: dir}})
+	}
+	if len(site.Route) == 0 {
+		return nil, usagef("nothing to serve: give --demo, --static /prefix=DIR or --config FILE (see gatehouse serve --help)")
+	}
+	c.Site = []config.Site{site}
+	if err := c.Validate(); err != nil {
+		return nil, &usageError{err.Error()}
+	}
+	return &c, nil
+}
+
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o serveOptions
 	fs := serveFlags(&o)
@@ -255,17 +346,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	logger, err := newLogger(stderr, o.logLevel, o.logFormat)
+	cfg, err := o.toConfig()
 	if err != nil {
 		return err
 	}
-	cfg, site, closeLog, err := o.build(logger, stderr)
+	built, err := server.Build(cfg, server.BuildOptions{Stderr: stderr})
 	if err != nil {
 		return err
 	}
-	defer site.Close()
-	defer closeLog()
-	srv, err := server.New(cfg)
+	defer built.Close()
+	logger := built.Logger
+	srv, err := server.New(built.Config)
 	if err != nil {
 		return err
 	}
@@ -300,94 +391,55 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return srv.Run(ctx)
 }
 
-// build turns flags into a server configuration.
-func (o *serveOptions) build(logger *slog.Logger, stderr io.Writer) (server.Config, *server.Site, func() error, error) {
-	var cfg server.Config
-	mode, err := strconv.ParseUint(o.unixMode, 8, 32)
-	if err != nil || mode > 0o777 {
-		return cfg, nil, nil, usagef("--unix-mode %q: want an octal mode such as 0660", o.unixMode)
-	}
-	addrs := o.http
-	if len(addrs) == 0 {
-		addrs = stringList{"127.0.0.1:8000"}
-	}
-	for _, a := range addrs {
-		if network, rest := listen.Network(a); network == "unix" && rest == "" {
-			return cfg, nil, nil, usagef("--http %q: a Unix socket needs a path", a)
-		}
-		cfg.Listeners = append(cfg.Listeners, listen.Config{Addr: a, Mode: os.FileMode(mode), Owner: o.unixOwner})
-	}
-	var mounts []server.Mount
-	if o.demo {
-		mounts = append(mounts, server.Mount{Prefix: "/", Demo: true})
-	}
-	for _, s := range o.statics {
-		prefix, dir, ok := strings.Cut(s, "=")
-		if !ok || dir == "" || !strings.HasPrefix(prefix, "/") {
-			return cfg, nil, nil, usagef("--static %q: want /prefix=DIR", s)
-		}
-		mounts = append(mounts, server.Mount{Prefix: prefix, Static: &static.Config{Root: dir}})
-	}
-	if len(mounts) == 0 {
-		return cfg, nil, nil, usagef("nothing to serve: give --demo or --static /prefix=DIR (see gatehouse serve --help)")
-	}
-	site, err := server.BuildSite(mounts)
-	if err != nil {
-		return cfg, nil, nil, err
-	}
-	closeLog := func() error { return nil }
-	switch o.accessLog {
-	case "off", "":
-	default:
-		format, ok := accesslog.ParseFormat(o.accessFmt)
-		if !ok {
-			site.Close()
-			return cfg, nil, nil, usagef("--access-log-format %q: want combined or json", o.accessFmt)
-		}
-		w := stderr
-		var file *os.File
-		if o.accessLog != "-" {
-			f, err := os.OpenFile(o.accessLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
-			if err != nil {
-				site.Close()
-				return cfg, nil, nil, fmt.Errorf("access log: %w", err)
-			}
-			w, file = f, f
-		}
-		al := accesslog.New(w, accesslog.Options{Format: format, Buffer: int(o.accessBuf)})
-		o.cfg.AccessLog = al
-		closeLog = func() error {
-			err := al.Close()
-			if file != nil {
-				err = errors.Join(err, file.Close())
-			}
-			return err
-		}
-	}
-	o.cfg.ServerName = o.serverName
-	o.cfg.Logger = logger
-	cfg.HTTP = o.cfg
-	cfg.Handler = site.Handler
-	cfg.ShutdownGrace = o.grace
-	if o.grace == 0 {
-		cfg.ShutdownGrace = -1 // 0 on the command line: wait as long as it takes
-	}
-	cfg.MaxConns = o.maxConns
-	cfg.Logger = logger
-	return cfg, site, closeLog, nil
-}
+const checkUsage = `Usage: gatehouse check FILE
 
-func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
+Reads the configuration FILE and reports every problem with its line and a
+hint: syntax, unknown keys, values out of range, directories that do not exist.
+Exit status 0 when the file is fine, 2 when it is not.
+`
+
+// errCheckFailed carries check's problems: they are printed already.
+type checkFailed struct{ n int }
+
+func (e *checkFailed) Error() string { return fmt.Sprintf("%d problem(s) found", e.n) }
+
+func runCheck(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), checkUsage) }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fs.Usage()
+			return errHelp
+		}
+		return &usageError{err.Error()}
 	}
-	opts := &slog.HandlerOptions{Level: lv}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return usagef("check takes one FILE")
 	}
-	return nil, usagef("--log-format %q: want text or json", format)
+	file := fs.Arg(0)
+	report := func(err error) error {
+		var ps config.Problems
+		if errors.As(err, &ps) {
+			for _, p := range ps {
+				fmt.Fprintln(stderr, p.String())
+			}
+			return &checkFailed{len(ps)}
+		}
+		fmt.Fprintln(stderr, err)
+		return &checkFailed{1}
+	}
+	cfg, err := config.Load(file)
+	if err != nil {
+		return report(err)
+	}
+	built, err := server.Build(cfg, server.BuildOptions{Stderr: io.Discard, Check: true})
+	if err != nil {
+		return report(err)
+	}
+	built.Close()
+	fmt.Fprintf(stdout, "%s: ok (%d listener(s), %d site(s), %d route(s))\n", file, len(cfg.Listen), built.Sites, built.Routes)
+	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"gatehouse/config"
 )
 
 func main() {
@@ -32,10 +34,12 @@ func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(f
 
 func exitCode(err error) int {
 	var ue *usageError
+	var cf *checkFailed
+	var ps config.Problems
 	switch {
 	case err == nil, errors.Is(err, errHelp):
 		return 0
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.As(err, &cf), errors.As(err, &ps):
 		return 2
 	default:
 		return 1

@@ -204,7 +204,7 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"serve", "--demo", "--access-log-format", "xml"}, 2, ""},
 		{[]string{"serve", "--demo", "--http", "unix:"}, 2, ""},
 		{[]string{"serve", "--demo", "extra"}, 2, ""},
-		{[]string{"serve", "--static", "/=/definitely/not/here"}, 1, ""},
+		{[]string{"serve", "--static", "/=/definitely/not/here"}, 2, "does not exist"},
 		{[]string{"serve", "--demo", "--http", "256.0.0.1:1"}, 1, ""},
 	}
 	for _, tc := range cases {

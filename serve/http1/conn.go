@@ -427,7 +427,7 @@ func (c *conn) serveRequest() bool {
 					"method", method, "target", string(h.Target), "err", err)
 			}
 			c.resp.resetForError()
-			web.WriteError(&c.resp, err)
+			web.RenderError(&c.resp, &c.req, err)
 		}
 	}
 	if c.hijacked {

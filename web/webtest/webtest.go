@@ -103,7 +103,7 @@ func (r *Recorder) Written() int64 { return r.written }
 func Serve(h web.Handler, w *Recorder, r *web.Request) error {
 	err := h.ServeHTTP(w, r)
 	if err != nil && !w.wrote {
-		web.WriteError(w, err)
+		web.RenderError(w, r, err)
 	}
 	if !w.wrote {
 		w.WriteHeader(200)

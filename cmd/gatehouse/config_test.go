@@ -1,0 +1,140 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+
+	"gatehouse/config"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files of TestCheckGolden")
+
+// TestCheckGolden runs gatehouse check on every file in testdata/check and
+// compares its output with the .golden file beside it. Together the files
+// produce every problem message config and server can report.
+func TestCheckGolden(t *testing.T) {
+	files, _ := filepath.Glob("testdata/check/*.toml")
+	if len(files) < 5 {
+		t.Fatalf("only %d check cases", len(files))
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			stdout, stderr, err := runCLI("check", file)
+			got := stdout + stderr
+			code := exitCode(err)
+			golden := strings.TrimSuffix(file, ".toml") + ".golden"
+			if *update {
+				os.WriteFile(golden, []byte(got), 0o644)
+			}
+			want, rerr := os.ReadFile(golden)
+			if rerr != nil {
+				t.Fatalf("%v (run go test -run TestCheckGolden -update to create it)", rerr)
+			}
+			if got != string(want) {
+				t.Fatalf("output differs from %s:\n--- got\n%s--- want\n%s", golden, got, want)
+			}
+			ok := strings.HasPrefix(filepath.Base(file), "ok_")
+			if ok && code != 0 || !ok && code != 2 {
+				t.Fatalf("exit %d", code)
+			}
+		})
+	}
+}
+
+// TestDocsExamples checks every TOML example of docs/config.md, with the paths
+// it names created under a temporary directory.
+func TestDocsExamples(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/config.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```toml\n(.*?)```").FindAllStringSubmatch(string(doc), -1)
+	if len(blocks) < 8 {
+		t.Fatalf("docs/config.md has only %d examples", len(blocks))
+	}
+	for i, b := range blocks {
+		tmp := t.TempDir()
+		text := b[1]
+		for _, prefix := range []string{"/srv/", "/var/log/", "/run/"} {
+			text = strings.ReplaceAll(text, "\""+prefix, "\""+tmp+prefix)
+		}
+		// Create what the example names: static roots and error pages.
+		for _, m := range regexp.MustCompile(`root = "([^"]+)"`).FindAllStringSubmatch(text, -1) {
+			os.MkdirAll(m[1], 0o755)
+		}
+		for _, m := range regexp.MustCompile(`"(`+regexp.QuoteMeta(tmp)+`[^"]+\.html)"`).FindAllStringSubmatch(text, -1) {
+			os.MkdirAll(filepath.Dir(m[1]), 0o755)
+			os.WriteFile(m[1], []byte("<h1>error</h1>"), 0o644)
+		}
+		for _, m := range regexp.MustCompile(`(?:path|addr) = "(?:unix:)?(`+regexp.QuoteMeta(tmp)+`[^"]+)"`).FindAllStringSubmatch(text, -1) {
+			os.MkdirAll(filepath.Dir(m[1]), 0o755)
+		}
+		file := filepath.Join(tmp, "example.toml")
+		os.WriteFile(file, []byte(text), 0o644)
+		stdout, stderr, err := runCLI("check", file)
+		if err != nil {
+			t.Errorf("example %d does not check:\n%s%s\n%s", i+1, stdout, stderr, b[1])
+		}
+	}
+}
+
+// TestFlagsMeanTheFile: the flags build exactly the configuration of the
+// equivalent file.
+func TestFlagsMeanTheFile(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"--http", ":8000", "--http", "unix:" + dir + "/g.sock", "--unix-mode", "0600",
+		"--static", "/assets=" + dir, "--demo", "--max-body", "1m", "--idle-timeout", "5s",
+		"--access-log-format", "json", "--log-level", "debug", "--grace", "3s", "--max-fields", "50"}
+	file := `
+[server]
+grace = "3s"
+[log]
+level = "debug"
+format = "text"
+[access_log]
+path = "-"
+format = "json"
+[http]
+max_body = "1m"
+idle_timeout = "5s"
+max_fields = 50
+[[listen]]
+addr = ":8000"
+[[listen]]
+addr = "unix:` + dir + `/g.sock"
+mode = "0600"
+[[site]]
+  [[site.route]]
+  path = "/"
+  demo = true
+  [[site.route]]
+  path = "/assets/"
+  static = { root = "` + dir + `" }
+`
+	var o serveOptions
+	fs := serveFlags(&o)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	fromFlags, err := o.toConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromFile, err := config.Parse("", []byte(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := config.Comparable(*fromFlags), config.Comparable(*fromFile)
+	if !reflect.DeepEqual(a, b) {
+		t.Fatalf("flags and file differ:\nflags: %+v\nfile:  %+v", a, b)
+	}
+	// --config excludes the other flags.
+	if _, _, err := runCLI("serve", "--config", "x.toml", "--demo"); exitCode(err) != 2 || !strings.Contains(err.Error(), "--demo") {
+		t.Fatalf("--config with --demo: %v", err)
+	}
+}

@@ -1,0 +1,165 @@
+// Package config is the schema of gatehouse's configuration file (TOML) and its
+// loader. Load reads a file and returns every problem it finds, each with its file,
+// line and a hint; unknown keys are problems. Checks that need the filesystem or
+// other packages (does a static root exist?) are made by the server package,
+// which reports them at the same positions.
+//
+// The command line's flags build the same Config (see cmd/gatehouse), so a flag
+// and its file equivalent mean the same thing.
+package config
+
+// Config is the whole file. Every field documents its default; docs/config.md
+// documents every key with an example.
+type Config struct {
+	Server    Server    `toml:"server"`
+	Log       Log       `toml:"log"`
+	AccessLog AccessLog `toml:"access_log"`
+	HTTP      HTTP      `toml:"http"`
+	Listen    []Listen  `toml:"listen"`
+	Site      []Site    `toml:"site"`
+
+	// File is the path the configuration was read from ("" for flags).
+	File string `toml:"-"`
+
+	loc *locator // key paths to lines; nil for a Config built in code
+}
+
+// Server holds process-wide settings.
+type Server struct {
+	// Engine runs connections: "goroutine" (default).
+	Engine string `toml:"engine"`
+	// Grace bounds how long in-flight requests may finish on shutdown.
+	// Default 30s; "0s" waits as long as it takes.
+	Grace *Duration `toml:"grace"`
+	// MaxConns refuses connections beyond this many open ones. Default 0: no limit.
+	MaxConns int `toml:"max_conns"`
+}
+
+// Log configures the error and lifecycle log (stderr).
+type Log struct {
+	Level  string `toml:"level"`  // debug, info (default), warn, error
+	Format string `toml:"format"` // text (default) or json
+}
+
+// AccessLog configures the access log.
+type AccessLog struct {
+	// Path is a file to append to, "-" for stderr (default) or "off".
+	Path string `toml:"path"`
+	// Format is "combined" (default) or "json".
+	Format string `toml:"format"`
+	// Buffer collects this many bytes before writing (flushed every second).
+	// Default 0: every line is written at once.
+	Buffer *Size `toml:"buffer"`
+}
+
+// HTTP holds the HTTP/1.1 limits and timeouts; nil means the default.
+type HTTP struct {
+	MaxRequestLine     *Size     `toml:"max_request_line"`      // 8KiB; longer: 414
+	MaxHeaderBytes     *Size     `toml:"max_header_bytes"`      // 32KiB; larger: 431
+	MaxFieldBytes      *Size     `toml:"max_field_bytes"`       // 8KiB; longer: 431
+	MaxFields          *int      `toml:"max_fields"`            // 100; more: 431
+	MaxBody            *Size     `toml:"max_body"`              // 128MiB; larger: 413
+	ReadHeaderTimeout  *Duration `toml:"read_header_timeout"`   // 10s; then 408
+	BodyTimeout        *Duration `toml:"body_timeout"`          // 60s between body reads; then 408
+	WriteTimeout       *Duration `toml:"write_timeout"`         // 60s between writes; then close
+	IdleTimeout        *Duration `toml:"idle_timeout"`          // 75s keep-alive wait
+	MaxRequestsPerConn *int      `toml:"max_requests_per_conn"` // 0: unlimited
+	ServerName         *string   `toml:"server_name"`           // "gatehouse"; "-" sends none
+}
+
+// Listen is one listening socket.
+type Listen struct {
+	// Addr is "host:port", ":port", "[::1]:port" or "unix:/path". Required.
+	Addr string `toml:"addr"`
+	// Mode of a Unix socket, in octal. Default "0660".
+	Mode string `toml:"mode"`
+	// Owner of a Unix socket: "user", "user:group" or ":group". Default: the
+	// process's own.
+	Owner string `toml:"owner"`
+
+	Line int `toml:"-"` // where it is defined
+}
+
+// Site is a virtual host: the requests whose Host it names.
+type Site struct {
+	// Hosts are exact names ("example.com") or wildcards ("*.example.com",
+	// which matches any name ending in ".example.com"). Ports are ignored.
+	// A site without hosts is the default site.
+	Hosts []string `toml:"hosts"`
+	// Default makes this site answer requests for hosts no site names. At most
+	// one site is the default; without one, such requests get 421.
+	Default bool `toml:"default"`
+	// ErrorPages maps a status ("404") to an HTML file sent instead of the
+	// built-in text page.
+	ErrorPages map[string]string `toml:"error_pages"`
+	// Route lists the site's routes; the longest matching path wins.
+	Route []Route `toml:"route"`
+
+	Line int `toml:"-"`
+}
+
+// Route sends the requests for one path to one backend. Exactly one of the
+// backend keys (static, redirect, respond, demo) is set.
+type Route struct {
+	// Path ending in "/" matches every path under it (and the path without the
+	// slash); any other path matches exactly. Required.
+	Path string `toml:"path"`
+	// Methods, when set, restricts the route: others get 405 with Allow. GET
+	// implies HEAD; OPTIONS is answered with Allow.
+	Methods []string `toml:"methods"`
+
+	Static   *Static   `toml:"static"`
+	Redirect *Redirect `toml:"redirect"`
+	Respond  *Respond  `toml:"respond"`
+	Demo     bool      `toml:"demo"`
+
+	Line int `toml:"-"`
+}
+
+// Static serves files from a directory.
+type Static struct {
+	Root           string   `toml:"root"`            // required
+	Index          []string `toml:"index"`           // ["index.html"]
+	Listing        bool     `toml:"listing"`         // false: no directory listings
+	Dotfiles       bool     `toml:"dotfiles"`        // false: names starting with '.' are 404 (but .well-known)
+	FollowSymlinks bool     `toml:"follow_symlinks"` // false: symlinks leaving root are refused
+	Precompressed  bool     `toml:"precompressed"`   // false: serve .br/.zst/.gz sidecars when accepted
+	CacheControl   string   `toml:"cache_control"`   // "": no Cache-Control
+}
+
+// Redirect answers with a redirect. To may use {host}, {path}, {query} and
+// {uri} (path and query) of the request.
+type Redirect struct {
+	To        string `toml:"to"`         // required
+	Status    int    `toml:"status"`     // 301, 302, 303, 307 or 308 (default 301)
+	KeepQuery bool   `toml:"keep_query"` // append the request's query to To
+}
+
+// Respond answers with a fixed response, as nginx's return.
+type Respond struct {
+	Status      int               `toml:"status"`       // default 200
+	Body        string            `toml:"body"`         // default empty
+	ContentType string            `toml:"content_type"` // default "text/plain; charset=utf-8" when there is a body
+	Headers     map[string]string `toml:"headers"`
+}
+
+// Comparable returns c without its source positions, for comparing two
+// configurations built different ways (flags and a file).
+func Comparable(c Config) Config {
+	c.File, c.loc = "", nil
+	c.Listen = append([]Listen(nil), c.Listen...)
+	for i := range c.Listen {
+		c.Listen[i].Line = 0
+	}
+	sites := make([]Site, len(c.Site))
+	for i, s := range c.Site {
+		s.Line = 0
+		s.Route = append([]Route(nil), s.Route...)
+		for j := range s.Route {
+			s.Route[j].Line = 0
+		}
+		sites[i] = s
+	}
+	c.Site = sites
+	return c
+}

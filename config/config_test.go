@@ -1,0 +1,170 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+const sample = `# comment
+[server]
+grace = "20s"
+
+[http]
+max_body = "1m"
+
+[[listen]]
+addr = ":8000"
+
+[[listen]]
+addr = "unix:/tmp/x.sock"
+mode = "0600"
+
+[[site]]
+hosts = [
+  "example.com",
+  "*.example.com",
+]
+error_pages = { 404 = "/srv/404.html" }
+
+  [[site.route]]
+  path = "/"
+  demo = true
+
+  [[site.route]]
+  path = "/assets/"
+  static = { root = "/srv/assets", index = ["a.html"] }
+
+[[site]]
+default = true
+[site.error_pages]
+500 = "/srv/500.html"
+
+  [[site.route]]
+  path = "/go"
+  redirect = { to = "/x", status = 302 }
+`
+
+func TestLocatorLines(t *testing.T) {
+	loc, err := locate([]byte(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{
+		"server.grace":                  3,
+		"http.max_body":                 6,
+		"listen[0]":                     8,
+		"listen[0].addr":                9,
+		"listen[1].mode":                13,
+		"site[0]":                       15,
+		"site[0].hosts":                 16,
+		"site[0].hosts[1]":              18,
+		"site[0].error_pages.404":       20,
+		"site[0].route[0].path":         23,
+		"site[0].route[1]":              26,
+		"site[0].route[1].static.root":  28,
+		"site[0].route[1].static.index": 28,
+		"site[1]":                       30,
+		"site[1].error_pages":           32,
+		"site[1].error_pages.500":       33,
+		"site[1].route[0].redirect.to":  37,
+	}
+	for path, line := range want {
+		if got := loc.line(path); got != line {
+			t.Errorf("%s: line %d, want %d", path, got, line)
+		}
+	}
+	// A path with no line of its own takes its nearest ancestor's.
+	if got := loc.line("site[1].route[0].redirect.status.x"); got != 37 {
+		t.Errorf("ancestor line %d", got)
+	}
+}
+
+func TestParseValid(t *testing.T) {
+	c, err := Parse("sample.toml", []byte(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.Grace.Duration != 20*time.Second || c.HTTP.MaxBody.Bytes != 1<<20 || len(c.Listen) != 2 ||
+		c.Listen[1].Mode != "0600" || len(c.Site) != 2 || c.Site[0].Route[1].Static.Index[0] != "a.html" ||
+		c.Site[1].ErrorPages["500"] != "/srv/500.html" || c.Site[1].Route[0].Redirect.Status != 302 {
+		t.Fatalf("%+v", c)
+	}
+	if c.Site[0].Line != 15 || c.Site[0].Route[1].Line != 26 || c.Listen[1].Line != 11 {
+		t.Fatalf("lines: site %d route %d listen %d", c.Site[0].Line, c.Site[0].Route[1].Line, c.Listen[1].Line)
+	}
+}
+
+// Every bad value is reported in one pass, each at its own line.
+func TestEveryProblemReported(t *testing.T) {
+	doc := "[server]\ngrace = \"x\"\nmax_conns = \"y\"\n[http]\nmax_fields = \"z\"\nmax_body = \"w\"\nnope = 1\n" +
+		"[[listen]]\naddr = \":1\"\n[[site]]\n[[site.route]]\npath = \"/\"\ndemo = true\n"
+	_, err := Parse("f.toml", []byte(doc))
+	var ps Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("%v", err)
+	}
+	lines := []int{}
+	for _, p := range ps {
+		lines = append(lines, p.Line)
+	}
+	if len(ps) != 5 || lines[0] != 2 || lines[1] != 3 || lines[2] != 5 || lines[3] != 6 || lines[4] != 7 {
+		t.Fatalf("problems at lines %v:\n%v", lines, err)
+	}
+	if !strings.Contains(ps[4].Msg, `unknown key "http.nope"`) {
+		t.Fatalf("%q", ps[4].Msg)
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	cases := map[string]string{
+		"site.route.stattic": `did you mean "static"?`,
+		"http.max_bodi":      `did you mean "max_body"?`,
+		"listen.port":        "valid keys here: addr, mode, owner",
+		"nothing.at.all":     "",
+	}
+	for key, want := range cases {
+		if got := suggest(strings.Split(key, ".")); got != want {
+			t.Errorf("%s: %q, want %q", key, got, want)
+		}
+	}
+}
+
+func TestValuesTypes(t *testing.T) {
+	var d Duration
+	if d.UnmarshalText([]byte("1m30s")) != nil || d.Duration != 90*time.Second {
+		t.Fatal(d)
+	}
+	for _, bad := range []string{"", "5", "-1s", "5 minutes"} {
+		if d.UnmarshalText([]byte(bad)) == nil {
+			t.Errorf("duration %q accepted", bad)
+		}
+	}
+	var s Size
+	if s.UnmarshalText([]byte("64KiB")) != nil || s.Bytes != 64<<10 {
+		t.Fatal(s)
+	}
+	if s.UnmarshalText([]byte("lots")) == nil {
+		t.Error("size accepted")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add(sample)
+	f.Add("[[listen]]\naddr = \":1\"\n[[site]]\n[[site.route]]\npath=\"/\"\ndemo=true\n")
+	f.Add("a = [1, {b = 2}]\n[x.y]\nz = 'w'\n[[p]]\n[[p.q]]\n")
+	f.Fuzz(func(t *testing.T, doc string) {
+		c, err := Parse("f.toml", []byte(doc))
+		if err == nil {
+			if verr := c.Validate(); verr != nil {
+				t.Fatalf("parsed cleanly but does not validate: %v", verr)
+			}
+			return
+		}
+		var ps Problems
+		if !errors.As(err, &ps) || len(ps) == 0 {
+			t.Fatalf("error is not Problems: %v", err)
+		}
+	})
+}

@@ -1,0 +1,306 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// loc is set by Parse; Configs built from flags have none.
+func (c *Config) lineOf(path string) int {
+	if c.loc == nil {
+		return 0
+	}
+	return c.loc.line(path)
+}
+
+// ProblemAt returns a problem at the line of a key path such as
+// "site[0].route[2].static.root".
+func (c *Config) ProblemAt(path, msg, hint string) Problem {
+	return Problem{File: c.File, Line: c.lineOf(path), Msg: msg, Hint: hint}
+}
+
+func (c *Config) fillLines() {
+	for i := range c.Listen {
+		c.Listen[i].Line = c.lineOf(fmt.Sprintf("listen[%d]", i))
+	}
+	for i := range c.Site {
+		c.Site[i].Line = c.lineOf(fmt.Sprintf("site[%d]", i))
+		for j := range c.Site[i].Route {
+			c.Site[i].Route[j].Line = c.lineOf(fmt.Sprintf("site[%d].route[%d]", i, j))
+		}
+	}
+}
+
+// Validate checks everything that can be checked without the filesystem and
+// returns the problems found (nil if none). Parse calls it; call it again after
+// building a Config in code.
+func (c *Config) Validate() error { return c.validate().Err() }
+
+// knownMethods mirrors the methods the server serves (web.InternMethod).
+var knownMethods = map[string]bool{
+	"GET": true, "HEAD": true, "POST": true, "PUT": true, "DELETE": true, "OPTIONS": true,
+	"PATCH": true, "CONNECT": true, "TRACE": true, "PROPFIND": true, "PROPPATCH": true,
+	"MKCOL": true, "COPY": true, "MOVE": true, "LOCK": true, "UNLOCK": true, "REPORT": true, "SEARCH": true,
+}
+
+func (c *Config) validate() Problems {
+	var ps Problems
+	bad := func(path, msg, hint string) { ps = append(ps, c.ProblemAt(path, msg, hint)) }
+	oneOf := func(path, v string, allowed ...string) {
+		if v == "" {
+			return
+		}
+		for _, a := range allowed {
+			if v == a {
+				return
+			}
+		}
+		bad(path, fmt.Sprintf("%s %q is not one of %s", path, v, strings.Join(allowed, ", ")), "")
+	}
+
+	oneOf("server.engine", c.Server.Engine, "goroutine")
+	if c.Server.MaxConns < 0 {
+		bad("server.max_conns", "server.max_conns cannot be negative", "0 means no limit")
+	}
+	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	oneOf("log.format", c.Log.Format, "text", "json")
+	oneOf("access_log.format", c.AccessLog.Format, "combined", "json")
+	c.validateHTTP(bad)
+
+	if len(c.Listen) == 0 {
+		ps = append(ps, Problem{File: c.File, Msg: "no [[listen]] section: gatehouse would not accept anything",
+			Hint: "add one: [[listen]] addr = \"127.0.0.1:8000\""})
+	}
+	addrs := map[string]int{}
+	for i, l := range c.Listen {
+		p := fmt.Sprintf("listen[%d]", i)
+		switch network, rest := listenNetwork(l.Addr); {
+		case l.Addr == "":
+			bad(p, "listen: addr is missing", "write addr = \":8000\" or addr = \"unix:/run/gatehouse.sock\"")
+		case network == "unix" && rest == "":
+			bad(p+".addr", "listen.addr "+strconv.Quote(l.Addr)+": a Unix socket needs a path", "write addr = \"unix:/run/gatehouse.sock\"")
+		case network == "tcp":
+			if _, port, err := net.SplitHostPort(l.Addr); err != nil || port == "" {
+				bad(p+".addr", "listen.addr "+strconv.Quote(l.Addr)+" is not host:port", "write \"127.0.0.1:8000\", \":8000\", \"[::1]:8000\" or \"unix:/path\"")
+			} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+				bad(p+".addr", "listen.addr "+strconv.Quote(l.Addr)+": port must be 0-65535", "")
+			}
+		}
+		if prev, dup := addrs[l.Addr]; dup && l.Addr != "" {
+			bad(p+".addr", fmt.Sprintf("listen.addr %q is already used by listen[%d]", l.Addr, prev), "remove one of them")
+		}
+		addrs[l.Addr] = i
+		if l.Mode != "" {
+			if m, err := strconv.ParseUint(l.Mode, 8, 32); err != nil || m > 0o777 {
+				bad(p+".mode", fmt.Sprintf("listen.mode %q is not an octal file mode", l.Mode), "write it like \"0660\"")
+			} else if network, _ := listenNetwork(l.Addr); network != "unix" {
+				bad(p+".mode", "listen.mode applies only to Unix sockets", "remove it, or use addr = \"unix:/path\"")
+			}
+		}
+		if l.Owner != "" {
+			if network, _ := listenNetwork(l.Addr); network != "unix" {
+				bad(p+".owner", "listen.owner applies only to Unix sockets", "remove it, or use addr = \"unix:/path\"")
+			}
+		}
+	}
+
+	if len(c.Site) == 0 {
+		ps = append(ps, Problem{File: c.File, Msg: "no [[site]] section: there is nothing to serve",
+			Hint: "add one: [[site]] then [[site.route]] path = \"/\" with a backend such as static = { root = \"/srv/www\" }"})
+	}
+	hosts := map[string]int{}
+	defaults := []int{}
+	for i, s := range c.Site {
+		p := fmt.Sprintf("site[%d]", i)
+		if len(s.Hosts) == 0 || s.Default {
+			defaults = append(defaults, i)
+		}
+		for j, h := range s.Hosts {
+			hp := fmt.Sprintf("%s.hosts[%d]", p, j)
+			norm := strings.ToLower(strings.TrimSuffix(h, "."))
+			if msg, hint := checkHost(norm); msg != "" {
+				bad(hp, fmt.Sprintf("site.hosts %q: %s", h, msg), hint)
+				continue
+			}
+			if prev, dup := hosts[norm]; dup {
+				bad(hp, fmt.Sprintf("site.hosts %q is also a host of site[%d]", h, prev), "a host belongs to one site")
+			}
+			hosts[norm] = i
+		}
+		for _, code := range sortedKeys(s.ErrorPages) {
+			file := s.ErrorPages[code]
+			ep := p + ".error_pages." + code
+			if n, err := strconv.Atoi(code); err != nil || n < 400 || n > 599 {
+				bad(ep, fmt.Sprintf("site.error_pages %q is not an error status", code), "use a status from 400 to 599, such as \"404\"")
+			}
+			if file == "" {
+				bad(ep, "site.error_pages."+code+" names no file", "give the path of an HTML file")
+			}
+		}
+		if len(s.Route) == 0 {
+			bad(p, "site has no routes", "add [[site.route]] with a path and a backend")
+		}
+		paths := map[string]int{}
+		for j, r := range s.Route {
+			ps = append(ps, c.validateRoute(fmt.Sprintf("%s.route[%d]", p, j), r)...)
+			if prev, dup := paths[r.Path]; dup && r.Path != "" {
+				bad(fmt.Sprintf("%s.route[%d].path", p, j), fmt.Sprintf("route.path %q is already routed by route[%d]", r.Path, prev), "merge the two routes")
+			}
+			paths[r.Path] = j
+		}
+	}
+	if len(defaults) > 1 {
+		for _, i := range defaults[1:] {
+			bad(fmt.Sprintf("site[%d]", i), fmt.Sprintf("more than one default site (site[%d] and site[%d])", defaults[0], i),
+				"a site without hosts, or with default = true, is the default; keep one")
+		}
+	}
+	return ps
+}
+
+func (c *Config) validateRoute(p string, r Route) Problems {
+	var ps Problems
+	bad := func(path, msg, hint string) { ps = append(ps, c.ProblemAt(path, msg, hint)) }
+	switch {
+	case r.Path == "":
+		bad(p, "route: path is missing", "write path = \"/\" (a prefix ends with /) or path = \"/exact\"")
+	case !strings.HasPrefix(r.Path, "/"):
+		bad(p+".path", fmt.Sprintf("route.path %q does not start with /", r.Path), "write \"/"+r.Path+"\"")
+	}
+	for k, m := range r.Methods {
+		if !knownMethods[m] {
+			bad(fmt.Sprintf("%s.methods[%d]", p, k), fmt.Sprintf("route.methods: unknown method %q", m), "methods are upper case, such as \"GET\"")
+		}
+	}
+	n := 0
+	for _, set := range []bool{r.Static != nil, r.Redirect != nil, r.Respond != nil, r.Demo} {
+		if set {
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		bad(p, "route "+strconv.Quote(r.Path)+" has no backend", "set one of static, redirect, respond or demo")
+	case n > 1:
+		bad(p, "route "+strconv.Quote(r.Path)+" has more than one backend", "keep one of static, redirect, respond or demo")
+	}
+	if s := r.Static; s != nil && s.Root == "" {
+		bad(p+".static", "static: root is missing", "write static = { root = \"/srv/www\" }")
+	}
+	if rd := r.Redirect; rd != nil {
+		if rd.To == "" {
+			bad(p+".redirect", "redirect: to is missing", "write redirect = { to = \"https://example.com{uri}\" }")
+		} else if !strings.HasPrefix(rd.To, "/") && !strings.HasPrefix(rd.To, "{") && !strings.Contains(rd.To, "://") {
+			bad(p+".redirect.to", fmt.Sprintf("redirect.to %q is neither a URL nor a path", rd.To), "write \"https://host/path\" or \"/path\"")
+		}
+		switch rd.Status {
+		case 0, 301, 302, 303, 307, 308:
+		default:
+			bad(p+".redirect.status", fmt.Sprintf("redirect.status %d is not a redirect", rd.Status), "use 301, 302, 303, 307 or 308")
+		}
+	}
+	if rs := r.Respond; rs != nil {
+		if rs.Status != 0 && (rs.Status < 200 || rs.Status > 599) {
+			bad(p+".respond.status", fmt.Sprintf("respond.status %d is not a final status", rs.Status), "use a status from 200 to 599")
+		}
+		if (rs.Status == 204 || rs.Status == 304) && rs.Body != "" {
+			bad(p+".respond.body", fmt.Sprintf("respond.status %d never has a body", rs.Status), "remove the body, or use another status")
+		}
+		for _, name := range sortedKeys(rs.Headers) {
+			value := rs.Headers[name]
+			if !isToken(name) {
+				bad(p+".respond.headers", fmt.Sprintf("respond.headers: %q is not a field name", name), "")
+			}
+			if strings.ContainsAny(value, "\r\n\x00") {
+				bad(p+".respond.headers."+name, fmt.Sprintf("respond.headers.%s holds a line break", name), "")
+			}
+		}
+	}
+	return ps
+}
+
+func (c *Config) validateHTTP(bad func(path, msg, hint string)) {
+	h := c.HTTP
+	sizes := []struct {
+		name string
+		v    *Size
+		min  int64
+	}{
+		{"max_request_line", h.MaxRequestLine, 64}, {"max_header_bytes", h.MaxHeaderBytes, 256},
+		{"max_field_bytes", h.MaxFieldBytes, 64}, {"max_body", h.MaxBody, 0},
+	}
+	for _, s := range sizes {
+		if s.v != nil && s.v.Bytes < s.min {
+			bad("http."+s.name, fmt.Sprintf("http.%s is below %d bytes", s.name, s.min), "")
+		}
+	}
+	if h.MaxFields != nil && *h.MaxFields < 1 {
+		bad("http.max_fields", "http.max_fields must be at least 1", "")
+	}
+	if h.MaxRequestsPerConn != nil && *h.MaxRequestsPerConn < 0 {
+		bad("http.max_requests_per_conn", "http.max_requests_per_conn cannot be negative", "0 means no limit")
+	}
+}
+
+// checkHost validates a site host: a DNS name, an IP address, or "*." and a name.
+func checkHost(h string) (msg, hint string) {
+	if h == "" {
+		return "empty host", ""
+	}
+	if strings.Contains(h, ":") && !strings.HasPrefix(h, "[") && net.ParseIP(h) == nil {
+		return "hosts do not carry ports", "write the name alone; the site answers on every listener"
+	}
+	if strings.HasPrefix(h, "[") {
+		if !strings.HasSuffix(h, "]") || net.ParseIP(h[1:len(h)-1]) == nil {
+			return "not an IPv6 address in brackets", ""
+		}
+		return "", ""
+	}
+	name := strings.TrimPrefix(h, "*.")
+	if strings.Contains(name, "*") {
+		return "a wildcard is only allowed as a leading \"*.\"", "write \"*.example.com\""
+	}
+	for _, label := range strings.Split(name, ".") {
+		if label == "" || len(label) > 63 {
+			return "not a valid host name", ""
+		}
+		for _, ch := range label {
+			if !(ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_') {
+				return fmt.Sprintf("not a valid host name (%q)", ch), ""
+			}
+		}
+	}
+	return "", ""
+}
+
+func listenNetwork(addr string) (network, rest string) {
+	if r, ok := strings.CutPrefix(addr, "unix:"); ok {
+		return "unix", r
+	}
+	return "tcp", addr
+}
+
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

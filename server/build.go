@@ -1,0 +1,291 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gatehouse/backend/demo"
+	"gatehouse/backend/static"
+	"gatehouse/config"
+	"gatehouse/listen"
+	"gatehouse/middleware/accesslog"
+	"gatehouse/proto/http1"
+	"gatehouse/route"
+	shttp "gatehouse/serve/http1"
+	"gatehouse/web"
+)
+
+// Built is a configuration turned into a server configuration, with the
+// resources it holds (open directories, the access log file).
+type Built struct {
+	Config Config
+	Logger *slog.Logger
+	// Sites and Routes count what was built, for gatehouse check.
+	Sites, Routes int
+
+	closers []func() error
+}
+
+// Close releases what the build holds.
+func (b *Built) Close() error {
+	var errs []error
+	for i := len(b.closers) - 1; i >= 0; i-- {
+		errs = append(errs, b.closers[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// BuildOptions adjust Build.
+type BuildOptions struct {
+	// Stderr receives the logs (and the access log when its path is "-").
+	// Default os.Stderr.
+	Stderr io.Writer
+	// Check builds without side effects, for gatehouse check: the access log
+	// file is not opened (only its directory checked).
+	Check bool
+}
+
+// Build checks cfg against the filesystem and wires it: listeners, HTTP limits,
+// logs and the handler tree (sites by host, routes by path, backends chosen by
+// an explicit switch). It returns every problem found, as config.Problems.
+func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opt.Stderr == nil {
+		opt.Stderr = os.Stderr
+	}
+	b := &Built{}
+	var ps config.Problems
+	problem := func(path, msg, hint string) { ps = append(ps, cfg.ProblemAt(path, msg, hint)) }
+
+	level := slog.LevelInfo
+	if cfg.Log.Level != "" {
+		level.UnmarshalText([]byte(cfg.Log.Level)) // validated
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		b.Logger = slog.New(slog.NewJSONHandler(opt.Stderr, hopts))
+	} else {
+		b.Logger = slog.New(slog.NewTextHandler(opt.Stderr, hopts))
+	}
+
+	for _, l := range cfg.Listen {
+		lc := listen.Config{Addr: l.Addr, Owner: l.Owner}
+		if l.Mode != "" {
+			m, _ := strconv.ParseUint(l.Mode, 8, 32) // validated
+			lc.Mode = os.FileMode(m)
+		}
+		b.Config.Listeners = append(b.Config.Listeners, lc)
+	}
+	b.Config.HTTP = httpConfig(cfg.HTTP)
+	b.Config.HTTP.Logger = b.Logger
+	b.Config.Logger = b.Logger
+	b.Config.MaxConns = cfg.Server.MaxConns
+	b.Config.ShutdownGrace = DefaultShutdownGrace
+	if g := cfg.Server.Grace; g != nil {
+		b.Config.ShutdownGrace = g.Duration
+		if g.Duration == 0 {
+			b.Config.ShutdownGrace = -1 // "0s": as long as it takes
+		}
+	}
+
+	if al, err := b.accessLog(cfg, opt); err != nil {
+		problem("access_log.path", err.Error(), "give a file in an existing directory, \"-\" for stderr or \"off\"")
+	} else if al != nil {
+		b.Config.HTTP.AccessLog = al
+	}
+
+	var hosts route.Hosts
+	for i, s := range cfg.Site {
+		site := &route.Site{}
+		sp := fmt.Sprintf("site[%d]", i)
+		codes := make([]string, 0, len(s.ErrorPages))
+		for code := range s.ErrorPages {
+			codes = append(codes, code)
+		}
+		sort.Strings(codes) // problems in a stable order
+		for _, code := range codes {
+			file := s.ErrorPages[code]
+			page, err := os.ReadFile(file)
+			if err != nil {
+				problem(sp+".error_pages."+code, fmt.Sprintf("error page for %s: %v", code, err), "give a readable HTML file")
+				continue
+			}
+			if site.Pages == nil {
+				site.Pages = web.ErrorPages{}
+			}
+			n, _ := strconv.Atoi(code)
+			site.Pages[n] = page
+		}
+		for j, r := range s.Route {
+			h, err := b.backend(r)
+			if err != nil {
+				rp := fmt.Sprintf("%s.route[%d]", sp, j)
+				msg, hint := err.Error(), ""
+				if r.Static != nil {
+					rp += ".static.root"
+					msg, hint = staticProblem(r.Static.Root, err)
+				}
+				problem(rp, msg, hint)
+				continue
+			}
+			if len(r.Methods) > 0 {
+				h = web.Allow(h, r.Methods...)
+			}
+			site.Mux.Handle(r.Path, h)
+			b.Routes++
+		}
+		for _, host := range s.Hosts {
+			if err := hosts.Add(host, site); err != nil {
+				problem(sp+".hosts", err.Error(), "")
+			}
+		}
+		if len(s.Hosts) == 0 || s.Default {
+			hosts.SetDefault(site)
+		}
+		b.Sites++
+	}
+	b.Config.Handler = &hosts
+	if len(ps) > 0 {
+		b.Close()
+		return nil, ps.Err()
+	}
+	return b, nil
+}
+
+// staticProblem words a static root that cannot be served, naming the root as
+// the file does (not as an absolute path).
+func staticProblem(root string, err error) (msg, hint string) {
+	switch fi, serr := os.Stat(root); {
+	case errors.Is(serr, os.ErrNotExist):
+		return fmt.Sprintf("static.root %q does not exist", root), "create the directory, or fix the path"
+	case serr == nil && !fi.IsDir():
+		return fmt.Sprintf("static.root %q is not a directory", root), "give a directory; the route serves the files under it"
+	case errors.Is(serr, os.ErrPermission):
+		return fmt.Sprintf("static.root %q cannot be read", root), "check its permissions for the user gatehouse runs as"
+	}
+	return "static.root " + strconv.Quote(root) + ": " + err.Error(), ""
+}
+
+// backend builds a route's handler; an explicit switch, no registry.
+func (b *Built) backend(r config.Route) (web.Handler, error) {
+	switch {
+	case r.Static != nil:
+		s := r.Static
+		prefix := "/"
+		if strings.HasSuffix(r.Path, "/") {
+			prefix = r.Path // the route's path is stripped, as --static /prefix=DIR
+		}
+		h, err := static.New(static.Config{
+			Root: s.Root, Prefix: prefix, Index: s.Index, AllowDotfiles: s.Dotfiles,
+			FollowSymlinks: s.FollowSymlinks, Listing: s.Listing, Precompressed: s.Precompressed,
+			CacheControl: s.CacheControl,
+		})
+		if err != nil {
+			return nil, err
+		}
+		b.closers = append(b.closers, h.Close)
+		return h, nil
+	case r.Redirect != nil:
+		return &route.Redirect{To: r.Redirect.To, Status: r.Redirect.Status, KeepQuery: r.Redirect.KeepQuery}, nil
+	case r.Respond != nil:
+		rs := &route.Respond{Status: r.Respond.Status, Body: []byte(r.Respond.Body), ContentType: r.Respond.ContentType}
+		names := make([]string, 0, len(r.Respond.Headers))
+		for k := range r.Respond.Headers {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			rs.Headers = append(rs.Headers, [2]string{k, r.Respond.Headers[k]})
+		}
+		return rs, nil
+	case r.Demo:
+		return demo.New(), nil
+	}
+	return nil, errors.New("route has no backend") // Validate refuses this
+}
+
+func (b *Built) accessLog(cfg *config.Config, opt BuildOptions) (*accesslog.Logger, error) {
+	a := cfg.AccessLog
+	if a.Path == "off" {
+		return nil, nil
+	}
+	format, _ := accesslog.ParseFormat(a.Format) // validated
+	w := opt.Stderr
+	if a.Path != "" && a.Path != "-" {
+		if opt.Check {
+			if fi, err := os.Stat(filepath.Dir(a.Path)); err != nil || !fi.IsDir() {
+				return nil, fmt.Errorf("access log %s: no such directory", a.Path)
+			}
+			return nil, nil
+		}
+		f, err := os.OpenFile(a.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		if err != nil {
+			return nil, fmt.Errorf("access log: %w", err)
+		}
+		b.closers = append(b.closers, f.Close)
+		w = f
+	}
+	var buf int
+	if a.Buffer != nil {
+		buf = int(a.Buffer.Bytes)
+	}
+	al := accesslog.New(w, accesslog.Options{Format: format, Buffer: buf})
+	b.closers = append(b.closers, al.Close)
+	return al, nil
+}
+
+// httpConfig maps the file's [http] onto serve/http1.Config. Absent keys keep
+// the defaults; a duration of "0s" turns that timeout off.
+func httpConfig(h config.HTTP) shttp.Config {
+	var c shttp.Config
+	size := func(s *config.Size) int {
+		if s == nil {
+			return 0
+		}
+		return int(min(s.Bytes, 1<<31-1))
+	}
+	c.Limits = http1.Limits{
+		MaxRequestLine: size(h.MaxRequestLine),
+		MaxHeaderBytes: size(h.MaxHeaderBytes),
+		MaxFieldBytes:  size(h.MaxFieldBytes),
+	}
+	if h.MaxFields != nil {
+		c.Limits.MaxFields = *h.MaxFields
+	}
+	if h.MaxBody != nil {
+		c.MaxBodyBytes = h.MaxBody.Bytes
+		if c.MaxBodyBytes == 0 {
+			c.MaxBodyBytes = -1 // "0": no limit
+		}
+	}
+	dur := func(d *config.Duration) time.Duration {
+		switch {
+		case d == nil:
+			return 0
+		case d.Duration == 0:
+			return -1
+		}
+		return d.Duration
+	}
+	c.ReadHeaderTimeout = dur(h.ReadHeaderTimeout)
+	c.BodyReadTimeout = dur(h.BodyTimeout)
+	c.WriteTimeout = dur(h.WriteTimeout)
+	c.IdleTimeout = dur(h.IdleTimeout)
+	if h.MaxRequestsPerConn != nil {
+		c.MaxRequestsPerConn = *h.MaxRequestsPerConn
+	}
+	if h.ServerName != nil {
+		c.ServerName = *h.ServerName
+	}
+	return c
+}
