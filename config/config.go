@@ -125,6 +125,9 @@ type Static struct {
 	FollowSymlinks bool     `toml:"follow_symlinks"` // false: symlinks leaving root are refused
 	Precompressed  bool     `toml:"precompressed"`   // false: serve .br/.zst/.gz sidecars when accepted
 	CacheControl   string   `toml:"cache_control"`   // "": no Cache-Control
+	// CacheValid is how long the file cache trusts what it knows of a file
+	// before a stat revalidates it. Default "1s"; "0s" turns the cache off.
+	CacheValid *Duration `toml:"cache_valid"`
 }
 
 // Redirect answers with a redirect. To may use {host}, {path}, {query} and

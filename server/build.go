@@ -185,11 +185,18 @@ func (b *Built) backend(r config.Route) (web.Handler, error) {
 		if strings.HasSuffix(r.Path, "/") {
 			prefix = r.Path // the route's path is stripped, as --static /prefix=DIR
 		}
-		h, err := static.New(static.Config{
+		sc := static.Config{
 			Root: s.Root, Prefix: prefix, Index: s.Index, AllowDotfiles: s.Dotfiles,
 			FollowSymlinks: s.FollowSymlinks, Listing: s.Listing, Precompressed: s.Precompressed,
 			CacheControl: s.CacheControl,
-		})
+		}
+		if s.CacheValid != nil {
+			sc.CacheValid = s.CacheValid.Duration
+			if sc.CacheValid == 0 {
+				sc.CacheValid = -1 // "0s": no cache
+			}
+		}
+		h, err := static.New(sc)
 		if err != nil {
 			return nil, err
 		}

@@ -30,11 +30,14 @@ type representation struct {
 // sidecars) and named name (for its media type). The order is RFC 9110's:
 // select the representation (§12), evaluate preconditions (§13.2.2), then
 // Range (§14.2).
-func (h *Handler) serveFile(w web.ResponseWriter, r *web.Request, f *os.File, fi os.FileInfo, rel, name string) error {
+func (h *Handler) serveFile(w web.ResponseWriter, r *web.Request, key []byte, f *os.File, fi os.FileInfo, rel, name string) error {
 	now := h.now()
 	rep := representation{
 		f: f, size: fi.Size(), ctype: ContentType(name),
 		val: validators{etag: fileETag(fi, ""), modTime: lastModified(fi, now)},
+	}
+	if h.cache != nil && !h.cfg.Precompressed {
+		h.cache.put(key, rel, f, fi, rep.val, rep.ctype, now)
 	}
 	vary := false
 	if h.cfg.Precompressed && !isSidecarName(name) {
@@ -146,4 +149,44 @@ func sendWhole(w web.ResponseWriter, f *os.File, size int64) error {
 // length.
 func unsatisfiable(size int64) error {
 	return &web.Error{Status: 416, Headers: [][2]string{{"Content-Range", "bytes */" + strconv.FormatInt(size, 10)}}}
+}
+
+// serveEntry answers from the file cache: the whole file (ranges and
+// precompressed variants take the full path), after the same preconditions.
+func (h *Handler) serveEntry(w web.ResponseWriter, r *web.Request, e *cacheEntry) error {
+	hdr := w.Header()
+	switch evaluatePreconditions(r.Method(), &r.Header, e.val, h.now()) {
+	case preconditionFailed:
+		return errPrecondition
+	case notModified:
+		h.setEntryValidators(hdr, e)
+		w.WriteHeader(304)
+		return nil
+	}
+	h.setEntryValidators(hdr, e)
+	hdr.Set("Accept-Ranges", "bytes")
+	hdr.Set("Content-Type", e.ctype)
+	hdr.Set("Content-Length", e.clen)
+	w.WriteHeader(200)
+	if r.Method() == web.MethodHead {
+		return nil
+	}
+	if e.data != nil {
+		_, err := w.Write(e.data)
+		return err
+	}
+	f, err := h.open(e.rel)
+	if err != nil {
+		return openError(err)
+	}
+	defer f.Close()
+	return w.SendFile(f, 0, e.size)
+}
+
+func (h *Handler) setEntryValidators(hdr *web.Header, e *cacheEntry) {
+	hdr.Set("ETag", e.val.etag)
+	hdr.Set("Last-Modified", e.lastMod)
+	if h.cfg.CacheControl != "" {
+		hdr.Set("Cache-Control", h.cfg.CacheControl)
+	}
 }

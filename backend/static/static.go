@@ -1,6 +1,7 @@
 package static
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -39,6 +40,13 @@ type Config struct {
 	// as "public, max-age=3600". Not with listings: they have no validator to
 	// revalidate with, so a long lifetime would keep them stale. Default "": none.
 	CacheControl string
+	// CacheValid is how long what the file cache knows about a file is trusted
+	// before a stat revalidates it. Default 1 s; negative turns the cache off.
+	// Within it, a file changed in place may still be served as it was.
+	CacheValid time.Duration
+	// CacheMaxBytes bounds the file contents the cache holds (files up to 16 KiB
+	// are kept in memory). Default 64 MiB.
+	CacheMaxBytes int64
 }
 
 // Handler serves the files of one Config.
@@ -49,6 +57,7 @@ type Handler struct {
 	now  func() time.Time // the clock for Last-Modified and date preconditions
 
 	maxListing int // entries per listing: the constant maxListing, lowered by tests
+	cache      *fileCache
 }
 
 // New opens cfg.Root and returns a handler for it.
@@ -84,7 +93,18 @@ func New(cfg Config) (*Handler, error) {
 		root.Close()
 		return nil, errors.New("static: control character in CacheControl") // would split the header
 	}
-	return &Handler{cfg: cfg, root: root, dir: dir, now: time.Now, maxListing: maxListing}, nil
+	h := &Handler{cfg: cfg, root: root, dir: dir, now: time.Now, maxListing: maxListing}
+	if cfg.CacheValid >= 0 {
+		valid, max := cfg.CacheValid, cfg.CacheMaxBytes
+		if valid == 0 {
+			valid = DefaultCacheValid
+		}
+		if max <= 0 {
+			max = DefaultCacheMaxBytes
+		}
+		h.cache = newFileCache(valid, max)
+	}
+	return h, nil
 }
 
 // Close releases the root directory.
@@ -108,15 +128,21 @@ func (h *Handler) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
 		return web.MethodNotAllowed("GET, HEAD, OPTIONS")
 	}
 	raw := r.RoutePath() // the path the router matched; the same as RawPath without one
-	prefix := strings.TrimSuffix(h.cfg.Prefix, "/")
-	rest, ok := strings.CutPrefix(string(raw), prefix)
-	if !ok || rest != "" && rest[0] != '/' {
+	prefix := h.cfg.Prefix[:len(h.cfg.Prefix)-1]
+	key, ok := bytes.CutPrefix(raw, []byte(prefix))
+	if !ok || len(key) > 0 && key[0] != '/' {
 		return web.ErrNotFound // "/filesX" is not under "/files/"
 	}
-	if rest == "" {
+	if len(key) == 0 {
 		return redirect(w, r, prefix, nil) // the mount point itself, without its slash
 	}
-	segs, dirForm, err := SplitPath(rest)
+	// A cache hit for the same path passed every check below when it was made.
+	if h.cache != nil && !h.cfg.Precompressed && !r.Header.Has("Range") {
+		if e := h.cache.get(h, key, h.now()); e != nil {
+			return h.serveEntry(w, r, e)
+		}
+	}
+	segs, dirForm, err := SplitPath(string(key))
 	if err != nil {
 		return errBadPath
 	}
@@ -161,7 +187,7 @@ func (h *Handler) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
 			if err != nil || !ifi.Mode().IsRegular() {
 				continue
 			}
-			return h.serveFile(w, r, idx, ifi, name, index)
+			return h.serveFile(w, r, key, idx, ifi, name, index)
 		}
 		if h.cfg.Listing {
 			return h.serveListing(w, r, f, rel, prefix, segs)
@@ -171,7 +197,7 @@ func (h *Handler) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
 	if dirForm || !fi.Mode().IsRegular() {
 		return web.ErrNotFound
 	}
-	return h.serveFile(w, r, f, fi, rel, fi.Name())
+	return h.serveFile(w, r, key, f, fi, rel, fi.Name())
 }
 
 // open and stat reach rel (slash-separated, checked by SplitPath) the one way
