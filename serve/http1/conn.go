@@ -67,13 +67,21 @@ type conn struct {
 	now      int64     // the time at the last clock() call
 	readFn   func(fd uintptr) bool
 	idleErr  error
-	idleN    int
-	hijacked bool
+
+	// sendFile's state, for its RawConn callbacks (method values made once).
+	sendMoreFn, sendfileFn func(fd uintptr) bool
+	sendOut                []byte
+	sfFile                 int
+	sfOff, sfLeft, sfN     int64
+	sfErr                  error
+	idleN                  int
+	hijacked               bool
 }
 
 func newConn() *conn {
 	c := &conn{}
 	c.readFn = c.readIdleFn
+	c.sendMoreFn, c.sendfileFn = c.sendMore, c.sendfile
 	c.inline.b = c.inlineArr[:]
 	c.resp.c = c
 	c.body.c = c

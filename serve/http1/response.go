@@ -363,7 +363,8 @@ func (w *response) finish() {
 }
 
 // SendFile sends count bytes of f from offset, with sendfile(2) when the
-// connection is a plain TCP or Unix socket. It moves f's offset.
+// connection is a plain TCP or Unix socket. f's own offset is neither used nor
+// moved, so one open file can serve several requests at once.
 func (w *response) SendFile(f *os.File, offset, count int64) error {
 	if w.werr != nil {
 		return w.werr
@@ -388,38 +389,26 @@ func (w *response) SendFile(f *os.File, offset, count int64) error {
 	if w.chunked {
 		c.out = http1.AppendChunkHeader(c.outBuf(), int(count))
 	}
-	if !c.flush() {
-		return w.werr
-	}
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		return err
-	}
-	// Pieces of 4 MiB, each under a fresh write deadline: WriteTimeout bounds
-	// time without progress, not the whole transfer.
-	const piece = 4 << 20
-	lr := &io.LimitedReader{R: f}
-	for left := count; left > 0; {
-		lr.N = min(left, piece)
-		c.setWriteDeadline(c.clock(), c.cfg.WriteTimeout)
-		var n int64
-		var err error
-		if rf, ok := c.nc.(io.ReaderFrom); ok {
-			n, err = rf.ReadFrom(lr) // sendfile(2) or splice(2) for TCP and Unix sockets
-		} else {
-			n, err = io.Copy(c.nc, lr)
+	if c.rc == nil {
+		// TLS and other connections without a descriptor: copy through memory,
+		// reading at explicit offsets (f's own offset is not used or moved).
+		if !c.flush() {
+			return w.werr
 		}
-		left -= n
+		n, err := io.Copy(c.nc, io.NewSectionReader(f, offset, count))
 		w.written += n
 		w.sent += n
+		if err == nil && n < count {
+			err = io.ErrUnexpectedEOF // the file is shorter than count
+		}
 		if err != nil {
+			w.closeAfter = true
 			c.writeFailed(err)
 			return err
 		}
-		if n == 0 {
-			err = io.ErrUnexpectedEOF // the file is shorter than count
-			w.closeAfter = true
-			return err
-		}
+	} else if err := c.sendFile(f, offset, count); err != nil {
+		w.closeAfter = true
+		return err
 	}
 	if w.chunked {
 		c.out = append(c.outBuf(), "\r\n"...)
