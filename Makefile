@@ -32,7 +32,7 @@ fuzz:
 	  done; \
 	done
 
-# Side-by-side benchmarks against net/http, fasthttp and gnet (see bench/README.md).
+# Side-by-side benchmarks against net/http, fasthttp, gnet and nginx (see bench/README.md).
 bench:
 	scripts/deps.sh bench
 	cd bench && $(GO) run ./cmd/run $(BENCHFLAGS)

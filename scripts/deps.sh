@@ -11,6 +11,7 @@ declare -A bench_deps=(
   [curl]=curl
   [wrk]=wrk
   [taskset]=util-linux
+  [nginx]=nginx
 )
 
 case "${1:-test}" in

@@ -48,7 +48,7 @@ func measureIdle(cfg *config, sc scenario, srv *proc, port int) sample {
 				if i >= len(conns) {
 					return
 				}
-				c, err := openIdle(addr, deadline)
+				c, err := openIdle(addr, sc.Path, deadline)
 				if err != nil {
 					errOnce.Do(func() { firstErr = fmt.Errorf("connection %d: %w", i, err) })
 					// Stop handing out work: the run has failed.
@@ -81,14 +81,15 @@ func measureIdle(cfg *config, sc scenario, srv *proc, port int) sample {
 	return smp
 }
 
-// openIdle connects, completes one request and returns the connection, now idle.
-func openIdle(addr string, deadline time.Time) (net.Conn, error) {
+// openIdle connects, completes one request for path and returns the
+// connection, now idle.
+func openIdle(addr, path string, deadline time.Time) (net.Conn, error) {
 	c, err := net.DialTimeout("tcp", addr, time.Until(deadline))
 	if err != nil {
 		return nil, err
 	}
 	c.SetDeadline(deadline)
-	if _, err := io.WriteString(c, "GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+	if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
 		c.Close()
 		return nil, err
 	}

@@ -1,14 +1,17 @@
 // Command run is the side-by-side benchmark of gatehouse against net/http,
-// fasthttp and gnet. It builds the plaintext responders under servers/, then for
-// each scenario runs every server in turn, pinned to its own CPU, under wrk pinned
-// to the other, and reports medians of throughput, server CPU time per request
-// and, for idle connections, memory. See README.md.
+// fasthttp and gnet on a plaintext response, and against nginx on static files.
+// It builds the responders under servers/, then for each scenario runs each of
+// its servers in turn, pinned to its own CPU, under wrk pinned to the other, and
+// reports medians of throughput, server CPU time per request and, for idle
+// connections, memory. See README.md.
 //
-//	cd bench && go run ./cmd/run [-reps 5] [-duration 10s] [-scenarios c50,c256] [-servers gatehouse,gnet]
+//	cd bench && go run ./cmd/run [-reps 5] [-duration 10s] [-scenarios c50,static13] [-servers gatehouse,gnet]
 package main
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -26,39 +29,89 @@ import (
 	"gatehouse/bench/internal/rlimit"
 )
 
-// serverSpec is one contender: a display name, the responder package it runs
-// (servers/<Target>, built to bin/<Target>) and its flags besides -addr.
+// serverSpec is one contender. It is either a responder of this module
+// (servers/<Build>, built to bin/<Build>) or an installed program (Program, found
+// on PATH), such as nginx, whose Args write its config for the run.
 type serverSpec struct {
-	Name   string
-	Target string
-	Args   []string
+	Name    string
+	Build   string
+	Program string
+	// Args returns the command line of one run, after the program. It may write
+	// files into l.Dir, such as a generated config, and check them.
+	Args func(l launch) ([]string, error)
+	// Log is a file in l.Dir the program writes its errors to, shown with its
+	// output when a run fails. Empty when all of it goes to stderr.
+	Log string
+	// Version describes an installed program's version for the report.
+	Version func() string
 }
 
-// servers is every contender, in the order of rep 1. A new engine or variant is
-// one more line here.
-var servers = []serverSpec{
-	{Name: "gatehouse", Target: "gatehouse", Args: []string{"-engine", "goroutine"}},
-	{Name: "nethttp", Target: "nethttp"},
-	{Name: "fasthttp", Target: "fasthttp"},
-	{Name: "gnet", Target: "gnet"},
+// launch is what one run of one server gets to start with.
+type launch struct {
+	Addr string // 127.0.0.1:PORT, a fresh port
+	Port int
+	WWW  string // the directory the static scenarios serve
+	Dir  string // an empty directory of the run's own, removed after it
 }
+
+// responder gives a responder of this module its listen address and extra.
+func responder(extra ...string) func(launch) ([]string, error) {
+	return func(l launch) ([]string, error) {
+		return append([]string{"-addr", l.Addr}, extra...), nil
+	}
+}
+
+// servers is every contender. A new engine or variant is one more line here and
+// its name in the scenarios it should run in.
+var servers = []serverSpec{
+	{Name: "gatehouse", Build: "gatehouse", Args: responder("-engine", "goroutine")},
+	{Name: "nethttp", Build: "nethttp", Args: responder()},
+	{Name: "fasthttp", Build: "fasthttp", Args: responder()},
+	{Name: "gnet", Build: "gnet", Args: responder()},
+	{Name: "gatehouse-static", Build: "gatehouse-static", Args: func(l launch) ([]string, error) {
+		return []string{"-addr", l.Addr, "-root", l.WWW}, nil
+	}},
+	{Name: "nginx", Program: "nginx", Args: nginxArgs(false), Log: "error.log", Version: nginxVersion},
+	{Name: "nginx-cached", Program: "nginx", Args: nginxArgs(true), Log: "error.log", Version: nginxVersion},
+}
+
+// The contenders of each kind of scenario, in the order of rep 1.
+var (
+	plaintextServers = []string{"gatehouse", "nethttp", "fasthttp", "gnet"}
+	staticServers    = []string{"gatehouse-static", "nginx", "nginx-cached"}
+)
 
 // scenario is one load shape. A load scenario drives wrk with Conns keep-alive
-// connections, sending Pipeline requests per write when Pipeline > 0; an idle
-// scenario holds Idle connections open after one request each and measures memory.
+// connections requesting Path, sending Pipeline requests per write when
+// Pipeline > 0; an idle scenario holds Idle connections open after one request
+// each and measures memory. Servers are the contenders it runs, Baseline the one
+// its ratios compare with, and Check what each server must answer before it is
+// measured.
 type scenario struct {
 	Name     string
+	Path     string
 	Conns    int
 	Pipeline int
 	Idle     int
+	Servers  []string
+	Baseline string
+	Check    func(addr string, s serverSpec) error
 	About    string
 }
 
 var scenarios = []scenario{
-	{Name: "c50", Conns: 50, About: "wrk -t1 -c50, keep-alive GET /plaintext"},
-	{Name: "c256", Conns: 256, About: "wrk -t1 -c256, keep-alive GET /plaintext"},
-	{Name: "pipeline16", Conns: 256, Pipeline: 16, About: "wrk -t1 -c256, 16 pipelined GETs per write (pipeline.lua); every response counts"},
-	{Name: "idle10k", Idle: 10000, About: "10,000 keep-alive connections, one GET each, then idle for 2 s; server VmRSS"},
+	{Name: "c50", Path: "/plaintext", Conns: 50, Servers: plaintextServers, Baseline: "gatehouse", Check: checkPlaintext,
+		About: "wrk -t1 -c50, keep-alive GET /plaintext"},
+	{Name: "c256", Path: "/plaintext", Conns: 256, Servers: plaintextServers, Baseline: "gatehouse", Check: checkPlaintext,
+		About: "wrk -t1 -c256, keep-alive GET /plaintext"},
+	{Name: "pipeline16", Path: "/plaintext", Conns: 256, Pipeline: 16, Servers: plaintextServers, Baseline: "gatehouse", Check: checkPlaintext,
+		About: "wrk -t1 -c256, 16 pipelined GETs per write (pipeline.lua); every response counts"},
+	{Name: "idle10k", Path: "/plaintext", Idle: 10000, Servers: plaintextServers, Baseline: "gatehouse", Check: checkPlaintext,
+		About: "10,000 keep-alive connections, one GET each, then idle for 2 s; server VmRSS"},
+	{Name: "static13", Path: "/hello.txt", Conns: 50, Servers: staticServers, Baseline: "gatehouse-static", Check: checkStatic,
+		About: "wrk -t1 -c50, keep-alive GET /hello.txt: a 13-byte file served from disk"},
+	{Name: "static64k", Path: "/64k.bin", Conns: 50, Servers: staticServers, Baseline: "gatehouse-static", Check: checkStatic,
+		About: "wrk -t1 -c50, keep-alive GET /64k.bin: a 65,536-byte file served from disk"},
 }
 
 type config struct {
@@ -70,13 +123,14 @@ type config struct {
 	duration  time.Duration
 	warmup    time.Duration
 	idleWait  time.Duration
-	baseline  string
 	wrk       string
 	serverCPU string
 	clientCPU string
 	clkTck    int64
-	servers   []serverSpec
-	scenarios []scenario
+	servers   []serverSpec // the contenders of the selected scenarios
+	scenarios []scenario   // each with only the selected servers
+	scratch   string       // temporary directory, removed at exit
+	www       string       // scratch/www, the files of the static scenarios
 }
 
 func main() {
@@ -84,24 +138,25 @@ func main() {
 		cfg        config
 		scenarioFl string
 		serverFl   string
+		baseline   string
 		idleConns  int
 	)
 	flag.StringVar(&cfg.dir, "dir", "", "bench module directory (default: found from the working directory)")
-	flag.IntVar(&cfg.reps, "reps", 5, "repetitions of every scenario for every server")
+	flag.IntVar(&cfg.reps, "reps", 5, "repetitions of every scenario for each of its servers")
 	flag.DurationVar(&cfg.duration, "duration", 10*time.Second, "length of each timed wrk run")
 	flag.DurationVar(&cfg.warmup, "warmup", time.Second, "length of the wrk warm-up before each timed run")
 	flag.DurationVar(&cfg.idleWait, "idle-wait", 2*time.Second, "idle10k: how long connections sit idle before RSS is read")
 	flag.IntVar(&idleConns, "idle-conns", 10000, "idle10k: number of connections")
 	flag.StringVar(&scenarioFl, "scenarios", "", "comma-separated scenarios to run (default all: "+strings.Join(scenarioNames(), ",")+")")
 	flag.StringVar(&serverFl, "servers", "", "comma-separated servers to run (default all: "+strings.Join(serverNames(), ",")+")")
-	flag.StringVar(&cfg.baseline, "baseline", "gatehouse", "server the ratio columns compare against")
+	flag.StringVar(&baseline, "baseline", "", "server the ratio columns compare against, in the scenarios it runs in (default: each scenario's own, gatehouse or gatehouse-static)")
 	flag.StringVar(&cfg.wrk, "wrk", "wrk", "wrk binary")
 	flag.StringVar(&cfg.serverCPU, "server-cpu", "1", "CPU list the servers are pinned to (taskset -c)")
 	flag.StringVar(&cfg.clientCPU, "client-cpu", "0", "CPU list wrk is pinned to (taskset -c)")
 	flag.StringVar(&cfg.outPath, "out", "", "markdown report file (default <dir>/results/latest.md)")
 	flag.Parse()
 
-	if err := setup(&cfg, scenarioFl, serverFl, idleConns); err != nil {
+	if err := setup(&cfg, scenarioFl, serverFl, baseline, idleConns); err != nil {
 		fmt.Fprintln(os.Stderr, "run:", err)
 		os.Exit(2)
 	}
@@ -119,6 +174,10 @@ func main() {
 		children.closeAll()
 	}()
 
+	if err := makeScratch(&cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "run:", err)
+		fatal(1)
+	}
 	if err := run(&cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "run:", err)
 		fatal(1)
@@ -169,17 +228,63 @@ func pick[T any](all []T, name func(T) string, sel, what string) ([]T, error) {
 	return out, nil
 }
 
-func setup(cfg *config, scenarioFl, serverFl string, idleConns int) error {
+func setup(cfg *config, scenarioFl, serverFl, baseline string, idleConns int) error {
 	var err error
+	for _, sc := range scenarios {
+		for _, name := range append(slices.Clone(sc.Servers), sc.Baseline) {
+			serverByName(name) // the two tables must agree; this panics if not
+		}
+	}
 	if cfg.scenarios, err = pick(scenarios, func(s scenario) string { return s.Name }, scenarioFl, "scenario"); err != nil {
 		return err
 	}
-	if cfg.servers, err = pick(servers, func(s serverSpec) string { return s.Name }, serverFl, "server"); err != nil {
+	cfg.scenarios = slices.Clone(cfg.scenarios) // edited below; the table stays as it is
+	picked, err := pick(servers, func(s serverSpec) string { return s.Name }, serverFl, "server")
+	if err != nil {
 		return err
 	}
-	for i := range cfg.scenarios {
-		if cfg.scenarios[i].Idle > 0 {
-			cfg.scenarios[i].Idle = idleConns
+	// Each scenario keeps the selected servers among its own; one left with
+	// none is dropped, and the servers that remain anywhere are the ones built
+	// and checked for.
+	use := map[string]bool{}
+	var kept []scenario
+	for _, sc := range cfg.scenarios {
+		sc.Servers = slices.DeleteFunc(slices.Clone(sc.Servers), func(name string) bool {
+			return !slices.ContainsFunc(picked, func(s serverSpec) bool { return s.Name == name })
+		})
+		if len(sc.Servers) == 0 {
+			if scenarioFl != "" {
+				logf("%s: none of the selected servers runs in it; skipped", sc.Name)
+			}
+			continue
+		}
+		if sc.Idle > 0 {
+			sc.Idle = idleConns
+		}
+		for _, name := range sc.Servers {
+			use[name] = true
+		}
+		kept = append(kept, sc)
+	}
+	if len(kept) == 0 {
+		return fmt.Errorf("none of the selected servers runs in the selected scenarios")
+	}
+	cfg.scenarios = kept
+	for _, s := range servers {
+		if use[s.Name] {
+			cfg.servers = append(cfg.servers, s)
+		}
+	}
+	if baseline != "" {
+		found := false
+		for i := range cfg.scenarios {
+			if slices.Contains(cfg.scenarios[i].Servers, baseline) {
+				cfg.scenarios[i].Baseline = baseline
+				found = true
+			}
+		}
+		if !found {
+			return fmt.Errorf("-baseline %s runs in none of the selected scenarios", baseline)
 		}
 	}
 	if cfg.reps < 1 {
@@ -204,7 +309,13 @@ func setup(cfg *config, scenarioFl, serverFl string, idleConns int) error {
 	if _, err := os.Stat(cfg.luaPath); err != nil {
 		return fmt.Errorf("pipeline script: %w", err)
 	}
-	for _, tool := range []string{cfg.wrk, "taskset", "go"} {
+	tools := []string{cfg.wrk, "taskset", "go"}
+	for _, s := range cfg.servers {
+		if s.Program != "" {
+			tools = append(tools, s.Program)
+		}
+	}
+	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
 			return fmt.Errorf("%s is needed: %w", tool, err)
 		}
@@ -237,23 +348,23 @@ func findBenchDir() (string, error) {
 	}
 }
 
-// build compiles each responder once into bin/.
+// build compiles each responder of this module once into bin/.
 func build(cfg *config) error {
 	if err := os.MkdirAll(cfg.binDir, 0o755); err != nil {
 		return err
 	}
 	seen := map[string]bool{}
 	for _, s := range cfg.servers {
-		if seen[s.Target] {
+		if s.Build == "" || seen[s.Build] {
 			continue
 		}
-		seen[s.Target] = true
-		logf("build %s", s.Target)
-		cmd := exec.Command("go", "build", "-o", filepath.Join(cfg.binDir, s.Target), "./servers/"+s.Target)
+		seen[s.Build] = true
+		logf("build %s", s.Build)
+		cmd := exec.Command("go", "build", "-o", filepath.Join(cfg.binDir, s.Build), "./servers/"+s.Build)
 		cmd.Dir = cfg.dir
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("build %s: %w", s.Target, err)
+			return fmt.Errorf("build %s: %w", s.Build, err)
 		}
 	}
 	return nil
@@ -287,9 +398,9 @@ func run(cfg *config) error {
 		for r := range cfg.reps {
 			// Rotate the order every rep so no server always runs first (or
 			// right after a particular other one).
-			n := len(cfg.servers)
+			n := len(sc.Servers)
 			for i := range n {
-				s := cfg.servers[(i+r)%n]
+				s := serverByName(sc.Servers[(i+r)%n])
 				logf("%s rep %d/%d %s", sc.Name, r+1, cfg.reps, s.Name)
 				smp := runOne(cfg, sc, s)
 				if smp.Failure != "" {
@@ -320,14 +431,14 @@ func runOne(cfg *config, sc scenario, s serverSpec) sample {
 	if err != nil {
 		return sample{Failure: err.Error()}
 	}
-	srv, err := startServer(cfg, s, port)
+	srv, err := startServer(cfg, sc, s, port)
 	if err != nil {
 		return sample{Failure: err.Error()}
 	}
 	defer srv.stop()
 
 	if sc.Idle > 0 {
-		return measureIdle(cfg, sc, srv, port)
+		return measureIdle(cfg, sc, srv.proc, port)
 	}
 
 	if cfg.warmup > 0 {
@@ -335,7 +446,7 @@ func runOne(cfg *config, sc scenario, s serverSpec) sample {
 			return sample{Failure: "warm-up: " + err.Error()}
 		}
 	}
-	before, err := cpuTicks(srv.Pid())
+	before, err := srv.usage()
 	if err != nil {
 		return sample{Failure: err.Error()}
 	}
@@ -343,14 +454,19 @@ func runOne(cfg *config, sc scenario, s serverSpec) sample {
 	if err != nil {
 		return sample{Failure: err.Error()}
 	}
-	after, err := cpuTicks(srv.Pid())
+	after, err := srv.usage()
 	if err != nil || srv.Exited() {
 		return sample{Wrk: w, Failure: fmt.Sprintf("server exited during the run (%v)", err)}
+	}
+	// A process that exits takes its CPU time with it, and one that starts
+	// brings time from before the run; either way the sum would be wrong.
+	if !slices.Equal(before.procs, after.procs) {
+		return sample{Wrk: w, Failure: fmt.Sprintf("server processes changed during the run: %v, then %v", before.procs, after.procs)}
 	}
 	if w.Requests == 0 {
 		return sample{Wrk: w, Failure: "no requests completed"}
 	}
-	cpuSec := float64(after-before) / float64(cfg.clkTck)
+	cpuSec := float64(after.ticks-before.ticks) / float64(cfg.clkTck)
 	return sample{
 		RPS:   w.RPS,
 		CPUus: cpuSec * 1e6 / float64(w.Requests),
@@ -369,22 +485,80 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+func serverByName(name string) serverSpec {
+	for _, s := range servers {
+		if s.Name == name {
+			return s
+		}
+	}
+	panic("no server " + name + " in the servers table")
+}
+
+// server is one running contender.
+type server struct {
+	*proc
+	dir string // its launch.Dir
+}
+
+// usage is the server's CPU time so far, over its process and every process
+// under it (nginx's workers), and the processes counted.
+func (s *server) usage() (treeUsage, error) {
+	u, err := processTree(s.Pid())
+	if err == nil {
+		s.noteTree(u.procs)
+	}
+	return u, err
+}
+
+// stop stops the server and every process under it, then removes its directory.
+func (s *server) stop() {
+	s.proc.stop()
+	os.RemoveAll(s.dir)
+}
+
 // startServer starts s pinned to the server CPU with GOMAXPROCS=1, waits until
-// it accepts, and checks that it answers correctly and runs where it should.
-func startServer(cfg *config, s serverSpec, port int) (*proc, error) {
+// it accepts, and checks that it answers sc's requests correctly and runs where
+// it should.
+func startServer(cfg *config, sc scenario, s serverSpec, port int) (*server, error) {
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	args := append([]string{"-c", cfg.serverCPU, filepath.Join(cfg.binDir, s.Target), "-addr", addr}, s.Args...)
-	cmd := exec.Command("taskset", args...)
+	dir, err := os.MkdirTemp(cfg.scratch, s.Name+"-")
+	if err != nil {
+		return nil, err
+	}
+	args, err := s.Args(launch{Addr: addr, Port: port, WWW: cfg.www, Dir: dir})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("%s: %w", s.Name, err)
+	}
+	prog := s.Program
+	if s.Build != "" {
+		prog = filepath.Join(cfg.binDir, s.Build)
+	}
+	cmd := exec.Command("taskset", append([]string{"-c", cfg.serverCPU, prog}, args...)...)
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
 	out := &tailBuffer{max: 4096}
 	cmd.Stdout, cmd.Stderr = out, out
+	// Should the runner die without a chance to stop it, SIGTERM rather than
+	// SIGKILL: the parent-death signal does not pass to forked workers, and
+	// nginx's master answers SIGTERM by stopping its workers. The Go responders
+	// do not catch SIGTERM, so for them it is as final as SIGKILL.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	p, err := children.start(cmd)
 	if err != nil {
+		os.RemoveAll(dir)
 		return nil, fmt.Errorf("start %s: %w", s.Name, err)
 	}
-	fail := func(err error) (*proc, error) {
-		p.stop()
-		return nil, fmt.Errorf("%s: %w\n%s", s.Name, err, out.String())
+	srv := &server{proc: p, dir: dir}
+	fail := func(err error) (*server, error) {
+		srv.proc.stop()
+		msg := fmt.Sprintf("%s: %v\n%s", s.Name, err, out.String())
+		if s.Log != "" {
+			if b, rerr := os.ReadFile(filepath.Join(dir, s.Log)); rerr == nil {
+				msg += "\n" + s.Log + ":\n" + tail(string(b), 4096)
+			}
+		}
+		os.RemoveAll(dir)
+		return nil, errors.New(msg)
 	}
 
 	deadline := time.Now().Add(10 * time.Second)
@@ -402,48 +576,96 @@ func startServer(cfg *config, s serverSpec, port int) (*proc, error) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if err := checkResponse(addr, s.Target); err != nil {
+	if err := sc.Check(addr, s); err != nil {
 		return fail(err)
 	}
 	// taskset has exec'd the server by the time it accepts; make sure the pid
-	// is the server's (its CPU time is what gets measured) and the pinning held.
-	if c, want := comm(p.Pid()), s.Target[:min(len(s.Target), 15)]; c != want {
+	// is the server's (its CPU time is what gets measured) and the pinning held,
+	// for its workers too. The check has been answered, so they are running.
+	name := filepath.Base(prog)
+	if c, want := comm(p.Pid()), name[:min(len(name), 15)]; c != want {
 		return fail(fmt.Errorf("pid %d is %q, not %q", p.Pid(), c, want))
 	}
-	if cpus, err := statusField(p.Pid(), "Cpus_allowed_list"); err != nil || cpus != cfg.serverCPU {
-		return fail(fmt.Errorf("server runs on CPUs %q, want %q (%v)", cpus, cfg.serverCPU, err))
+	u, err := srv.usage()
+	if err != nil {
+		return fail(err)
 	}
-	return p, nil
+	for _, id := range u.procs {
+		if cpus, err := statusField(id.Pid, "Cpus_allowed_list"); err != nil || cpus != cfg.serverCPU {
+			return fail(fmt.Errorf("process %d runs on CPUs %q, want %q (%v)", id.Pid, cpus, cfg.serverCPU, err))
+		}
+	}
+	return srv, nil
 }
 
-// checkResponse sends one request and checks the answer: status, body, and the
-// fields every responder sets so that all answers are the same shape. The Server
-// field names the responder program.
-func checkResponse(addr, target string) error {
+// get sends one GET for path on c and returns the response and its body, at
+// most limit bytes of it.
+func get(c net.Conn, br *bufio.Reader, path string, limit int64) (*http.Response, []byte, error) {
+	if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		return nil, nil, err
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("check request %s: %w", path, err)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	resp.Body.Close()
+	if err != nil {
+		return nil, nil, fmt.Errorf("check request %s: %w", path, err)
+	}
+	return resp, body, nil
+}
+
+// checkPlaintext sends one request and checks the answer: status, body, and the
+// fields every plaintext responder sets so that all answers are the same shape.
+// The Server field names the responder program.
+func checkPlaintext(addr string, s serverSpec) error {
 	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c.Write([]byte("GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+	resp, body, err := get(c, bufio.NewReader(c), "/plaintext", 1024)
+	if err != nil {
 		return err
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		return fmt.Errorf("check request: %w", err)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1024))
-	resp.Body.Close()
-	if err != nil {
-		return fmt.Errorf("check request: %w", err)
-	}
 	if resp.StatusCode != 200 || string(body) != "Hello, World!" ||
-		resp.Header.Get("Server") != target ||
+		resp.Header.Get("Server") != s.Build ||
 		resp.Header.Get("Content-Type") != "text/plain" || resp.Header.Get("Date") == "" {
 		return fmt.Errorf("unexpected answer: %d %q, header %v", resp.StatusCode, body, resp.Header)
 	}
 	return nil
+}
+
+// checkStatic fetches every file of the static scenarios on one keep-alive
+// connection and compares each body with the file's bytes.
+func checkStatic(addr string, s serverSpec) error {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	for _, f := range wwwFiles {
+		resp, body, err := get(c, br, "/"+f.Name, int64(len(f.Body))+1)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != 200 || !bytes.Equal(body, f.Body) {
+			return fmt.Errorf("GET /%s: status %d, %d bytes of body, want 200 and the file's %d bytes (header %v)",
+				f.Name, resp.StatusCode, len(body), len(f.Body), resp.Header)
+		}
+	}
+	return nil
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
 }
 
 // tailBuffer keeps the last max bytes written to it: a server's output, shown

@@ -23,11 +23,16 @@ func newReport(cfg *config) *report {
 	fmt.Fprintf(&b, "- kernel: %s\n", kernelRelease())
 	fmt.Fprintf(&b, "- CPU: %s (%d CPUs online)\n", cpuModel(), runtime.NumCPU())
 	fmt.Fprintf(&b, "- Go: %s; wrk: %s\n", runtime.Version(), wrkVersion(cfg.wrk))
+	for _, s := range cfg.servers {
+		if s.Version != nil {
+			fmt.Fprintf(&b, "- %s: %s\n", s.Name, s.Version())
+		}
+	}
 	fmt.Fprintf(&b, "- reps: %d per server and scenario, order rotated each rep; duration: %v timed after a %v warm-up\n",
 		cfg.reps, cfg.duration, cfg.warmup)
 	fmt.Fprintf(&b, "- pinning: servers on CPU %s with GOMAXPROCS=1; wrk -t1 on CPU %s\n", cfg.serverCPU, cfg.clientCPU)
-	fmt.Fprintf(&b, "- CPU/req: the server's utime+stime from /proc/<pid>/stat over the timed run (CLK_TCK %d) ÷ requests wrk completed\n", cfg.clkTck)
-	fmt.Fprintf(&b, "- ratios compare with %s rep by rep (the median of the per-rep ratios) and are oriented so that > 1 means %s is better\n", cfg.baseline, cfg.baseline)
+	fmt.Fprintf(&b, "- CPU/req: the server's utime+stime from /proc/<pid>/stat over the timed run (CLK_TCK %d), summed over its processes (nginx: master and worker), ÷ requests wrk completed\n", cfg.clkTck)
+	fmt.Fprintf(&b, "- ratios compare with each scenario's baseline rep by rep (the median of the per-rep ratios) and are oriented so that > 1 means the baseline is better\n")
 	return &report{cfg: cfg, header: b.String()}
 }
 
@@ -122,23 +127,24 @@ func (r *report) render(res results, final bool) string {
 			continue
 		}
 		sums := map[string]summary{}
-		for _, s := range cfg.servers {
-			sums[s.Name] = summarize(byServer[s.Name])
+		for _, s := range sc.Servers {
+			sums[s] = summarize(byServer[s])
 		}
-		base, haveBase := sums[cfg.baseline]
+		bl := sc.Baseline
+		base, haveBase := sums[bl]
 		fmt.Fprintf(&b, "\n## %s\n\n%s\n\n", sc.Name, sc.About)
 		if sc.Idle > 0 {
-			fmt.Fprintf(&b, "| server | median RSS MB | RSS ratio (server ÷ %s) |\n|---|---:|---:|\n", cfg.baseline)
+			fmt.Fprintf(&b, "| server | median RSS MB | RSS ratio (server ÷ %s) |\n|---|---:|---:|\n", bl)
 		} else {
 			fmt.Fprintf(&b, "| server | median req/s | median CPU µs/req | req/s ratio (%s ÷ server) | CPU/req ratio (server ÷ %s) | reps where %s used less CPU/req |\n|---|---:|---:|---:|---:|---:|\n",
-				cfg.baseline, cfg.baseline, cfg.baseline)
+				bl, bl, bl)
 		}
 		fmt.Fprintf(&perRun, "\n%s:\n\n", sc.Name)
-		for _, s := range cfg.servers {
-			m := sums[s.Name]
-			name := s.Name
+		for _, srv := range sc.Servers {
+			m := sums[srv]
+			name := srv
 			if m.ok < m.runs {
-				name = fmt.Sprintf("%s (%d of %d runs)", s.Name, m.ok, m.runs)
+				name = fmt.Sprintf("%s (%d of %d runs)", srv, m.ok, m.runs)
 			}
 			if sc.Idle > 0 {
 				rr := "–"
@@ -146,22 +152,22 @@ func (r *report) render(res results, final bool) string {
 					rr = ratio(m.rss, base.rss)
 				}
 				fmt.Fprintf(&b, "| %s | %.1f | %s |\n", name, m.rss, rr)
-				fmt.Fprintf(&perRun, "- %s RSS MB: %s\n", s.Name, joinF(m.rssRuns, "%.1f"))
+				fmt.Fprintf(&perRun, "- %s RSS MB: %s\n", srv, joinF(m.rssRuns, "%.1f"))
 			} else {
 				rr, cr, won := "–", "–", "–"
-				if haveBase && s.Name != cfg.baseline {
-					rr, cr, won = paired(byServer[cfg.baseline], byServer[s.Name])
+				if haveBase && srv != bl {
+					rr, cr, won = paired(byServer[bl], byServer[srv])
 				} else if haveBase {
 					rr, cr = "1.00", "1.00"
 				}
 				fmt.Fprintf(&b, "| %s | %.0f | %.2f | %s | %s | %s |\n", name, m.rps, m.cpu, rr, cr, won)
-				fmt.Fprintf(&perRun, "- %s req/s: %s; CPU µs/req: %s\n", s.Name, joinF(m.rpsRuns, "%.0f"), joinF(m.cpuRs, "%.2f"))
+				fmt.Fprintf(&perRun, "- %s req/s: %s; CPU µs/req: %s\n", srv, joinF(m.rpsRuns, "%.0f"), joinF(m.cpuRs, "%.2f"))
 			}
 			if e := m.errs.ErrorText(); e != "" {
-				fmt.Fprintf(&notes, "- %s / %s: wrk errors over all runs: %s\n", sc.Name, s.Name, e)
+				fmt.Fprintf(&notes, "- %s / %s: wrk errors over all runs: %s\n", sc.Name, srv, e)
 			}
 			for _, f := range m.failures {
-				fmt.Fprintf(&notes, "- %s / %s: failed run: %s\n", sc.Name, s.Name, firstLine(f))
+				fmt.Fprintf(&notes, "- %s / %s: failed run: %s\n", sc.Name, srv, firstLine(f))
 			}
 		}
 	}

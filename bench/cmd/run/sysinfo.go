@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -21,30 +23,90 @@ func clockTicks() int64 {
 	return 100
 }
 
-// cpuTicks returns utime+stime of pid, in clock ticks, from /proc/<pid>/stat.
-// Threads are included: the process-level line sums them.
-func cpuTicks(pid int) (int64, error) {
+// procStat is what the runner reads from /proc/<pid>/stat.
+type procStat struct {
+	ppid  int
+	ticks int64  // utime+stime, in clock ticks; threads included
+	start uint64 // starttime, in clock ticks since boot
+}
+
+// readStat parses /proc/<pid>/stat: ppid (field 4), utime and stime (14 and
+// 15) and starttime (22).
+func readStat(pid int) (procStat, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return procStat{}, err
 	}
 	// Field 2, the command name, is in parentheses and may itself contain spaces
 	// or parentheses, so split only what follows the last ')'.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("malformed /proc/%d/stat", pid)
+		return procStat{}, fmt.Errorf("malformed /proc/%d/stat", pid)
 	}
 	f := strings.Fields(string(b[i+1:]))
-	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
-	if len(f) < 13 {
-		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+	// f[0] is field 3 (state), so field n is f[n-3].
+	if len(f) < 20 {
+		return procStat{}, fmt.Errorf("short /proc/%d/stat", pid)
 	}
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("malformed /proc/%d/stat", pid)
+	ppid, err1 := strconv.Atoi(f[1])
+	ut, err2 := strconv.ParseInt(f[11], 10, 64)
+	st, err3 := strconv.ParseInt(f[12], 10, 64)
+	start, err4 := strconv.ParseUint(f[19], 10, 64)
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return procStat{}, fmt.Errorf("malformed /proc/%d/stat: %w", pid, err)
 	}
-	return ut + st, nil
+	return procStat{ppid: ppid, ticks: ut + st, start: start}, nil
+}
+
+// procID names one process: its pid and start time, so that a pid reused by a
+// later process is not mistaken for it.
+type procID struct {
+	Pid   int
+	Start uint64
+}
+
+// treeUsage is the CPU time of a process and every process under it.
+type treeUsage struct {
+	ticks int64
+	procs []procID // the processes counted, by pid
+}
+
+// processTree sums utime+stime over pid and its descendants, found by their
+// PPid in /proc (the children files need CONFIG_PROC_CHILDREN, which not every
+// kernel has). A Go responder is one process; nginx is a master and its
+// worker, and both work for the clients.
+func processTree(pid int) (treeUsage, error) {
+	root, err := readStat(pid)
+	if err != nil {
+		return treeUsage{}, err
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return treeUsage{}, err
+	}
+	stats := map[int]procStat{}
+	kids := map[int][]int{}
+	for _, e := range ents {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil || n == pid {
+			continue
+		}
+		st, err := readStat(n)
+		if err != nil {
+			continue // gone since the listing
+		}
+		stats[n] = st
+		kids[st.ppid] = append(kids[st.ppid], n)
+	}
+	u := treeUsage{ticks: root.ticks, procs: []procID{{pid, root.start}}}
+	for queue := kids[pid]; len(queue) > 0; queue = queue[1:] {
+		n := queue[0]
+		u.ticks += stats[n].ticks
+		u.procs = append(u.procs, procID{n, stats[n].start})
+		queue = append(queue, kids[n]...)
+	}
+	slices.SortFunc(u.procs, func(a, b procID) int { return a.Pid - b.Pid })
+	return u, nil
 }
 
 // statusField returns one "Name:\tvalue" field of /proc/<pid>/status.

@@ -84,7 +84,7 @@ func runWrk(cfg *config, sc scenario, port int, d time.Duration) (wrkResult, err
 	if sc.Pipeline > 0 {
 		args = append(args, "-s", cfg.luaPath)
 	}
-	args = append(args, fmt.Sprintf("http://127.0.0.1:%d/plaintext", port))
+	args = append(args, fmt.Sprintf("http://127.0.0.1:%d%s", port, sc.Path))
 	if sc.Pipeline > 0 {
 		args = append(args, "--", strconv.Itoa(sc.Pipeline))
 	}
