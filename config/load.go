@@ -85,13 +85,20 @@ func decodeProblem(file string, err, fallback error) Problem {
 		if key := de.Key(); len(key) > 0 {
 			msg = strings.Join(key, ".") + ": " + msg
 		}
-		return Problem{File: file, Line: row, Msg: msg, Hint: hintFor(msg)}
+		hint := hintFor(msg)
+		if hint == "" {
+			hint = syntaxHint
+		}
+		return Problem{File: file, Line: row, Msg: msg, Hint: hint}
 	}
 	if err == nil {
 		err = fallback
 	}
-	return Problem{File: file, Msg: strings.TrimPrefix(err.Error(), "toml: ")}
+	return Problem{File: file, Msg: strings.TrimPrefix(err.Error(), "toml: "), Hint: syntaxHint}
 }
+
+// syntaxHint is the hint of a problem in the TOML syntax itself.
+const syntaxHint = "check the TOML syntax on this line (https://toml.io): quotes, brackets, = between key and value"
 
 var mismatch = regexp.MustCompile(`^cannot decode TOML (\w+) into (?:struct field )?\S+ of type (\S+)$`)
 
@@ -115,6 +122,16 @@ func friendly(msg string) string {
 
 func hintFor(msg string) string {
 	switch {
+	case strings.HasSuffix(msg, "is not a duration"):
+		return `write it like "30s", "1m30s" or "500ms"`
+	case strings.HasSuffix(msg, "a duration cannot be negative"):
+		return `write "0s" for none, or a positive duration`
+	case strings.HasSuffix(msg, "is not a size"):
+		return `write it like "64k", "128m" or "1g"`
+	case strings.Contains(msg, "expected a list of strings"):
+		return `write a list, such as ["example.com", "www.example.com"]`
+	case strings.Contains(msg, "expected true or false"):
+		return "write true or false, without quotes"
 	case strings.Contains(msg, "expected character"), strings.Contains(msg, "invalid character"):
 		return "check quoting: strings are written \"like this\""
 	case strings.Contains(msg, "expected a number, found a TOML string"):

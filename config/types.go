@@ -14,7 +14,7 @@ type Duration struct{ time.Duration }
 func (d *Duration) UnmarshalText(b []byte) error {
 	v, err := time.ParseDuration(string(b))
 	if err != nil {
-		return fmt.Errorf("%q is not a duration (write it like \"30s\", \"1m30s\" or \"500ms\")", b)
+		return fmt.Errorf("%q is not a duration", b)
 	}
 	if v < 0 {
 		return fmt.Errorf("%q: a duration cannot be negative", b)
@@ -30,7 +30,7 @@ type Size struct{ Bytes int64 }
 func (s *Size) UnmarshalText(b []byte) error {
 	n, err := units.ParseSize(string(b))
 	if err != nil {
-		return fmt.Errorf("%q is not a size (write it like \"64k\", \"128m\" or \"1g\")", b)
+		return fmt.Errorf("%q is not a size", b)
 	}
 	s.Bytes = n
 	return nil

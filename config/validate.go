@@ -58,7 +58,8 @@ func (c *Config) validate() Problems {
 				return
 			}
 		}
-		bad(path, fmt.Sprintf("%s %q is not one of %s", path, v, strings.Join(allowed, ", ")), "")
+		bad(path, fmt.Sprintf("%s %q is not one of %s", path, v, strings.Join(allowed, ", ")),
+			"use "+strconv.Quote(allowed[0])+", or leave the key out for the default")
 	}
 
 	oneOf("server.engine", c.Server.Engine, "goroutine")
@@ -86,7 +87,7 @@ func (c *Config) validate() Problems {
 			if _, port, err := net.SplitHostPort(l.Addr); err != nil || port == "" {
 				bad(p+".addr", "listen.addr "+strconv.Quote(l.Addr)+" is not host:port", "write \"127.0.0.1:8000\", \":8000\", \"[::1]:8000\" or \"unix:/path\"")
 			} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-				bad(p+".addr", "listen.addr "+strconv.Quote(l.Addr)+": port must be 0-65535", "")
+				bad(p+".addr", "listen.addr "+strconv.Quote(l.Addr)+": port must be 0-65535", "a port is a number from 0 to 65535")
 			}
 		}
 		if prev, dup := addrs[l.Addr]; dup && l.Addr != "" {
@@ -122,6 +123,9 @@ func (c *Config) validate() Problems {
 			hp := fmt.Sprintf("%s.hosts[%d]", p, j)
 			norm := strings.ToLower(strings.TrimSuffix(h, "."))
 			if msg, hint := checkHost(norm); msg != "" {
+				if hint == "" {
+					hint = "a host is a name such as \"example.com\", a wildcard such as \"*.example.com\", or an address"
+				}
 				bad(hp, fmt.Sprintf("site.hosts %q: %s", h, msg), hint)
 				continue
 			}
@@ -212,10 +216,10 @@ func (c *Config) validateRoute(p string, r Route) Problems {
 		for _, name := range sortedKeys(rs.Headers) {
 			value := rs.Headers[name]
 			if !isToken(name) {
-				bad(p+".respond.headers", fmt.Sprintf("respond.headers: %q is not a field name", name), "")
+				bad(p+".respond.headers", fmt.Sprintf("respond.headers: %q is not a field name", name), "field names are letters, digits and - (no spaces)")
 			}
 			if strings.ContainsAny(value, "\r\n\x00") {
-				bad(p+".respond.headers."+name, fmt.Sprintf("respond.headers.%s holds a line break", name), "")
+				bad(p+".respond.headers."+name, fmt.Sprintf("respond.headers.%s holds a line break", name), "put the value on one line")
 			}
 		}
 	}
@@ -234,11 +238,11 @@ func (c *Config) validateHTTP(bad func(path, msg, hint string)) {
 	}
 	for _, s := range sizes {
 		if s.v != nil && s.v.Bytes < s.min {
-			bad("http."+s.name, fmt.Sprintf("http.%s is below %d bytes", s.name, s.min), "")
+			bad("http."+s.name, fmt.Sprintf("http.%s is below %d bytes", s.name, s.min), "raise it, or leave the key out for the default")
 		}
 	}
 	if h.MaxFields != nil && *h.MaxFields < 1 {
-		bad("http.max_fields", "http.max_fields must be at least 1", "")
+		bad("http.max_fields", "http.max_fields must be at least 1", "the default is 100")
 	}
 	if h.MaxRequestsPerConn != nil && *h.MaxRequestsPerConn < 0 {
 		bad("http.max_requests_per_conn", "http.max_requests_per_conn cannot be negative", "0 means no limit")

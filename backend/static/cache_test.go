@@ -168,3 +168,109 @@ func TestCacheConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
+}
+
+// Large files keep a descriptor in the cache: served after deletion within the
+// validity (as nginx's open_file_cache does), closed after their last user, and
+// all of them closed by Close.
+func TestCacheDescriptors(t *testing.T) {
+	before := openFDs(t)
+	big := strings.Repeat("0123456789", 5000)
+	h, root, clk := cached(t, Config{}, map[string]string{"a.bin": big, "b.bin": big, "c.bin": big})
+	for _, n := range []string{"a", "b", "c"} {
+		if w := do(h, "GET", "/"+n+".bin"); w.Body.String() != big {
+			t.Fatalf("%s: %d bytes", n, w.Body.Len())
+		}
+	}
+	if h.cache.files != 3 || openFDs(t) != before+4 { // three files and the root
+		t.Fatalf("files %d, descriptors %d (before %d)", h.cache.files, openFDs(t), before)
+	}
+	os.Remove(filepath.Join(root, "a.bin"))
+	if w := do(h, "GET", "/a.bin"); w.Body.String() != big {
+		t.Fatal("cached descriptor not used")
+	}
+
+	// A user holding the entry keeps its descriptor through removal.
+	e := h.cache.get(h, []byte("/b.bin"), clk.now())
+	if e == nil || e.refs.Load() != 2 {
+		t.Fatalf("get did not acquire: %+v", e)
+	}
+	h.cache.remove("/b.bin", e)
+	buf := make([]byte, 10)
+	if _, err := e.f.ReadAt(buf, 0); err != nil {
+		t.Fatalf("descriptor closed under its user: %v", err)
+	}
+	e.release()
+	if _, err := e.f.ReadAt(buf, 0); err == nil {
+		t.Fatal("descriptor still open after its last user")
+	}
+	if e2 := h.cache.get(h, []byte("/b.bin"), clk.now()); e2 != nil {
+		t.Fatal("removed entry served")
+	}
+
+	// Revalidation drops the deleted file's entry and closes its descriptor.
+	clk.add(2 * time.Second)
+	if w := do(h, "GET", "/a.bin"); w.Code != 404 {
+		t.Fatalf("deleted file after validity: %d", w.Code)
+	}
+	h.Close()
+	if n := openFDs(t); n != before {
+		t.Fatalf("%d descriptors left open by Close", n-before)
+	}
+}
+
+func TestCacheDescriptorBound(t *testing.T) {
+	files := map[string]string{}
+	for i := range 10 {
+		files[strings.Repeat("f", i+1)] = strings.Repeat("x", 20000)
+	}
+	h, _, _ := cached(t, Config{}, files)
+	h.cache.maxFiles = 3
+	for name := range files {
+		do(h, "GET", "/"+name)
+	}
+	if h.cache.files > 3 {
+		t.Fatalf("%d descriptors held", h.cache.files)
+	}
+	open := 0
+	for _, e := range h.cache.m {
+		if e.f != nil {
+			open++
+		}
+	}
+	if open != h.cache.files {
+		t.Fatalf("accounting: %d vs %d", open, h.cache.files)
+	}
+}
+
+func TestCacheConcurrentLarge(t *testing.T) {
+	big := strings.Repeat("abcdefgh", 4000)
+	h, _, clk := cached(t, Config{CacheValid: time.Millisecond}, map[string]string{"a.bin": big, "b.bin": big})
+	h.cache.maxFiles = 1 // every other request evicts the other file
+	var wg sync.WaitGroup
+	for g := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 100 {
+				name := []string{"/a.bin", "/b.bin"}[(g+i)%2]
+				if w := do(h, "GET", name); w.Body.String() != big {
+					t.Errorf("%s: %d bytes", name, w.Body.Len())
+					return
+				}
+				if i%20 == 0 {
+					clk.add(time.Millisecond)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}

@@ -154,6 +154,9 @@ func unsatisfiable(size int64) error {
 // serveEntry answers from the file cache: the whole file (ranges and
 // precompressed variants take the full path), after the same preconditions.
 func (h *Handler) serveEntry(w web.ResponseWriter, r *web.Request, e *cacheEntry) error {
+	if e.f != nil {
+		defer e.release() // get acquired it
+	}
 	hdr := w.Header()
 	switch evaluatePreconditions(r.Method(), &r.Header, e.val, h.now()) {
 	case preconditionFailed:
@@ -175,12 +178,7 @@ func (h *Handler) serveEntry(w web.ResponseWriter, r *web.Request, e *cacheEntry
 		_, err := w.Write(e.data)
 		return err
 	}
-	f, err := h.open(e.rel)
-	if err != nil {
-		return openError(err)
-	}
-	defer f.Close()
-	return w.SendFile(f, 0, e.size)
+	return w.SendFile(e.f, 0, e.size)
 }
 
 func (h *Handler) setEntryValidators(hdr *web.Header, e *cacheEntry) {

@@ -107,8 +107,13 @@ func New(cfg Config) (*Handler, error) {
 	return h, nil
 }
 
-// Close releases the root directory.
-func (h *Handler) Close() error { return h.root.Close() }
+// Close releases the root directory and the files the cache holds open.
+func (h *Handler) Close() error {
+	if h.cache != nil {
+		h.cache.close()
+	}
+	return h.root.Close()
+}
 
 var (
 	errBadPath      = &web.Error{Status: 400, Err: errors.New("static: unsafe request path")}

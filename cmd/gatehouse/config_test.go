@@ -38,6 +38,14 @@ func TestCheckGolden(t *testing.T) {
 			if got != string(want) {
 				t.Fatalf("output differs from %s:\n--- got\n%s--- want\n%s", golden, got, want)
 			}
+			// Every problem comes with a hint.
+			lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+			for i, l := range lines {
+				if strings.HasPrefix(l, "testdata/") && !strings.Contains(l, ": ok (") &&
+					(i+1 == len(lines) || !strings.HasPrefix(lines[i+1], "\thint: ")) {
+					t.Errorf("problem without a hint: %s", l)
+				}
+			}
 			ok := strings.HasPrefix(filepath.Base(file), "ok_")
 			if ok && code != 0 || !ok && code != 2 {
 				t.Fatalf("exit %d", code)

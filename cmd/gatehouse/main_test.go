@@ -76,13 +76,25 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
+// configAddr is the address startConfig's file listens on.
+var configAddr string
+
+// startConfig runs gatehouse serve --config file; addr is the file's listener.
+func startConfig(t *testing.T, file, addr string) *proc {
+	t.Helper()
+	configAddr = addr
+	return start(t, "--config", file)
+}
+
 // start runs gatehouse with args (a TCP --http is added unless noTCP) and waits
 // until every listener is up.
 func start(t *testing.T, args ...string) *proc {
 	t.Helper()
 	p := &proc{t: t, stderr: &syncBuffer{}, exited: make(chan error, 1)}
 	full := append([]string{"serve"}, args...)
-	if !containsHTTP(args) {
+	if len(args) == 2 && args[0] == "--config" {
+		p.addr = configAddr
+	} else if !containsHTTP(args) {
 		p.addr = freeAddr(t)
 		full = append(full, "--http", p.addr)
 	} else {
@@ -107,7 +119,7 @@ func start(t *testing.T, args ...string) *proc {
 			<-p.exited
 		}
 	})
-	want := strings.Count(strings.Join(full, " "), "--http ")
+	want := max(1, strings.Count(strings.Join(full, " "), "--http "))
 	deadline := time.Now().Add(10 * time.Second)
 	for strings.Count(p.stderr.String(), "msg=listening") < want {
 		select {
