@@ -6,6 +6,12 @@ set -euo pipefail
 # command -> Debian package
 declare -A test_deps=(
   [curl]=curl
+  [nginx]=nginx
+  [php-fpm8.2]=php8.2-fpm
+  [uwsgi]=uwsgi
+  [/usr/lib/uwsgi/plugins/python3_plugin.so]=uwsgi-plugin-python3
+  [/usr/lib/python3/dist-packages/flask/__init__.py]=python3-flask
+  [/usr/bin/python3]=python3
 )
 declare -A bench_deps=(
   [curl]=curl
@@ -20,9 +26,14 @@ case "${1:-test}" in
   *) echo "usage: $0 test|bench" >&2; exit 2 ;;
 esac
 
+# A key is a command on PATH, or (starting with /) a file a package installs.
 missing=()
 for cmd in "${!deps[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("${deps[$cmd]}")
+  if [[ "$cmd" == /* ]]; then
+    [ -e "$cmd" ] || missing+=("${deps[$cmd]}")
+  else
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("${deps[$cmd]}")
+  fi
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
