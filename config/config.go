@@ -99,7 +99,7 @@ type Site struct {
 }
 
 // Route sends the requests for one path to one backend. Exactly one of the
-// backend keys (static, redirect, respond, demo) is set.
+// backend keys (static, redirect, respond, demo, wsgi) is set.
 type Route struct {
 	// Path ending in "/" matches every path under it (and the path without the
 	// slash); any other path matches exactly. Required.
@@ -112,8 +112,54 @@ type Route struct {
 	Redirect *Redirect `toml:"redirect"`
 	Respond  *Respond  `toml:"respond"`
 	Demo     bool      `toml:"demo"`
+	WSGI     *WSGI     `toml:"wsgi"`
 
 	Line int `toml:"-"`
+}
+
+// WSGI runs a Python WSGI application (PEP 3333) in worker processes that
+// gatehouse starts and supervises. See docs/wsgi.md.
+type WSGI struct {
+	// App is "module:callable" ("module" alone means module:application).
+	// Required.
+	App string `toml:"app"`
+	// Python is the interpreter. Default: the venv's bin/python, else
+	// "python3" from PATH.
+	Python string `toml:"python"`
+	// Venv is a virtual environment whose interpreter runs the workers.
+	Venv string `toml:"venv"`
+	// Chdir is the workers' working directory, first on sys.path. Default:
+	// gatehouse's own.
+	Chdir string `toml:"chdir"`
+	// Env adds variables to the workers' environment.
+	Env map[string]string `toml:"env"`
+	// Workers is the number of processes. Default: the number of CPUs.
+	Workers int `toml:"workers"`
+	// Threads is the number of requests a worker serves at once. Default 1.
+	Threads int `toml:"threads"`
+	// MaxRequests recycles a worker after this many requests, plus a random
+	// jitter of up to MaxRequestsJitter. Default 0: never.
+	MaxRequests       int `toml:"max_requests"`
+	MaxRequestsJitter int `toml:"max_requests_jitter"`
+	// MaxRSS recycles a worker whose resident memory exceeds it. Default: none.
+	MaxRSS *Size `toml:"max_rss"`
+	// Timeout bounds a request from dispatch to the end of its response: 504,
+	// the worker's Python stacks logged, the worker replaced. Default "30s";
+	// "0s": none.
+	Timeout *Duration `toml:"timeout"`
+	// QueueTimeout bounds the wait for a free worker; then 503. Default "10s".
+	QueueTimeout *Duration `toml:"queue_timeout"`
+	// StartTimeout bounds a worker's start, the application's import included.
+	// Default "60s".
+	StartTimeout *Duration `toml:"start_timeout"`
+	// GracefulTimeout bounds how long a retiring worker may finish its
+	// requests. Default "30s".
+	GracefulTimeout *Duration `toml:"graceful_timeout"`
+	// StatsInterval logs a line of worker states this often. Default: never.
+	StatsInterval *Duration `toml:"stats_interval"`
+	// ScriptName is the mount point the application sees as SCRIPT_NAME.
+	// Default: the route's path without its trailing slash ("" for "/").
+	ScriptName *string `toml:"script_name"`
 }
 
 // Static serves files from a directory.

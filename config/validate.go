@@ -180,16 +180,16 @@ func (c *Config) validateRoute(p string, r Route) Problems {
 		}
 	}
 	n := 0
-	for _, set := range []bool{r.Static != nil, r.Redirect != nil, r.Respond != nil, r.Demo} {
+	for _, set := range []bool{r.Static != nil, r.Redirect != nil, r.Respond != nil, r.Demo, r.WSGI != nil} {
 		if set {
 			n++
 		}
 	}
 	switch {
 	case n == 0:
-		bad(p, "route "+strconv.Quote(r.Path)+" has no backend", "set one of static, redirect, respond or demo")
+		bad(p, "route "+strconv.Quote(r.Path)+" has no backend", "set one of static, redirect, respond, demo or wsgi")
 	case n > 1:
-		bad(p, "route "+strconv.Quote(r.Path)+" has more than one backend", "keep one of static, redirect, respond or demo")
+		bad(p, "route "+strconv.Quote(r.Path)+" has more than one backend", "keep one of static, redirect, respond, demo or wsgi")
 	}
 	if s := r.Static; s != nil && s.Root == "" {
 		bad(p+".static", "static: root is missing", "write static = { root = \"/srv/www\" }")
@@ -205,6 +205,9 @@ func (c *Config) validateRoute(p string, r Route) Problems {
 		default:
 			bad(p+".redirect.status", fmt.Sprintf("redirect.status %d is not a redirect", rd.Status), "use 301, 302, 303, 307 or 308")
 		}
+	}
+	if w := r.WSGI; w != nil {
+		ps = append(ps, c.validateWSGI(p+".wsgi", r.Path, w)...)
 	}
 	if rs := r.Respond; rs != nil {
 		if rs.Status != 0 && (rs.Status < 200 || rs.Status > 599) {
@@ -307,4 +310,73 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+func (c *Config) validateWSGI(p, routePath string, w *WSGI) Problems {
+	var ps Problems
+	bad := func(path, msg, hint string) { ps = append(ps, c.ProblemAt(path, msg, hint)) }
+	if w.App == "" {
+		bad(p, "wsgi: app is missing", "write wsgi = { app = \"myproject.wsgi:application\" }")
+	} else if !validAppSpec(w.App) {
+		bad(p+".app", fmt.Sprintf("wsgi.app %q is not module:callable", w.App), "write it as gunicorn does: \"package.module:app\"")
+	}
+	if w.Python != "" && w.Venv != "" {
+		bad(p+".python", "wsgi: python and venv both name an interpreter", "keep one: venv uses its bin/python")
+	}
+	for _, name := range sortedKeys(w.Env) {
+		if name == "" || strings.ContainsAny(name, "=\x00") || strings.ContainsRune(w.Env[name], 0) {
+			bad(p+".env", fmt.Sprintf("wsgi.env: %q is not a variable name", name), "names are letters, digits and _")
+		}
+	}
+	ints := []struct {
+		name string
+		v    int
+	}{{"workers", w.Workers}, {"threads", w.Threads}, {"max_requests", w.MaxRequests}, {"max_requests_jitter", w.MaxRequestsJitter}}
+	for _, n := range ints {
+		if n.v < 0 {
+			bad(p+"."+n.name, fmt.Sprintf("wsgi.%s cannot be negative", n.name), "leave the key out for the default")
+		}
+	}
+	if w.Threads > 256 {
+		bad(p+".threads", fmt.Sprintf("wsgi.threads %d is more than 256", w.Threads), "add workers instead: Python runs one thread at a time")
+	}
+	if w.MaxRequestsJitter > 0 && w.MaxRequests == 0 {
+		bad(p+".max_requests_jitter", "wsgi.max_requests_jitter without max_requests", "set max_requests too, or remove the jitter")
+	}
+	for _, d := range []struct {
+		name string
+		v    *Duration
+	}{{"queue_timeout", w.QueueTimeout}, {"start_timeout", w.StartTimeout}, {"graceful_timeout", w.GracefulTimeout}} {
+		if d.v != nil && d.v.Duration <= 0 {
+			bad(p+"."+d.name, "wsgi."+d.name+" must be positive", "leave the key out for the default")
+		}
+	}
+	if sn := w.ScriptName; sn != nil && *sn != "" {
+		switch {
+		case !strings.HasPrefix(*sn, "/") || strings.HasSuffix(*sn, "/"):
+			bad(p+".script_name", fmt.Sprintf("wsgi.script_name %q must start with / and not end with one", *sn), "write \"/app\", or \"\" for the root")
+		case !strings.HasPrefix(strings.TrimSuffix(routePath, "/")+"/", *sn+"/"):
+			bad(p+".script_name", fmt.Sprintf("wsgi.script_name %q is not a prefix of the route's path %q", *sn, routePath), "requests outside the mount point would all be 404")
+		}
+	}
+	return ps
+}
+
+// validAppSpec accepts "module", "pkg.module:obj" and "pkg.module:obj.attr".
+func validAppSpec(s string) bool {
+	module, attr, hasAttr := strings.Cut(s, ":")
+	ok := func(dotted string) bool {
+		for _, part := range strings.Split(dotted, ".") {
+			if part == "" {
+				return false
+			}
+			for i, r := range part {
+				if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9' || r > 127) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	return ok(module) && (!hasAttr || ok(attr))
 }

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,6 +17,7 @@ import (
 
 	"gatehouse/backend/demo"
 	"gatehouse/backend/static"
+	"gatehouse/backend/wsgi"
 	"gatehouse/config"
 	"gatehouse/listen"
 	"gatehouse/middleware/accesslog"
@@ -31,7 +35,18 @@ type Built struct {
 	// Sites and Routes count what was built, for gatehouse check.
 	Sites, Routes int
 
-	closers []func() error
+	closers   []func() error
+	reloaders []func() error
+}
+
+// Reload restarts what can be restarted in place (the WSGI workers, one at a
+// time, without dropping a request), as SIGHUP asks.
+func (b *Built) Reload() error {
+	var errs []error
+	for _, r := range b.reloaders {
+		errs = append(errs, r())
+	}
+	return errors.Join(errs...)
 }
 
 // Close releases what the build holds.
@@ -127,13 +142,21 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 			site.Pages[n] = page
 		}
 		for j, r := range s.Route {
-			h, err := b.backend(r)
+			h, err := b.backend(r, opt)
 			if err != nil {
 				rp := fmt.Sprintf("%s.route[%d]", sp, j)
 				msg, hint := err.Error(), ""
-				if r.Static != nil {
+				switch {
+				case r.Static != nil:
 					rp += ".static.root"
 					msg, hint = staticProblem(r.Static.Root, err)
+				case r.WSGI != nil:
+					rp += ".wsgi"
+					var pe *wsgiProblem
+					if errors.As(err, &pe) {
+						rp += "." + pe.key
+						hint = pe.hint
+					}
 				}
 				problem(rp, msg, hint)
 				continue
@@ -177,7 +200,7 @@ func staticProblem(root string, err error) (msg, hint string) {
 }
 
 // backend builds a route's handler; an explicit switch, no registry.
-func (b *Built) backend(r config.Route) (web.Handler, error) {
+func (b *Built) backend(r config.Route, opt BuildOptions) (web.Handler, error) {
 	switch {
 	case r.Static != nil:
 		s := r.Static
@@ -217,6 +240,8 @@ func (b *Built) backend(r config.Route) (web.Handler, error) {
 		return rs, nil
 	case r.Demo:
 		return demo.New(), nil
+	case r.WSGI != nil:
+		return b.wsgi(r, opt)
 	}
 	return nil, errors.New("route has no backend") // Validate refuses this
 }
@@ -294,5 +319,89 @@ func httpConfig(h config.HTTP) shttp.Config {
 	if h.ServerName != nil {
 		c.ServerName = *h.ServerName
 	}
+	return c
+}
+
+// wsgiProblem is a WSGI route that cannot start, with the key to blame.
+type wsgiProblem struct {
+	key, hint string
+	err       error
+}
+
+func (p *wsgiProblem) Error() string { return p.err.Error() }
+
+// wsgi starts a route's worker pool; in check mode it only checks that the
+// interpreter and directory exist (importing the application runs its code).
+func (b *Built) wsgi(r config.Route, opt BuildOptions) (web.Handler, error) {
+	c := WSGIConfig(r.Path, r.WSGI)
+	c.Logger = b.Logger
+	if c.Chdir != "" {
+		if fi, err := os.Stat(c.Chdir); err != nil || !fi.IsDir() {
+			return nil, &wsgiProblem{"chdir", "give the directory holding the application's package",
+				fmt.Errorf("wsgi.chdir %q is not a directory", c.Chdir)}
+		}
+	}
+	py := c.Python
+	if py == "" {
+		py = wsgi.DefaultPython
+		if c.Venv != "" {
+			py = filepath.Join(c.Venv, "bin", "python")
+		}
+	}
+	if _, err := exec.LookPath(py); err != nil {
+		key, hint := "python", "install Python 3, or give the interpreter's path"
+		if c.Venv != "" {
+			key, hint = "venv", "give a virtual environment made with python3 -m venv"
+		}
+		return nil, &wsgiProblem{key, hint, fmt.Errorf("wsgi: no Python interpreter %q", py)}
+	}
+	if opt.Check {
+		return web.HandlerFunc(func(web.ResponseWriter, *web.Request) error { return nil }), nil
+	}
+	p, err := wsgi.Start(c)
+	if err != nil {
+		return nil, &wsgiProblem{"app", "the module must import from chdir (or sys.path) with " + py + ", and the name after ':' must be its WSGI callable", err}
+	}
+	b.closers = append(b.closers, p.Close)
+	b.reloaders = append(b.reloaders, p.Reload)
+	return p, nil
+}
+
+// WSGIConfig maps a route's wsgi table onto backend/wsgi.Config: absent keys
+// keep the defaults, "0s" turns the request timeout off.
+func WSGIConfig(routePath string, w *config.WSGI) wsgi.Config {
+	c := wsgi.Config{
+		App: w.App, Python: w.Python, Venv: w.Venv, Chdir: w.Chdir,
+		Workers: w.Workers, Threads: w.Threads,
+		MaxRequests: w.MaxRequests, MaxRequestsJitter: w.MaxRequestsJitter,
+		ScriptName: strings.TrimSuffix(routePath, "/"),
+	}
+	if !strings.HasSuffix(routePath, "/") {
+		c.ScriptName = "" // an exact route is not a mount point
+	}
+	if w.ScriptName != nil {
+		c.ScriptName = *w.ScriptName
+	}
+	for _, k := range slices.Sorted(maps.Keys(w.Env)) {
+		c.Env = append(c.Env, k+"="+w.Env[k])
+	}
+	if w.MaxRSS != nil {
+		c.MaxRSS = w.MaxRSS.Bytes
+	}
+	if w.Timeout != nil {
+		c.Timeout = w.Timeout.Duration
+		if c.Timeout == 0 {
+			c.Timeout = -1
+		}
+	}
+	set := func(dst *time.Duration, d *config.Duration) {
+		if d != nil {
+			*dst = d.Duration
+		}
+	}
+	set(&c.QueueTimeout, w.QueueTimeout)
+	set(&c.StartTimeout, w.StartTimeout)
+	set(&c.GracefulTimeout, w.GracefulTimeout)
+	set(&c.StatsInterval, w.StatsInterval)
 	return c
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -128,9 +129,15 @@ type serveOptions struct {
 	unixOwner string
 	statics   stringList
 	demo      bool
+	wsgi      config.WSGI // --wsgi and the worker flags
+	wsgiEnv   stringList
 	cfg       config.Config // keys set by the flags below
 	fs        *flag.FlagSet
 }
+
+// wsgiFlags are the flags that only mean something with --wsgi.
+var wsgiFlags = []string{"workers", "threads", "chdir", "python", "venv", "env", "max-requests",
+	"max-requests-jitter", "max-rss", "timeout", "queue-timeout", "stats-interval"}
 
 const serveUsage = `Usage: gatehouse serve [flags]
        gatehouse serve --config FILE
@@ -142,7 +149,11 @@ closes idle connections and exits 0. A second signal closes everything at once.
 What to serve (at least one), or a whole configuration with --config:
   --demo                 the built-in demo site at /
   --static /prefix=DIR   the files under DIR at /prefix (repeatable)
+  --wsgi MODULE:APP      a Python WSGI application at / (Flask, Django, ...), run
+                         in --workers processes that gatehouse supervises
   --config FILE          a TOML configuration (see docs/config.md); no other flags
+
+SIGHUP restarts the WSGI workers one at a time without dropping a request.
 
 Flags:
 `
@@ -238,6 +249,20 @@ func serveFlags(o *serveOptions) *flag.FlagSet {
 	fs.StringVar(&o.unixOwner, "unix-owner", "", "`USER[:GROUP]` owning Unix sockets (default: this process's)")
 	fs.Var(&o.statics, "static", "serve the files under DIR at /prefix: `/prefix=DIR` (repeatable)")
 	fs.BoolVar(&o.demo, "demo", false, "serve the built-in demo site at /")
+	w := &o.wsgi
+	fs.StringVar(&w.App, "wsgi", "", "serve the WSGI application `MODULE:APP` at / (as gunicorn's argument)")
+	fs.IntVar(&w.Workers, "workers", 0, "WSGI worker processes (default: the number of CPUs)")
+	fs.IntVar(&w.Threads, "threads", 0, "requests one WSGI worker serves at once (default 1)")
+	fs.StringVar(&w.Chdir, "chdir", "", "WSGI workers' working `DIR`, first on sys.path")
+	fs.StringVar(&w.Python, "python", "", "Python `INTERPRETER` for WSGI workers (default python3)")
+	fs.StringVar(&w.Venv, "venv", "", "virtual environment `DIR` whose Python runs the WSGI workers")
+	fs.Var(&o.wsgiEnv, "env", "add `KEY=VALUE` to the WSGI workers' environment (repeatable)")
+	fs.IntVar(&w.MaxRequests, "max-requests", 0, "recycle a WSGI worker after this many requests (0: never)")
+	fs.IntVar(&w.MaxRequestsJitter, "max-requests-jitter", 0, "add up to this many to --max-requests, per worker")
+	fs.Var(sizeOpt{&w.MaxRSS, "0"}, "max-rss", "recycle a WSGI worker whose resident memory exceeds `SIZE` (0: no limit)")
+	fs.Var(durOpt{&w.Timeout, "30s"}, "timeout", "bound on one WSGI request; then 504, stacks logged, worker replaced (0s: none)")
+	fs.Var(durOpt{&w.QueueTimeout, "10s"}, "queue-timeout", "how long a request may wait for a free WSGI worker; then 503")
+	fs.Var(durOpt{&w.StatsInterval, "0s"}, "stats-interval", "log a line of WSGI worker states this often (0s: never)")
 	fs.StringVar(&c.AccessLog.Path, "access-log", "-", "access log `FILE`; - for stderr, off for none")
 	fs.StringVar(&c.AccessLog.Format, "access-log-format", "combined", "access log `FORMAT`: combined or json")
 	fs.Var(sizeOpt{&c.AccessLog.Buffer, "0"}, "access-log-buffer", "collect this many access-log `BYTES` before writing (flushed every second; 0 writes each line)")
@@ -329,8 +354,38 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 		}
 		site.Route = append(site.Route, config.Route{Path: prefix, Static: &config.Static{Root: dir}})
 	}
+	if o.wsgi.App != "" {
+		if o.demo {
+			return nil, usagef("--wsgi and --demo both want /: give one")
+		}
+		w := o.wsgi
+		for _, kv := range o.wsgiEnv {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" {
+				return nil, usagef("--env %q: want KEY=VALUE", kv)
+			}
+			if w.Env == nil {
+				w.Env = map[string]string{}
+			}
+			w.Env[k] = v
+		}
+		if s := w.StatsInterval; s != nil && s.Duration == 0 {
+			w.StatsInterval = nil // "0s" is the default: never
+		}
+		site.Route = append(site.Route, config.Route{Path: "/", WSGI: &w})
+	} else {
+		var given []string
+		o.fs.Visit(func(f *flag.Flag) {
+			if slices.Contains(wsgiFlags, f.Name) {
+				given = append(given, "--"+f.Name)
+			}
+		})
+		if len(given) > 0 {
+			return nil, usagef("%s only apply to a WSGI application: add --wsgi MODULE:APP", strings.Join(given, ", "))
+		}
+	}
 	if len(site.Route) == 0 {
-		return nil, usagef("nothing to serve: give --demo, --static /prefix=DIR or --config FILE (see gatehouse serve --help)")
+		return nil, usagef("nothing to serve: give --demo, --static /prefix=DIR, --wsgi MODULE:APP or --config FILE (see gatehouse serve --help)")
 	}
 	c.Site = []config.Site{site}
 	if err := c.Validate(); err != nil {
@@ -383,6 +438,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			logger.Warn("second signal; closing all connections now", "signal", s.String())
 			srv.Close()
 		case <-done:
+		}
+	}()
+	hups := make(chan os.Signal, 1)
+	signal.Notify(hups, syscall.SIGHUP)
+	defer signal.Stop(hups)
+	go func() {
+		for {
+			select {
+			case <-hups:
+				logger.Info("SIGHUP: reloading")
+				if err := built.Reload(); err != nil {
+					logger.Error("reload incomplete", "err", err)
+				}
+			case <-done:
+				return
+			}
 		}
 	}()
 	if err := srv.Start(ctx); err != nil {

@@ -146,3 +146,51 @@ mode = "0600"
 		t.Fatalf("--config with --demo: %v", err)
 	}
 }
+
+// The WSGI flags build the route of the equivalent file; they need --wsgi.
+func TestWSGIFlagsMeanTheFile(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"--wsgi", "proj.wsgi:app", "--workers", "3", "--threads", "2", "--chdir", dir,
+		"--python", "/usr/bin/python3", "--env", "A=1", "--env", "B=x=y", "--max-requests", "500",
+		"--max-requests-jitter", "20", "--max-rss", "300MiB", "--timeout", "45s", "--queue-timeout", "2s",
+		"--stats-interval", "30s", "--static", "/static=" + dir}
+	file := `
+[[listen]]
+addr = "127.0.0.1:8000"
+[[site]]
+  [[site.route]]
+  path = "/static/"
+  static = { root = "` + dir + `" }
+  [[site.route]]
+  path = "/"
+  wsgi = { app = "proj.wsgi:app", workers = 3, threads = 2, chdir = "` + dir + `", python = "/usr/bin/python3", env = { A = "1", B = "x=y" }, max_requests = 500, max_requests_jitter = 20, max_rss = "300MiB", timeout = "45s", queue_timeout = "2s", stats_interval = "30s" }
+`
+	var o serveOptions
+	fs := serveFlags(&o)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	fromFlags, err := o.toConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromFile, err := config.Parse("", []byte(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := config.Comparable(*fromFlags), config.Comparable(*fromFile)
+	// The flags' default log and access-log settings are explicit values.
+	a.Log, a.AccessLog = b.Log, b.AccessLog
+	if !reflect.DeepEqual(a, b) {
+		t.Fatalf("flags and file differ:\nflags: %+v\n%+v\nfile:  %+v\n%+v", a, *a.Site[0].Route[1].WSGI, b, *b.Site[0].Route[1].WSGI)
+	}
+	for _, bad := range [][]string{
+		{"--workers", "2", "--demo"},           // worker flags without --wsgi
+		{"--wsgi", "app:app", "--demo"},        // both want /
+		{"--wsgi", "app:app", "--env", "NOEQ"}, // not KEY=VALUE
+	} {
+		if _, _, err := runCLI(append([]string{"serve"}, bad...)...); exitCode(err) != 2 {
+			t.Errorf("serve %v: %v, want a usage error", bad, err)
+		}
+	}
+}

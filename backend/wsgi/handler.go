@@ -1,0 +1,366 @@
+package wsgi
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"strings"
+
+	"gatehouse/proto/cgienv"
+	"gatehouse/proto/http1"
+	"gatehouse/web"
+	"gatehouse/web/webcgi"
+)
+
+// bodyChunk bounds one B frame: the worker asks again for more.
+const bodyChunk = 64 << 10
+
+var (
+	errMount       = &web.Error{Status: 404, Err: cgienv.ErrMount}
+	errPath        = &web.Error{Status: 400, Err: cgienv.ErrPath}
+	errWorkerDied  = &web.Error{Status: 502, Err: errors.New("wsgi: worker ended during the request")}
+	errWorkerProto = &web.Error{Status: 502, Err: errProtocol}
+	errTimeout     = &web.Error{Status: 504, Err: errors.New("wsgi: request over its timeout")}
+	errAppRaised   = &web.Error{Status: 500, Err: errors.New("wsgi: the application raised an exception")}
+	errBadHead     = &web.Error{Status: 500, Err: errors.New("wsgi: the application gave an invalid status or header")}
+)
+
+// outcome says what a request left its slot in.
+type outcome int
+
+const (
+	slotFine     outcome = iota // back to the pool
+	slotBroken                  // the worker is killed and replaced
+	slotTimedOut                // dumpAndKill has it
+)
+
+// ServeHTTP runs the request in a free worker thread.
+func (p *Pool) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
+	s, err := p.acquire(r.Context())
+	if err != nil {
+		return err
+	}
+	x := exchange{p: p, s: s, fc: s.fc, w: w, r: r}
+	state, err := x.run()
+	p.release(s, state)
+	return err
+}
+
+// exchange is one request's conversation with a worker thread.
+type exchange struct {
+	p  *Pool
+	s  *slot
+	fc *frameConn
+	w  web.ResponseWriter
+	r  *web.Request
+
+	headSet    bool  // the application's status and headers are on w
+	discarding bool  // the client or the application failed: read to X, pass nothing
+	result     error // what ServeHTTP returns once X arrives
+}
+
+func (x *exchange) run() (outcome, error) {
+	fc := x.fc
+	if err := x.sendRequest(); err != nil {
+		if errors.Is(err, cgienv.ErrMount) {
+			return slotFine, errMount
+		}
+		if errors.Is(err, cgienv.ErrPath) {
+			return slotFine, errPath
+		}
+		return slotBroken, x.workerFailed(err)
+	}
+	for {
+		t, n, err := fc.next()
+		if err != nil {
+			return x.readFailed(err)
+		}
+		switch t {
+		case frameGet:
+			if err := x.body(n); err != nil {
+				return x.readFailed(err)
+			}
+		case frameHead:
+			b, err := fc.payload(n)
+			if err != nil {
+				return x.readFailed(err)
+			}
+			if !x.discarding {
+				x.head(b)
+			}
+		case frameData:
+			if x.discarding {
+				err = fc.discard(n)
+			} else {
+				err = fc.stream(n, x.write)
+				if err == nil && !x.discarding && !fc.buffered() {
+					// The worker has nothing more yet: what it sent goes to
+					// the client now (PEP 3333 forbids holding a block back).
+					x.clientErr(x.w.Flush())
+				}
+			}
+			if err != nil && !x.discarding {
+				return x.readFailed(err)
+			}
+		case frameFile:
+			if err := x.file(n); err != nil {
+				return x.readFailed(err)
+			}
+		case frameLog:
+			b, err := fc.payload(n)
+			if err != nil {
+				return x.readFailed(err)
+			}
+			for line := range strings.SplitSeq(strings.TrimRight(string(b), "\n"), "\n") {
+				x.p.log.Info("wsgi.errors", "worker", x.s.w.id, "pid", x.s.w.pid, "line", line)
+			}
+		case frameTrace:
+			b, err := fc.payload(n)
+			if err != nil {
+				return x.readFailed(err)
+			}
+			x.p.log.Error("wsgi application raised", "worker", x.s.w.id, "pid", x.s.w.pid,
+				"method", x.r.Method(), "target", string(x.r.Target()), "traceback", string(b))
+			if x.result == nil {
+				x.result = errAppRaised
+			}
+		case frameEnd:
+			if n != 0 {
+				return x.readFailed(errProtocol)
+			}
+			if !x.s.disarm() {
+				// The timeout struck as the response ended: the worker is
+				// being replaced, but this response is whole.
+				return slotTimedOut, x.result
+			}
+			if x.result == nil && !x.headSet {
+				x.result = errBadHead
+				x.p.log.Error("wsgi application returned without calling start_response", "worker", x.s.w.id,
+					"method", x.r.Method(), "target", string(x.r.Target()))
+			}
+			return slotFine, x.result
+		default:
+			return x.readFailed(errProtocol)
+		}
+	}
+}
+
+// sendRequest sends the R frame: the request's variables as NAME\0VALUE pairs.
+func (x *exchange) sendRequest() error {
+	fc := x.fc
+	out := append(fc.out[:0], frameRequest, 0, 0, 0, 0)
+	err := cgienv.Build(webcgi.Request(x.r), &x.p.mount, func(name, value string) {
+		out = append(out, name...)
+		out = append(out, 0)
+		out = append(out, value...)
+		out = append(out, 0)
+	})
+	fc.out = out
+	if err != nil {
+		return err
+	}
+	out = out[:len(out)-1] // no NUL after the last value
+	binary.BigEndian.PutUint32(out[1:], uint32(len(out)-frameHeader))
+	x.s.arm(x.p.cfg.Timeout)
+	return fc.write(out)
+}
+
+// body answers a G frame with the next piece of the request body (B), or its
+// end (E). A body the client cannot deliver (too large, malformed, too slow)
+// aborts the application's read (A) and becomes the response.
+func (x *exchange) body(n int) error {
+	fc := x.fc
+	b, err := fc.payload(n)
+	if err != nil {
+		return err
+	}
+	if n != 4 {
+		return errProtocol
+	}
+	if x.discarding {
+		return fc.send(frameAbort, nil)
+	}
+	want := min(int(binary.BigEndian.Uint32(b)), bodyChunk)
+	if want <= 0 {
+		want = bodyChunk
+	}
+	out := fc.out[:0]
+	if cap(out) < frameHeader+want {
+		out = make([]byte, 0, frameHeader+bodyChunk)
+	}
+	out = out[:frameHeader+want]
+	k, rerr := x.r.Body().Read(out[frameHeader:])
+	fc.out = out
+	if k > 0 {
+		out[0] = frameBody
+		binary.BigEndian.PutUint32(out[1:], uint32(k))
+		return fc.write(out[:frameHeader+k])
+	}
+	switch {
+	case rerr == io.EOF:
+		return fc.send(frameBodyEnd, nil)
+	case rerr != nil:
+		// The client's body failed: the application is told it ended badly,
+		// and the client gets the body's error (413, 400, 408).
+		x.result = rerr
+		x.discarding = true
+		return fc.send(frameAbort, nil)
+	}
+	return fc.send(frameBody, nil) // an empty read: the worker asks again
+}
+
+// head applies an H frame: STATUS\0NAME\0VALUE... An invalid status or field
+// (a CR or LF in a value would split the response) becomes a 500.
+func (x *exchange) head(b []byte) {
+	status, rest, _ := bytes.Cut(b, []byte{0})
+	code, ok := parseStatus(status)
+	if !ok {
+		x.badHead("invalid status", status)
+		return
+	}
+	h := x.w.Header()
+	for len(rest) > 0 {
+		var name, value []byte
+		name, rest, _ = bytes.Cut(rest, []byte{0})
+		value, rest, _ = bytes.Cut(rest, []byte{0})
+		if !http1.IsToken(name) || !http1.IsFieldValue(string(value)) {
+			h.Reset()
+			x.badHead("invalid header field", name)
+			return
+		}
+		if hopByHop(name) {
+			continue // PEP 3333: the server's business, not the application's
+		}
+		h.AddBytes(name, value)
+	}
+	x.w.WriteHeader(code)
+	x.headSet = true
+}
+
+func (x *exchange) badHead(why string, what []byte) {
+	x.p.log.Error("wsgi application gave an invalid response head", "worker", x.s.w.id,
+		"reason", why, "value", string(what), "target", string(x.r.Target()))
+	x.result = errBadHead
+	x.discarding = true
+}
+
+// write passes response body bytes to the client.
+func (x *exchange) write(p []byte) error {
+	if x.discarding {
+		return nil
+	}
+	if !x.headSet {
+		x.badHead("data before start_response", nil)
+		return nil
+	}
+	_, err := x.w.Write(p)
+	x.clientErr(err)
+	return nil
+}
+
+// clientErr handles a failed write to the client: the worker is told to stop
+// (A) and the rest of its response is read and dropped, keeping the slot.
+func (x *exchange) clientErr(err error) {
+	if err == nil || x.discarding {
+		return
+	}
+	x.discarding = true
+	if err := x.fc.send(frameAbort, nil); err != nil {
+		return // the next read reports the broken worker
+	}
+}
+
+// file sends an F frame's file with sendfile(2).
+func (x *exchange) file(n int) error {
+	fc := x.fc
+	b, err := fc.payload(n)
+	if err != nil {
+		return err
+	}
+	if n != 16 {
+		return errProtocol
+	}
+	f, err := fc.takeFD()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if x.discarding {
+		return nil
+	}
+	if !x.headSet {
+		x.badHead("file before start_response", nil)
+		return nil
+	}
+	offset := int64(binary.BigEndian.Uint64(b))
+	count := int64(binary.BigEndian.Uint64(b[8:]))
+	if offset < 0 || count < 0 {
+		return errProtocol
+	}
+	x.clientErr(x.w.SendFile(f, offset, count))
+	return nil
+}
+
+// readFailed turns a failed read from the worker into the response: 504 on
+// the timeout (the worker's stacks are logged and it is replaced), else 502.
+func (x *exchange) readFailed(err error) (outcome, error) {
+	if !x.s.disarm() {
+		return slotTimedOut, x.final(errTimeout) // the timer has the worker killed
+	}
+	return slotBroken, x.final(x.workerFailed(err))
+}
+
+func (x *exchange) workerFailed(err error) error {
+	w := x.s.w
+	if errors.Is(err, errProtocol) {
+		x.p.log.Error("wsgi worker broke the protocol", "worker", w.id, "pid", w.pid, "err", err)
+		return errWorkerProto
+	}
+	x.p.log.Error("wsgi worker failed during a request", "worker", w.id, "pid", w.pid,
+		"method", x.r.Method(), "target", string(x.r.Target()), "err", err)
+	return errWorkerDied
+}
+
+// final picks the error for a request that ended without X: a client that had
+// already gone away needs no error.
+func (x *exchange) final(err error) error {
+	if x.discarding && x.result == nil {
+		return nil
+	}
+	if x.result != nil && !errors.Is(x.result, errBadHead) && !errors.Is(x.result, errAppRaised) {
+		return x.result // the request body's own error
+	}
+	return err
+}
+
+// parseStatus reads "200 OK" (a reason phrase is required by PEP 3333 but a
+// bare code is accepted).
+func parseStatus(s []byte) (int, bool) {
+	if len(s) < 3 || (len(s) > 3 && s[3] != ' ') {
+		return 0, false
+	}
+	code := 0
+	for _, c := range s[:3] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		code = code*10 + int(c-'0')
+	}
+	for _, c := range s[3:] {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return 0, false
+		}
+	}
+	return code, code >= 200 && code <= 599
+}
+
+// hopByHop reports the fields PEP 3333 reserves for the server.
+func hopByHop(name []byte) bool {
+	for _, h := range [...]string{"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authenticate", "proxy-authorization"} {
+		if http1.EqualFold(name, h) {
+			return true
+		}
+	}
+	return false
+}

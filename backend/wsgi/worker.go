@@ -1,0 +1,302 @@
+package wsgi
+
+import (
+	"bufio"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+//go:embed worker.py
+var workerSource string
+
+// loader reads the worker's source from descriptor 3 and runs it.
+const loader = "import os;f=os.fdopen(3,encoding='utf-8');s=f.read();f.close();exec(compile(s,'gatehouse-wsgi-worker','exec'))"
+
+// sourcePipe returns the read end of a pipe holding the worker's source. It
+// fits in the pipe's buffer, so the write does not wait for the reader.
+func sourcePipe() (*os.File, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("wsgi: pipe: %w", err)
+	}
+	_, err = w.WriteString(workerSource)
+	w.Close()
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("wsgi: pipe: %w", err)
+	}
+	return r, nil
+}
+
+const (
+	stateStarting int32 = iota
+	stateReady
+	stateRetiring // serving its last requests; gets no new ones
+	stateDead
+)
+
+var stateNames = [...]string{"starting", "ready", "retiring", "dead"}
+
+// worker is one Python process and its slots (one per thread).
+type worker struct {
+	p     *Pool
+	id    int // 1..Workers; a replacement takes the same id
+	gen   int // how many processes this id has had
+	cmd   *exec.Cmd
+	pid   int
+	slots []*slot
+	limit int64 // requests before recycling; 0: none
+
+	state    atomic.Int32
+	served   atomic.Int64
+	inflight atomic.Int32
+	started  time.Time
+
+	exited   chan struct{}
+	exitErr  error
+	tailMu   sync.Mutex
+	tail     []string // the last lines of its output, for start-up failures
+	live     bool     // started: output goes to the log as it comes
+	outDone  chan struct{}
+	termOnce sync.Once
+}
+
+// slot is one connection to one worker thread.
+type slot struct {
+	w     *worker
+	fc    *frameConn
+	timer *time.Timer // the request timeout; nil when there is none
+}
+
+// arm starts the request timeout: when it strikes, the worker's Python stacks
+// go to the log and the worker is killed, which ends the request's blocked
+// read or write.
+func (s *slot) arm(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	if s.timer == nil {
+		s.timer = time.AfterFunc(d, s.expire)
+		return
+	}
+	s.timer.Reset(d)
+}
+
+func (s *slot) expire() {
+	s.w.p.dumpAndKill(s.w, "request over its timeout of "+s.w.p.cfg.Timeout.String())
+}
+
+// disarm stops the timeout of the current request (armed by sendRequest); it
+// reports false if the timeout struck.
+func (s *slot) disarm() bool {
+	return s.timer == nil || s.timer.Stop()
+}
+
+func (w *worker) String() string { return fmt.Sprintf("worker %d (pid %d)", w.id, w.pid) }
+
+// spawn starts a worker process for id and waits until it has imported the
+// application and every slot has said it is ready.
+func (p *Pool) spawn(id, gen int) (*worker, error) {
+	cfg := &p.cfg
+	w := &worker{p: p, id: id, gen: gen, exited: make(chan struct{}), outDone: make(chan struct{})}
+	var childFiles []*os.File
+	var fdList []string
+	closeAll := func() {
+		for _, f := range childFiles {
+			f.Close()
+		}
+		for _, s := range w.slots {
+			s.fc.close()
+		}
+	}
+	next := 4 // ExtraFiles start at descriptor 3, the source
+	for range cfg.Threads {
+		fc, child, err := newFrameConn()
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("wsgi: pipes for a worker: %w", err)
+		}
+		w.slots = append(w.slots, &slot{w: w, fc: fc})
+		childFiles = append(childFiles, child...)
+		fdList = append(fdList, fmt.Sprintf("%d:%d:%d", next, next+1, next+2))
+		next += 3
+	}
+	// The worker's source comes through a pipe (descriptor 3), so the command
+	// line stays short in ps: python3 -c <loader> gatehouse-wsgi MODULE:APP FDS.
+	src, err := sourcePipe()
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	childFiles = append([]*os.File{src}, childFiles...)
+	cmd := exec.Command(cfg.Python, "-c", loader, "gatehouse-wsgi", cfg.App, strings.Join(fdList, ","))
+	cmd.Dir = cfg.Chdir
+	cmd.Env = append(append(os.Environ(), cfg.Env...), "GATEHOUSE_WORKER="+strconv.Itoa(id), "PYTHONUNBUFFERED=1")
+	cmd.ExtraFiles = childFiles
+	// Its own process group (signals to gatehouse's terminal do not reach it);
+	// killed with gatehouse if gatehouse dies (Pdeathsig).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	cmd.Stderr = cmd.Stdout // one stream, in the order written
+	if err := cmd.Start(); err != nil {
+		closeAll()
+		return nil, fmt.Errorf("wsgi: start %s: %w", cfg.Python, err)
+	}
+	for _, f := range childFiles {
+		f.Close() // the child has its copies
+	}
+	childFiles = nil
+	w.cmd, w.pid, w.started = cmd, cmd.Process.Pid, time.Now()
+	go w.relayOutput(out)
+	go func() {
+		<-w.outDone // Wait closes the pipe; read it all first
+		w.exitErr = cmd.Wait()
+		prev := w.state.Swap(stateDead)
+		close(w.exited)
+		p.workerExited(w, prev)
+	}()
+
+	if err := w.awaitReady(cfg.StartTimeout); err != nil {
+		w.kill()
+		<-w.exited
+		closeAll()
+		return nil, err
+	}
+	if cfg.MaxRequests > 0 {
+		w.limit = int64(cfg.MaxRequests)
+		if cfg.MaxRequestsJitter > 0 {
+			w.limit += int64(p.jitter(cfg.MaxRequestsJitter + 1))
+		}
+	}
+	w.goLive()
+	w.state.Store(stateReady)
+	return w, nil
+}
+
+// awaitReady reads the Y frame of every slot.
+func (w *worker) awaitReady(timeout time.Duration) error {
+	var late atomic.Bool
+	timer := time.AfterFunc(timeout, func() { late.Store(true); w.kill() })
+	defer timer.Stop()
+	for _, s := range w.slots {
+		t, n, err := s.fc.next()
+		if err == nil && (t != frameReady || n != 0) {
+			err = errProtocol
+		}
+		if err != nil {
+			select {
+			case <-w.exited:
+			case <-time.After(2 * time.Second): // alive, but broken: end it
+				w.kill()
+				<-w.exited
+			}
+			var msg string
+			var ee *exec.ExitError
+			switch {
+			case late.Load():
+				msg = fmt.Sprintf("wsgi: worker %d did not start within %v", w.id, timeout)
+			case errors.As(w.exitErr, &ee) && ee.ExitCode() == 3: // worker.py: the import failed
+				msg = fmt.Sprintf("wsgi: cannot load the application %q", w.p.cfg.App)
+			case w.exitErr != nil:
+				msg = fmt.Sprintf("wsgi: worker %d did not start (%v)", w.id, w.exitErr)
+			default:
+				msg = fmt.Sprintf("wsgi: worker %d did not start: %v", w.id, err)
+			}
+			if tail := w.outputTail(); tail != "" {
+				msg += ":\n" + tail
+			}
+			return errors.New(msg)
+		}
+	}
+	return nil
+}
+
+// relayOutput logs the worker's stdout and stderr line by line, keeping the
+// last lines for start-up errors.
+func (w *worker) relayOutput(r interface{ Read([]byte) (int, error) }) {
+	defer close(w.outDone)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 4096), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		w.tailMu.Lock()
+		w.tail = append(w.tail, line)
+		if len(w.tail) > 60 {
+			w.tail = w.tail[len(w.tail)-60:]
+		}
+		live := w.live
+		w.tailMu.Unlock()
+		if live {
+			w.logOutput(line)
+		}
+	}
+}
+
+func (w *worker) logOutput(line string) {
+	w.p.log.Info("wsgi worker output", "worker", w.id, "pid", w.pid, "line", line)
+}
+
+// goLive logs what the worker wrote while it started (held back until then:
+// a failed start reports it once, in its error) and lets the rest through.
+func (w *worker) goLive() {
+	w.tailMu.Lock()
+	defer w.tailMu.Unlock()
+	for _, line := range w.tail {
+		w.logOutput(line)
+	}
+	w.live = true
+}
+
+func (w *worker) outputTail() string {
+	w.tailMu.Lock()
+	defer w.tailMu.Unlock()
+	return strings.Join(w.tail, "\n")
+}
+
+// terminate ends the worker: its sockets closed (its threads see EOF and
+// return), SIGTERM, then SIGKILL after the graceful timeout.
+func (w *worker) terminate() {
+	w.termOnce.Do(func() {
+		for _, s := range w.slots {
+			s.fc.close()
+		}
+		syscall.Kill(w.pid, syscall.SIGTERM)
+		go func() {
+			select {
+			case <-w.exited:
+			case <-time.After(w.p.cfg.GracefulTimeout):
+				w.kill()
+			}
+		}()
+	})
+}
+
+func (w *worker) kill() { syscall.Kill(w.pid, syscall.SIGKILL) }
+
+// rss returns the worker's resident set size in bytes (0 if unknown).
+func (w *worker) rss() int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(w.pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}

@@ -1,0 +1,411 @@
+# gatehouse WSGI worker (PEP 3333). Shipped inside the gatehouse binary and run
+# as: python3 -c LOADER gatehouse-wsgi MODULE:APP IN:OUT:SIDE[,...], the loader
+# reading this source from descriptor 3. Standard library only.
+#
+# Each IN:OUT:SIDE is one slot (two pipes and a Unix socket for descriptors);
+# one thread serves each. The protocol
+# is in docs/wsgi-protocol.md: frames of a type byte and a 4-byte big-endian
+# length. Everything on the hot path is done by C code of the standard library
+# (struct, bytes.split, dict(zip(...)), socket.sendmsg), because Python's own
+# per-request work is what limits a WSGI server.
+
+import faulthandler
+import importlib
+import io
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import threading
+import traceback
+
+HDR = struct.Struct(">BI")
+REQ, BODY, BODYEND, ABORT = 0x52, 0x42, 0x45, 0x41          # R B E A
+GET, HEAD, DATA, FILE, END, LOG, TRACE, READY = 0x47, 0x48, 0x44, 0x46, 0x58, 0x4C, 0x54, 0x59
+#                                                G     H     D     F     X     L     T     Y
+READ_CHUNK = 65536
+MAX_FRAME = 1 << 20  # larger data goes in several frames
+
+
+def frame(t, payload=b""):
+    return HDR.pack(t, len(payload)) + payload
+
+
+class Errors:
+    """wsgi.errors: each line goes to gatehouse's log, tagged with the worker."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.buf = []
+
+    def write(self, s):
+        if not isinstance(s, str):
+            s = str(s)
+        self.buf.append(s)
+        if "\n" in s:
+            self.flush()
+        return len(s)
+
+    def writelines(self, lines):
+        for s in lines:
+            self.write(s)
+
+    def flush(self):
+        if self.buf:
+            text = "".join(self.buf)
+            self.buf = []
+            self.conn.send_frames([frame(LOG, text.encode("utf-8", "replace"))])
+
+
+class Input:
+    """wsgi.input: the request body, fetched from gatehouse as the app reads it
+    (a G frame asks for up to n bytes; B frames answer, E ends the body)."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.buf = bytearray()
+        self.eof = False
+
+    def _fill(self, want):
+        while not self.eof and len(self.buf) < want:
+            self.conn.send_frames([HDR.pack(GET, 4) + struct.pack(">I", max(want - len(self.buf), READ_CHUNK))])
+            t, payload = self.conn.read_frame()
+            if t == BODY:
+                self.buf += payload
+            elif t == BODYEND:
+                self.eof = True
+            elif t == ABORT:
+                self.conn.aborted = True
+                raise IOError("client went away")
+            else:
+                raise IOError("unexpected frame %r" % t)
+
+    def read(self, size=-1):
+        if size is None or size < 0:
+            while not self.eof:
+                self._fill(len(self.buf) + READ_CHUNK)
+            size = len(self.buf)
+        else:
+            self._fill(size)
+        out = bytes(self.buf[:size])
+        del self.buf[:size]
+        return out
+
+    def readline(self, size=-1):
+        while True:
+            i = self.buf.find(b"\n")
+            if i >= 0 or self.eof or (0 <= size <= len(self.buf)):
+                break
+            self._fill(len(self.buf) + READ_CHUNK)
+        end = i + 1 if i >= 0 else len(self.buf)
+        if size is not None and 0 <= size < end:
+            end = size
+        out = bytes(self.buf[:end])
+        del self.buf[:end]
+        return out
+
+    def readlines(self, hint=-1):
+        lines, total = [], 0
+        while True:
+            line = self.readline()
+            if not line:
+                return lines
+            lines.append(line)
+            total += len(line)
+            if 0 < hint <= total:
+                return lines
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+
+class FileWrapper:
+    """wsgi.file_wrapper: a real file is sent by gatehouse with sendfile(2); its
+    descriptor travels over the socket (SCM_RIGHTS) and no byte goes through
+    Python. Anything else is iterated in blocks."""
+
+    def __init__(self, filelike, blksize=8192):
+        self.filelike = filelike
+        self.blksize = blksize
+        if hasattr(filelike, "close"):
+            self.close = filelike.close
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        data = self.filelike.read(self.blksize)
+        if data:
+            return data
+        raise StopIteration
+
+    def fileno_range(self):
+        """(fd, offset, count) when the file can be sent by descriptor."""
+        try:
+            fd = self.filelike.fileno()
+            st = os.fstat(fd)
+            if not (st.st_mode & 0o170000 == 0o100000):  # S_ISREG
+                return None
+            offset = self.filelike.tell()
+            return fd, offset, max(st.st_size - offset, 0)
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            return None
+
+
+class Conn:
+    """One slot: frames arrive on one pipe and leave on another; descriptors
+    for wsgi.file_wrapper go on a Unix socket beside them. Reads go through
+    our own buffer, so that checking for an abort between response blocks sees
+    every frame already received."""
+
+    def __init__(self, rfd, wfd, sfd, wid):
+        self.rfile = io.FileIO(rfd, "rb")
+        self.wfd = wfd
+        self.side = socket.socket(fileno=sfd)
+        self.poller = select.poll()
+        self.poller.register(rfd, select.POLLIN)
+        self.buf = bytearray()
+        self.rbuf = bytearray(READ_CHUNK)
+        self.rview = memoryview(self.rbuf)
+        self.aborted = False
+        self.wid = wid
+
+    def _recv(self):
+        n = self.rfile.readinto(self.rbuf)
+        if not n:
+            raise EOFError
+        self.buf += self.rview[:n]
+
+    def read_frame(self):
+        while len(self.buf) < 5:
+            self._recv()
+        t, n = HDR.unpack_from(self.buf)
+        while len(self.buf) < 5 + n:
+            self._recv()
+        payload = bytes(self.buf[5 : 5 + n])
+        del self.buf[: 5 + n]
+        return t, payload
+
+    def send_frames(self, frames, fds=None):
+        data = frames[0] if len(frames) == 1 else b"".join(frames)
+        if fds:
+            # The descriptor goes first, so it is there when gatehouse reads
+            # the F frame.
+            socket.send_fds(self.side, [b"F"], fds)
+        n = os.write(self.wfd, data)
+        if n < len(data):
+            view = memoryview(data)
+            while n < len(data):
+                n += os.write(self.wfd, view[n:])
+
+    def abort_pending(self):
+        """Whether gatehouse asked to stop (the client went away); checked between
+        the blocks of a streamed response without blocking."""
+        if self.aborted:
+            return True
+        if len(self.buf) < 5 and self.poller.poll(0):
+            self._recv()
+        if len(self.buf) >= 5 and self.buf[0] == ABORT:
+            self.read_frame()
+            self.aborted = True
+        return self.aborted
+
+
+BASE = {
+    "wsgi.version": (1, 0),
+    "wsgi.multithread": False,
+    "wsgi.multiprocess": True,
+    "wsgi.run_once": False,
+    "wsgi.file_wrapper": FileWrapper,
+    "wsgi.input_terminated": True,
+}
+
+
+def head_payload(status, headers):
+    parts = [status]
+    for name, value in headers:
+        parts.append(name)
+        parts.append(value)
+    return "\0".join(parts).encode("latin-1")
+
+
+def handle(conn, app, blob):
+    parts = blob.decode("latin-1").split("\0")
+    environ = dict(zip(parts[0::2], parts[1::2]))
+    environ.update(BASE)
+    environ["wsgi.url_scheme"] = environ.get("REQUEST_SCHEME", "http")
+    environ["wsgi.input"] = Input(conn)
+    errors = Errors(conn)
+    environ["wsgi.errors"] = errors
+    conn.aborted = False
+
+    state = {"head": None, "sent": False}
+    pending = []  # frames not yet sent: the head waits for the first data
+
+    def start_response(status, headers, exc_info=None):
+        if exc_info:
+            try:
+                if state["sent"]:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        elif state["head"] is not None:
+            raise AssertionError("start_response called a second time without exc_info")
+        if not isinstance(status, str):
+            raise TypeError("status must be a str")
+        state["head"] = (status, headers)
+        return write
+
+    def send_head():
+        if state["head"] is None:
+            raise AssertionError("application returned data before calling start_response")
+        if not state["sent"]:
+            pending.append(frame(HEAD, head_payload(*state["head"])))
+            state["sent"] = True
+
+    def data_frames(data):
+        if len(data) <= MAX_FRAME:
+            pending.append(frame(DATA, data))
+            return
+        view = memoryview(data)
+        for i in range(0, len(data), MAX_FRAME):
+            pending.append(frame(DATA, bytes(view[i : i + MAX_FRAME])))
+
+    def flush():
+        if pending:
+            conn.send_frames(pending)
+            pending.clear()
+
+    def write(data):
+        # The write() callable of start_response: sent before it returns.
+        if not isinstance(data, (bytes, bytearray)):
+            raise TypeError("write() takes bytes")
+        send_head()
+        if data:
+            data_frames(bytes(data))
+        flush()
+
+    result = None
+    try:
+        result = app(environ, start_response)
+        if isinstance(result, FileWrapper) and state["head"] is not None:
+            rng = result.fileno_range()
+            if rng is not None:
+                send_head()
+                fd, offset, count = rng
+                pending.append(frame(FILE, struct.pack(">qq", offset, count)))
+                conn.send_frames(pending, [fd])
+                pending.clear()
+                result = _exhausted(result)
+        if isinstance(result, (list, tuple)):
+            # Known in advance: sent together with the head in one write.
+            for data in result:
+                if data:
+                    send_head()
+                    data_frames(data)
+        else:
+            for data in result:
+                if data:
+                    send_head()
+                    data_frames(data)
+                    flush()  # PEP 3333: each block goes before the next is asked for
+                    if conn.abort_pending():
+                        break
+        send_head()
+    except Exception:
+        trace = traceback.format_exc()
+        pending.clear()
+        # Before the head went out, gatehouse answers 500; after, it cuts the
+        # response short. Either way the traceback reaches the log.
+        conn.send_frames([frame(TRACE, trace.encode("utf-8", "replace"))])
+    finally:
+        try:
+            if result is not None and hasattr(result, "close"):
+                result.close()  # PEP 3333: always, also when the client went away
+        except Exception:
+            conn.send_frames([frame(TRACE, traceback.format_exc().encode("utf-8", "replace"))])
+        errors.flush()
+    pending.append(frame(END))
+    flush()
+
+
+class _exhausted:
+    """What a FileWrapper becomes once its file went by descriptor: nothing more
+    to iterate, but still closable."""
+
+    def __init__(self, wrapper):
+        self.close = getattr(wrapper, "close", None) or (lambda: None)
+
+    def __iter__(self):
+        return iter(())
+
+
+def serve(conn, app):
+    while True:
+        try:
+            t, payload = conn.read_frame()
+        except (EOFError, ConnectionError, OSError):
+            return
+        if t == REQ:
+            handle(conn, app, payload)
+        elif t == ABORT:
+            continue  # a late abort for a request that has finished
+
+
+def _internal(filename):
+    return filename == "gatehouse-wsgi-worker" or filename.startswith("<frozen importlib") or filename == importlib.__file__
+
+
+def load(spec):
+    module, _, attr = spec.partition(":")
+    obj = importlib.import_module(module)
+    for part in (attr or "application").split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def main():
+    # Run as: python3 -c LOADER gatehouse-wsgi MODULE:APP IN:OUT:SIDE[,IN:OUT:SIDE...]
+    spec = sys.argv[2]
+    fds = [[int(x) for x in slot.split(":")] for slot in sys.argv[3].split(",")]
+    sys.argv = sys.argv[1:2]  # what the application sees: ["gatehouse-wsgi"]
+    wid = os.environ.get("GATEHOUSE_WORKER", "?")
+    # On SIGUSR1 (a request over its timeout) every thread's stack goes to
+    # stderr, which gatehouse logs, before gatehouse replaces this worker.
+    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # gatehouse decides when workers stop
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        app = load(spec)
+    except BaseException as e:
+        # The traceback from the application's own code: the frames of this
+        # worker and of importlib say nothing to its author.
+        tb = e.__traceback__
+        while tb is not None and _internal(tb.tb_frame.f_code.co_filename):
+            tb = tb.tb_next
+        traceback.print_exception(type(e), e, tb)
+        sys.stderr.flush()
+        sys.exit(3)
+    threaded = len(fds) > 1
+    BASE["wsgi.multithread"] = threaded
+    conns = [Conn(r, w, s, wid) for r, w, s in fds]
+    for c in conns:
+        c.send_frames([frame(READY)])
+    threads = [threading.Thread(target=serve, args=(c, app), daemon=True) for c in conns[1:]]
+    for t in threads:
+        t.start()
+    serve(conns[0], app)
+    for t in threads:
+        t.join()
+
+
+main()
