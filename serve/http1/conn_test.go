@@ -547,13 +547,20 @@ func TestHandlerErrors(t *testing.T) {
 				w.WriteString("partial")
 				w.Flush()
 				return fmt.Errorf("failed midway")
+			case "/declared":
+				// A length declared and a little written, but nothing sent:
+				// the error page replaces it whole, with its own length.
+				w.Header().Set("Content-Length", "10")
+				w.WriteString("abc")
+				return web.Errorf(502, "gave up")
 			}
 			return fmt.Errorf("plain error")
 		})
 		ts := startServer(t, e, h, shttp.Config{})
-		for path, want := range map[string]int{"/missing": 404, "/gateway": 502, "/other": 500} {
+		for path, want := range map[string]int{"/missing": 404, "/gateway": 502, "/other": 500, "/declared": 502} {
 			r := exchange(t, ts.addr, "GET "+path+" HTTP/1.1\r\nHost: a\r\n\r\n", "GET")
-			if r.StatusCode != want || r.Header.Get("X-Lost") != "" || strings.Contains(r.body, "10.0.0.1") {
+			if r.StatusCode != want || r.Header.Get("X-Lost") != "" || strings.Contains(r.body, "10.0.0.1") ||
+				!strings.HasSuffix(r.body, web.StatusText(want)+"\n") {
 				t.Fatalf("%s: %d %v %q", path, r.StatusCode, r.Header, r.body)
 			}
 		}

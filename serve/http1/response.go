@@ -67,6 +67,7 @@ func (w *response) reset(isHead bool) {
 func (w *response) resetForError() {
 	w.header.Reset()
 	w.status = 0
+	w.declared = -2 // the error page declares its own length
 	w.written = 0
 	w.releasePending()
 }
