@@ -1,0 +1,85 @@
+package upstream
+
+import (
+	"context"
+	"net"
+	"time"
+)
+
+// Defaults for Config.
+const (
+	DefaultMaxConns     = 32
+	DefaultIdleTimeout  = 60 * time.Second
+	DefaultDialTimeout  = 5 * time.Second
+	DefaultQueueTimeout = 10 * time.Second
+	DefaultDownFor      = 10 * time.Second
+	DefaultRetryAfter   = 1 // seconds
+)
+
+// Config describes one group of upstream servers. A zero field means its
+// default.
+type Config struct {
+	// Addrs lists the servers: "host:port" for TCP, "unix:/path" for a Unix
+	// socket. Required.
+	Addrs []string
+	// MaxConns bounds the connections to each address: in use, idle, or
+	// being dialed. Default 32. For php-fpm with kept connections, use at
+	// most pm.max_children: a kept connection occupies a php-fpm child until
+	// it is closed, so a connection beyond the children waits unanswered.
+	MaxConns int
+	// MaxIdle bounds the idle connections kept per address. Default MaxConns;
+	// negative keeps none (every connection is closed after its request).
+	MaxIdle int
+	// IdleTimeout closes a connection unused for this long. Default 60 s.
+	IdleTimeout time.Duration
+	// DialTimeout bounds a connect. Default 5 s; expiry is answered 504.
+	DialTimeout time.Duration
+	// QueueTimeout bounds the wait for a connection when every address is at
+	// MaxConns. Default 10 s; expiry is answered 503 with Retry-After.
+	// Negative: no waiting, 503 at once.
+	QueueTimeout time.Duration
+	// MaxQueue bounds the requests waiting; beyond it, 503 at once. Default
+	// 0: no bound but QueueTimeout.
+	MaxQueue int
+	// DownFor is how long an address whose dial failed is skipped while
+	// another address is up. Default 10 s.
+	DownFor time.Duration
+	// RetryAfter is sent, in seconds, as Retry-After with the 503 of a full
+	// queue. Default 1.
+	RetryAfter int
+	// Dial opens a connection; nil uses net.Dialer. The context carries the
+	// DialTimeout deadline.
+	Dial func(ctx context.Context, network, address string) (net.Conn, error)
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxConns <= 0 {
+		c.MaxConns = DefaultMaxConns
+	}
+	switch {
+	case c.MaxIdle == 0 || c.MaxIdle > c.MaxConns:
+		c.MaxIdle = c.MaxConns
+	case c.MaxIdle < 0:
+		c.MaxIdle = 0
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.DialTimeout <= 0 {
+		c.DialTimeout = DefaultDialTimeout
+	}
+	if c.QueueTimeout == 0 {
+		c.QueueTimeout = DefaultQueueTimeout
+	}
+	if c.DownFor <= 0 {
+		c.DownFor = DefaultDownFor
+	}
+	if c.RetryAfter <= 0 {
+		c.RetryAfter = DefaultRetryAfter
+	}
+	if c.Dial == nil {
+		var d net.Dialer
+		c.Dial = d.DialContext
+	}
+	return c
+}

@@ -1,0 +1,44 @@
+package upstream
+
+import (
+	"net"
+	"time"
+)
+
+// Conn is a connection from a Pool. Use it as a net.Conn, then Release it
+// exactly once.
+type Conn struct {
+	net.Conn
+	pool *Pool
+	addr *address
+
+	// Guarded by pool.mu.
+	reused    bool
+	out       bool // handed out and not yet released
+	idleSince time.Time
+}
+
+// Reused reports whether c served an earlier request. A request that fails on
+// a reused connection before anything of it was lost (no response byte read,
+// no request body byte that cannot be sent again) should be retried once on
+// GetFresh: the server may have closed the connection while it sat idle
+// (php-fpm closes it when a child exits after pm.max_requests), and no check
+// before reuse can rule out that race.
+func (c *Conn) Reused() bool { return c.reused }
+
+// Upstream returns the address c is connected to, as configured.
+func (c *Conn) Upstream() string { return c.addr.name }
+
+// Release gives c back. With reusable, c is kept for another request (or
+// handed to one waiting); the caller asserts the exchange ended cleanly, so
+// the next request starts on a clean stream. Otherwise c is closed. Calls
+// after the first are ignored.
+func (c *Conn) Release(reusable bool) {
+	p := c.pool
+	p.mu.Lock()
+	closeIt := p.release(c, reusable)
+	p.mu.Unlock()
+	if closeIt {
+		c.Conn.Close()
+	}
+}

@@ -1,0 +1,30 @@
+// Package upstream keeps connections to the servers behind gatehouse's
+// gateways: FastCGI (php-fpm), uwsgi and HTTP. It knows nothing of their
+// protocols: it hands out net.Conns and takes them back as reusable or not,
+// so balancing, limits, queueing and health are written once (Caddy's design:
+// transports under one pool).
+//
+// A Pool serves one group of addresses ("host:port" or "unix:/path"):
+//
+//   - at most MaxConns connections per address (in use, idle or being dialed);
+//   - up to MaxIdle idle connections per address kept for reuse, most recently
+//     used first, each closed after IdleTimeout unused; a kept connection is
+//     checked before it is handed out (a peer that closed it, or sent bytes no
+//     request asked for, makes it useless), and the caller retries a request
+//     that failed on a reused connection once on a fresh one (GetFresh) when
+//     nothing of the request was lost: see Conn.Reused;
+//   - round robin over the addresses that are up; an address whose dial fails
+//     is down for DownFor and skipped while another is up. When every address
+//     is down they are all tried anyway: with a single php-fpm, refusing for
+//     DownFor after it restarts would only lengthen the outage (nginx ignores
+//     max_fails for a lone server for the same reason);
+//   - when every address is at MaxConns, callers wait in a FIFO queue for up
+//     to QueueTimeout, then get a 503 with Retry-After (the overload is
+//     expected to pass). A released connection goes straight to the first
+//     waiter.
+//
+// Errors carry their HTTP status for web.StatusOf: a refused or failed dial
+// is 502 (Bad Gateway, RFC 9110 §15.6.3), a dial timeout 504 (§15.6.5, as
+// nginx answers a connect timeout), a full queue or a queue timeout 503
+// (§15.6.4).
+package upstream

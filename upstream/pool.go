@@ -1,0 +1,452 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gatehouse/web"
+)
+
+// Errors a Pool's callers see, wrapped in a *web.Error that carries the status.
+var (
+	// ErrClosed: the pool was closed (the server is stopping or reloading).
+	ErrClosed = errors.New("upstream: pool closed")
+	// ErrQueueTimeout: every address stayed at MaxConns for QueueTimeout.
+	ErrQueueTimeout = errors.New("upstream: no connection free within the queue timeout")
+	// ErrQueueFull: MaxQueue requests were already waiting.
+	ErrQueueFull = errors.New("upstream: too many requests waiting for a connection")
+)
+
+// Pool keeps connections to one group of addresses. It is safe for concurrent
+// use.
+type Pool struct {
+	cfg   Config
+	addrs []*address
+	rr    atomic.Uint32
+	now   func() time.Time // the clock for DownFor and IdleTimeout; tests replace it
+
+	mu      sync.Mutex
+	waiters []*waiter
+	closed  bool
+	pruning *time.Timer // the next sweep of idle connections, or nil
+}
+
+type address struct {
+	name      string // as configured
+	network   string // "tcp" or "unix"
+	addr      string
+	open      int     // connections counted against MaxConns: in use, idle or being dialed
+	idle      []*Conn // oldest first; handed out from the end
+	downUntil time.Time
+}
+
+func (a *address) down(now time.Time) bool { return now.Before(a.downUntil) }
+
+// waiter is a Get waiting for a connection. A grant is sent under Pool.mu, and
+// the waiter leaves the queue under Pool.mu, so a grant is never lost: a
+// waiter that finds itself already out of the queue has one in its channel.
+type waiter struct {
+	ch chan grant // buffered: a grant never blocks the sender
+}
+
+type grant struct {
+	conn  *Conn    // an idle connection, now the waiter's
+	slot  *address // or a reserved slot on this address, to dial
+	retry bool     // or pick again: a slot came free where it cannot be reserved
+	err   error    // or the pool closed
+}
+
+// New returns a pool for cfg.
+func New(cfg Config) (*Pool, error) {
+	if len(cfg.Addrs) == 0 {
+		return nil, errors.New("upstream: no address")
+	}
+	p := &Pool{cfg: cfg.withDefaults(), now: time.Now}
+	for _, s := range cfg.Addrs {
+		network, addr, err := ParseAddr(s)
+		if err != nil {
+			return nil, err
+		}
+		p.addrs = append(p.addrs, &address{name: s, network: network, addr: addr})
+	}
+	return p, nil
+}
+
+// ParseAddr splits an address of Config.Addrs into a network and an address
+// for net.Dial: "unix:/run/php/fpm.sock" is ("unix", "/run/php/fpm.sock"),
+// "127.0.0.1:9000" is ("tcp", "127.0.0.1:9000").
+func ParseAddr(s string) (network, addr string, err error) {
+	if path, ok := strings.CutPrefix(s, "unix:"); ok {
+		if path == "" {
+			return "", "", fmt.Errorf("upstream: address %q: no socket path", s)
+		}
+		return "unix", path, nil
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" || port == "" {
+		return "", "", fmt.Errorf("upstream: address %q: want host:port or unix:/path", s)
+	}
+	return "tcp", s, nil
+}
+
+// Get returns a connection: an idle one when there is one (Conn.Reused), else
+// a new one. It waits when every address is at MaxConns (see Config).
+func (p *Pool) Get(ctx context.Context) (*Conn, error) { return p.get(ctx, false) }
+
+// GetFresh returns a newly dialed connection, never an idle one: for the
+// retry of a request that failed on a reused connection.
+func (p *Pool) GetFresh(ctx context.Context) (*Conn, error) { return p.get(ctx, true) }
+
+func (p *Pool) get(ctx context.Context, fresh bool) (*Conn, error) {
+	var tried []*address // addresses whose dial failed in this call
+	var lastErr error
+	var deadline time.Time
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return nil, errClosed
+		}
+		c, a, stale, waitable := p.pick(fresh, tried)
+		if c == nil && a == nil {
+			if !waitable {
+				p.mu.Unlock()
+				closeAll(stale)
+				return nil, lastErr // every address failed to dial
+			}
+			if p.cfg.QueueTimeout < 0 || p.cfg.MaxQueue > 0 && len(p.waiters) >= p.cfg.MaxQueue {
+				p.mu.Unlock()
+				closeAll(stale)
+				return nil, p.queueError(ErrQueueFull)
+			}
+			w := &waiter{ch: make(chan grant, 1)}
+			p.waiters = append(p.waiters, w)
+			p.mu.Unlock()
+			closeAll(stale)
+			if deadline.IsZero() {
+				deadline = time.Now().Add(p.cfg.QueueTimeout)
+			}
+			g, err := p.wait(ctx, w, deadline)
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case g.err != nil:
+				return nil, g.err
+			case g.retry:
+				continue
+			case g.conn != nil:
+				c, a = g.conn, nil
+			default:
+				c, a = nil, g.slot
+			}
+		} else {
+			p.mu.Unlock()
+			closeAll(stale)
+		}
+		if c != nil {
+			if !fresh && alive(c.Conn) {
+				return c, nil
+			}
+			// Dead, or not wanted: close it and dial in its slot.
+			c.Conn.Close()
+			a = c.addr
+		}
+		conn, err := p.dial(ctx, a)
+		if err == nil {
+			return conn, nil
+		}
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		tried = append(tried, a)
+		lastErr = err
+	}
+}
+
+// pick chooses, under p.mu, an idle connection (handed out: c) or a slot to
+// dial (reserved: a), round robin over the addresses that are up and not in
+// tried; over every address not in tried when none is up. stale returns
+// connections to close outside the lock. With neither, waitable says whether
+// an address is only busy, so that waiting may help.
+func (p *Pool) pick(fresh bool, tried []*address) (c *Conn, a *address, stale []*Conn, waitable bool) {
+	now := p.now()
+	n := len(p.addrs)
+	start := 0
+	if n > 1 {
+		start = int((p.rr.Add(1) - 1) % uint32(n))
+	}
+	anyUp := false
+	for _, a := range p.addrs {
+		if !slices.Contains(tried, a) && !a.down(now) {
+			anyUp = true
+			break
+		}
+	}
+	for i := range n {
+		a := p.addrs[(start+i)%n]
+		if slices.Contains(tried, a) || anyUp && a.down(now) {
+			continue
+		}
+		waitable = true
+		stale = p.expire(a, now, stale)
+		switch {
+		case !fresh && len(a.idle) > 0:
+			c = a.idle[len(a.idle)-1]
+			a.idle[len(a.idle)-1] = nil
+			a.idle = a.idle[:len(a.idle)-1]
+			c.out = true
+			return c, nil, stale, true
+		case a.open < p.cfg.MaxConns:
+			a.open++
+			return nil, a, stale, true
+		case fresh && len(a.idle) > 0:
+			// A fresh connection takes the slot of the oldest idle one.
+			stale = append(stale, a.idle[0])
+			a.idle = slices.Delete(a.idle, 0, 1)
+			return nil, a, stale, true
+		}
+	}
+	return nil, nil, stale, waitable
+}
+
+// expire removes a's idle connections unused for IdleTimeout, under p.mu.
+func (p *Pool) expire(a *address, now time.Time, stale []*Conn) []*Conn {
+	k := 0
+	for k < len(a.idle) && now.Sub(a.idle[k].idleSince) >= p.cfg.IdleTimeout {
+		k++
+	}
+	if k > 0 {
+		stale = append(stale, a.idle[:k]...)
+		a.idle = slices.Delete(a.idle, 0, k)
+		for range k {
+			p.freeSlot(a)
+		}
+	}
+	return stale
+}
+
+// wait waits for w's grant until deadline or ctx ends.
+func (p *Pool) wait(ctx context.Context, w *waiter, deadline time.Time) (grant, error) {
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	select {
+	case g := <-w.ch:
+		return g, nil
+	case <-timer.C:
+		if g, ok := p.leave(w); ok {
+			return g, nil // granted as the timer fired: use it
+		}
+		return grant{}, p.queueError(ErrQueueTimeout)
+	case <-ctx.Done():
+		if g, ok := p.leave(w); ok {
+			p.giveBack(g)
+		}
+		return grant{}, fmt.Errorf("upstream: wait for a connection: %w", ctx.Err())
+	}
+}
+
+// leave takes w out of the queue. If it was already out, a grant is in its
+// channel, which leave returns.
+func (p *Pool) leave(w *waiter) (grant, bool) {
+	p.mu.Lock()
+	if i := slices.Index(p.waiters, w); i >= 0 {
+		p.waiters = slices.Delete(p.waiters, i, i+1)
+		p.mu.Unlock()
+		return grant{}, false
+	}
+	p.mu.Unlock()
+	return <-w.ch, true
+}
+
+// giveBack returns a grant its waiter no longer wants.
+func (p *Pool) giveBack(g grant) {
+	switch {
+	case g.conn != nil:
+		g.conn.Release(true)
+	case g.slot != nil:
+		p.mu.Lock()
+		p.freeSlot(g.slot)
+		p.mu.Unlock()
+	}
+}
+
+// freeSlot gives up one of a's slots, under p.mu: to the first waiter when
+// there is one (reserved for it on a, or a retry when a is down), else back
+// to a.
+func (p *Pool) freeSlot(a *address) {
+	a.open--
+	w := p.popWaiter()
+	if w == nil {
+		return
+	}
+	if a.down(p.now()) {
+		w.ch <- grant{retry: true}
+		return
+	}
+	a.open++
+	w.ch <- grant{slot: a}
+}
+
+func (p *Pool) popWaiter() *waiter {
+	if len(p.waiters) == 0 {
+		return nil
+	}
+	w := p.waiters[0]
+	p.waiters = slices.Delete(p.waiters, 0, 1)
+	return w
+}
+
+// dial connects to a in a slot reserved for it.
+func (p *Pool) dial(ctx context.Context, a *address) (*Conn, error) {
+	dctx, cancel := context.WithTimeout(ctx, p.cfg.DialTimeout)
+	nc, err := p.cfg.Dial(dctx, a.network, a.addr)
+	timedOut := dctx.Err() == context.DeadlineExceeded
+	cancel()
+	p.mu.Lock()
+	if err != nil {
+		if ctx.Err() == nil {
+			a.downUntil = p.now().Add(p.cfg.DownFor) // the address failed, not the caller
+		}
+		p.freeSlot(a)
+		p.mu.Unlock()
+		status := 502
+		if timedOut && ctx.Err() == nil {
+			status = 504
+		}
+		return nil, &web.Error{Status: status, Err: fmt.Errorf("upstream: dial %s: %w", a.name, err)}
+	}
+	a.downUntil = time.Time{}
+	closed := p.closed
+	if closed {
+		p.freeSlot(a)
+	}
+	p.mu.Unlock()
+	if closed {
+		nc.Close()
+		return nil, errClosed
+	}
+	return &Conn{Conn: nc, pool: p, addr: a, out: true}, nil
+}
+
+var errClosed = &web.Error{Status: 503, Err: ErrClosed}
+
+func (p *Pool) queueError(err error) error {
+	return &web.Error{Status: 503, RetryAfter: p.cfg.RetryAfter, Err: err}
+}
+
+// release takes c back, under p.mu; it reports whether c is to be closed.
+func (p *Pool) release(c *Conn, reusable bool) (closeIt bool) {
+	if !c.out {
+		return false // released twice: the first release decided
+	}
+	c.out = false
+	a := c.addr
+	if reusable && !p.closed && p.cfg.MaxIdle > 0 {
+		c.reused = true
+		if w := p.popWaiter(); w != nil {
+			c.out = true
+			w.ch <- grant{conn: c}
+			return false
+		}
+		if len(a.idle) < p.cfg.MaxIdle {
+			c.idleSince = p.now()
+			a.idle = append(a.idle, c)
+			p.schedulePrune()
+			return false
+		}
+	}
+	p.freeSlot(a)
+	return true
+}
+
+// schedulePrune arms the sweep of idle connections, under p.mu.
+func (p *Pool) schedulePrune() {
+	if p.pruning == nil && !p.closed {
+		p.pruning = time.AfterFunc(p.cfg.IdleTimeout, p.prune)
+	}
+}
+
+// prune closes idle connections past IdleTimeout and re-arms itself while
+// idle connections remain.
+func (p *Pool) prune() {
+	p.mu.Lock()
+	p.pruning = nil
+	now := p.now()
+	var stale []*Conn
+	next := time.Duration(-1)
+	for _, a := range p.addrs {
+		stale = p.expire(a, now, stale)
+		if len(a.idle) > 0 {
+			if d := a.idle[0].idleSince.Add(p.cfg.IdleTimeout).Sub(now); next < 0 || d < next {
+				next = d
+			}
+		}
+	}
+	if next >= 0 && !p.closed {
+		p.pruning = time.AfterFunc(max(next, time.Millisecond), p.prune)
+	}
+	p.mu.Unlock()
+	closeAll(stale)
+}
+
+// Close closes the idle connections and fails the waiting callers; connections
+// in use are closed when they are released. Get fails from now on.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	var stale []*Conn
+	for _, a := range p.addrs {
+		stale = append(stale, a.idle...)
+		a.open -= len(a.idle)
+		a.idle = nil
+	}
+	for _, w := range p.waiters {
+		w.ch <- grant{err: errClosed}
+	}
+	p.waiters = nil
+	if p.pruning != nil {
+		p.pruning.Stop()
+		p.pruning = nil
+	}
+	p.mu.Unlock()
+	closeAll(stale)
+	return nil
+}
+
+func closeAll(cs []*Conn) {
+	for _, c := range cs {
+		c.Conn.Close()
+	}
+}
+
+// AddrStats describes one address of a pool.
+type AddrStats struct {
+	Addr string
+	Open int  // connections in use, idle or being dialed
+	Idle int  // idle connections
+	Down bool // its last dial failed less than DownFor ago
+}
+
+// Stats returns the state of every address, in configured order.
+func (p *Pool) Stats() []AddrStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	out := make([]AddrStats, len(p.addrs))
+	for i, a := range p.addrs {
+		out[i] = AddrStats{Addr: a.name, Open: a.open, Idle: len(a.idle), Down: a.down(now)}
+	}
+	return out
+}
