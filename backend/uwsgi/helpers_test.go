@@ -1,0 +1,116 @@
+package uwsgi
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gatehouse/engine"
+	"gatehouse/internal/testutil"
+	shttp "gatehouse/serve/http1"
+	"gatehouse/web"
+)
+
+func TestMain(m *testing.M) { testutil.VerifyNoLeaks(m) }
+
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func (l *logBuffer) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// newHandler builds a handler for cfg and closes it with the test.
+func newHandler(t *testing.T, cfg Config) (*Handler, *logBuffer) {
+	t.Helper()
+	logs := &logBuffer{}
+	cfg.Logger = logs.logger()
+	h, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h, logs
+}
+
+// serve runs h behind the real HTTP server on 127.0.0.1.
+func serve(t *testing.T, h web.Handler) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &engine.Server{Handler: shttp.New(h, shttp.Config{Logger: slog.New(slog.DiscardHandler)})}
+	done := make(chan struct{})
+	go func() { srv.Serve(l); close(done) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		<-done
+	})
+	return l.Addr().String()
+}
+
+func dial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	return c
+}
+
+// request builds a raw HTTP/1.1 request; a body gets a Content-Length unless
+// a Transfer-Encoding field is given.
+func request(method, target, body string, fields ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n", method, target)
+	for _, f := range fields {
+		b.WriteString(f + "\r\n")
+	}
+	if body != "" && !strings.Contains(strings.Join(fields, "\n"), "Transfer-Encoding") {
+		fmt.Fprintf(&b, "Content-Length: %d\r\n", len(body))
+	}
+	b.WriteString("\r\n" + body)
+	return b.String()
+}
+
+// do sends a request and reads the response with net/http's parser. A body
+// that ends early is returned with the error.
+func do(t *testing.T, addr, raw string) (*http.Response, string, error) {
+	t.Helper()
+	c := dial(t, addr)
+	io.WriteString(c, raw)
+	r, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: strings.Fields(raw)[0]})
+	if err != nil {
+		t.Fatalf("%.40q: %v", raw, err)
+	}
+	b, err := io.ReadAll(r.Body)
+	return r, string(b), err
+}
