@@ -18,6 +18,11 @@ declare -A bench_deps=(
   [wrk]=wrk
   [taskset]=util-linux
   [nginx]=nginx
+  [gunicorn]=gunicorn
+  [uwsgi]=uwsgi
+  [/usr/lib/uwsgi/plugins/python3_plugin.so]=uwsgi-plugin-python3
+  [/usr/lib/python3/dist-packages/flask/__init__.py]=python3-flask
+  [/usr/bin/python3]=python3
 )
 
 case "${1:-test}" in

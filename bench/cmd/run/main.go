@@ -33,9 +33,12 @@ import (
 // (servers/<Build>, built to bin/<Build>) or an installed program (Program, found
 // on PATH), such as nginx, whose Args write its config for the run.
 type serverSpec struct {
-	Name    string
-	Build   string
-	Program string
+	Name  string
+	Build string
+	// BuildPkg is the package Build is compiled from, when it is not
+	// ./servers/<Build> (gatehouse's own command).
+	BuildPkg string
+	Program  string
 	// Args returns the command line of one run, after the program. It may write
 	// files into l.Dir, such as a generated config, and check them.
 	Args func(l launch) ([]string, error)
@@ -44,6 +47,17 @@ type serverSpec struct {
 	Log string
 	// Version describes an installed program's version for the report.
 	Version func() string
+	// Peer is a second program that runs with this one, started first and
+	// measured with it: uWSGI behind nginx.
+	Peer *peerSpec
+}
+
+// peerSpec is the program a server needs beside it.
+type peerSpec struct {
+	Program string
+	Args    func(l launch) []string
+	// Ready waits until the peer accepts.
+	Ready func(l launch) error
 }
 
 // launch is what one run of one server gets to start with.
@@ -52,6 +66,8 @@ type launch struct {
 	Port int
 	WWW  string // the directory the static scenarios serve
 	Dir  string // an empty directory of the run's own, removed after it
+	App  string // WSGI scenarios: the application, module:callable
+	Apps string // WSGI scenarios: the directory holding the applications
 }
 
 // responder gives a responder of this module its listen address and extra.
@@ -73,12 +89,18 @@ var servers = []serverSpec{
 	}},
 	{Name: "nginx", Program: "nginx", Args: nginxArgs(false), Log: "error.log", Version: nginxVersion},
 	{Name: "nginx-cached", Program: "nginx", Args: nginxArgs(true), Log: "error.log", Version: nginxVersion},
+	{Name: "gatehouse-wsgi", Build: "gatehouse-cmd", BuildPkg: "gatehouse/cmd/gatehouse", Args: gatehouseWSGIArgs},
+	{Name: "gunicorn", Program: "gunicorn", Args: gunicornArgs, Version: pythonVersion("gunicorn")},
+	{Name: "uwsgi-http", Program: "uwsgi", Args: uwsgiHTTPArgs, Version: uwsgiVersion},
+	{Name: "nginx-uwsgi", Program: "nginx", Args: nginxUWSGIArgs, Log: "error.log", Version: nginxVersion,
+		Peer: &peerSpec{Program: "uwsgi", Args: uwsgiSocketArgs, Ready: uwsgiSocketReady}},
 }
 
 // The contenders of each kind of scenario, in the order of rep 1.
 var (
 	plaintextServers = []string{"gatehouse", "nethttp", "fasthttp", "gnet"}
 	staticServers    = []string{"gatehouse-static", "nginx", "nginx-cached"}
+	wsgiServers      = []string{"gatehouse-wsgi", "gunicorn", "uwsgi-http", "nginx-uwsgi"}
 )
 
 // scenario is one load shape. A load scenario drives wrk with Conns keep-alive
@@ -90,6 +112,7 @@ var (
 type scenario struct {
 	Name     string
 	Path     string
+	App      string // WSGI scenarios: module:callable in bench/apps
 	Conns    int
 	Pipeline int
 	Idle     int
@@ -112,6 +135,12 @@ var scenarios = []scenario{
 		About: "wrk -t1 -c50, keep-alive GET /hello.txt: a 13-byte file served from disk"},
 	{Name: "static64k", Path: "/64k.bin", Conns: 50, Servers: staticServers, Baseline: "gatehouse-static", Check: checkStatic,
 		About: "wrk -t1 -c50, keep-alive GET /64k.bin: a 65,536-byte file served from disk"},
+	{Name: "wsgi_hello", Path: "/", App: "hello:application", Conns: 50, Servers: wsgiServers, Baseline: "gatehouse-wsgi",
+		Check: checkWSGI("/", []byte("Hello, World!")), About: "wrk -t1 -c50, GET / of a plain WSGI application (13 bytes), 2 worker processes"},
+	{Name: "flask_hello", Path: "/", App: "flaskbench:app", Conns: 50, Servers: wsgiServers, Baseline: "gatehouse-wsgi",
+		Check: checkWSGI("/", []byte("Hello, World!")), About: "wrk -t1 -c50, GET / of a Flask application (13 bytes), 2 worker processes"},
+	{Name: "flask_64k", Path: "/64k", App: "flaskbench:app", Conns: 50, Servers: wsgiServers, Baseline: "gatehouse-wsgi",
+		Check: checkWSGI("/64k", flask64k), About: "wrk -t1 -c50, GET /64k of a Flask application (65,536 bytes), 2 worker processes"},
 }
 
 type config struct {
@@ -131,6 +160,7 @@ type config struct {
 	scenarios []scenario   // each with only the selected servers
 	scratch   string       // temporary directory, removed at exit
 	www       string       // scratch/www, the files of the static scenarios
+	apps      string       // bench/apps, the WSGI applications
 }
 
 func main() {
@@ -302,6 +332,7 @@ func setup(cfg *config, scenarioFl, serverFl, baseline string, idleConns int) er
 		return err
 	}
 	cfg.binDir = filepath.Join(cfg.dir, "bin")
+	cfg.apps = filepath.Join(cfg.dir, "apps")
 	cfg.luaPath = filepath.Join(cfg.dir, "pipeline.lua")
 	if cfg.outPath == "" {
 		cfg.outPath = filepath.Join(cfg.dir, "results", "latest.md")
@@ -313,6 +344,9 @@ func setup(cfg *config, scenarioFl, serverFl, baseline string, idleConns int) er
 	for _, s := range cfg.servers {
 		if s.Program != "" {
 			tools = append(tools, s.Program)
+		}
+		if s.Peer != nil {
+			tools = append(tools, s.Peer.Program)
 		}
 	}
 	for _, tool := range tools {
@@ -360,7 +394,11 @@ func build(cfg *config) error {
 		}
 		seen[s.Build] = true
 		logf("build %s", s.Build)
-		cmd := exec.Command("go", "build", "-o", filepath.Join(cfg.binDir, s.Build), "./servers/"+s.Build)
+		pkg := "./servers/" + s.Build
+		if s.BuildPkg != "" {
+			pkg = s.BuildPkg
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(cfg.binDir, s.Build), pkg)
 		cmd.Dir = cfg.dir
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
@@ -497,22 +535,36 @@ func serverByName(name string) serverSpec {
 // server is one running contender.
 type server struct {
 	*proc
-	dir string // its launch.Dir
+	peer *proc  // its peer (uWSGI behind nginx), or nil
+	dir  string // its launch.Dir
 }
 
 // usage is the server's CPU time so far, over its process and every process
-// under it (nginx's workers), and the processes counted.
+// under it (nginx's workers, the WSGI workers), its peer's included, and the
+// processes counted.
 func (s *server) usage() (treeUsage, error) {
 	u, err := processTree(s.Pid())
 	if err == nil {
 		s.noteTree(u.procs)
 	}
+	if err == nil && s.peer != nil {
+		var pu treeUsage
+		if pu, err = processTree(s.peer.Pid()); err == nil {
+			s.peer.noteTree(pu.procs)
+			u.ticks += pu.ticks
+			u.procs = append(u.procs, pu.procs...)
+		}
+	}
 	return u, err
 }
 
-// stop stops the server and every process under it, then removes its directory.
+// stop stops the server and every process under it, then its peer, then
+// removes its directory.
 func (s *server) stop() {
 	s.proc.stop()
+	if s.peer != nil {
+		s.peer.stop()
+	}
 	os.RemoveAll(s.dir)
 }
 
@@ -525,10 +577,33 @@ func startServer(cfg *config, sc scenario, s serverSpec, port int) (*server, err
 	if err != nil {
 		return nil, err
 	}
-	args, err := s.Args(launch{Addr: addr, Port: port, WWW: cfg.www, Dir: dir})
+	// Readable by all: nginx's workers run as nobody and must reach a peer's
+	// socket in it.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	l := launch{Addr: addr, Port: port, WWW: cfg.www, Dir: dir, App: sc.App, Apps: cfg.apps}
+	args, err := s.Args(l)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("%s: %w", s.Name, err)
+	}
+	var peer *proc
+	if s.Peer != nil {
+		pcmd := exec.Command("taskset", append([]string{"-c", cfg.serverCPU, s.Peer.Program}, s.Peer.Args(l)...)...)
+		pout := &tailBuffer{max: 4096}
+		pcmd.Stdout, pcmd.Stderr = pout, pout
+		pcmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+		if peer, err = children.start(pcmd); err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("start %s: %w", s.Peer.Program, err)
+		}
+		if err := s.Peer.Ready(l); err != nil {
+			peer.stop()
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("%s: %s: %w\n%s", s.Name, s.Peer.Program, err, pout.String())
+		}
 	}
 	prog := s.Program
 	if s.Build != "" {
@@ -545,12 +620,18 @@ func startServer(cfg *config, sc scenario, s serverSpec, port int) (*server, err
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	p, err := children.start(cmd)
 	if err != nil {
+		if peer != nil {
+			peer.stop()
+		}
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("start %s: %w", s.Name, err)
 	}
-	srv := &server{proc: p, dir: dir}
+	srv := &server{proc: p, peer: peer, dir: dir}
 	fail := func(err error) (*server, error) {
 		srv.proc.stop()
+		if peer != nil {
+			peer.stop()
+		}
 		msg := fmt.Sprintf("%s: %v\n%s", s.Name, err, out.String())
 		if s.Log != "" {
 			if b, rerr := os.ReadFile(filepath.Join(dir, s.Log)); rerr == nil {

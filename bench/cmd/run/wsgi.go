@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"text/template"
+	"time"
+)
+
+// The WSGI scenarios run the applications of bench/apps with two worker
+// processes under each server, the one interpreter of the system
+// (/usr/bin/python3, with Debian's Flask) for all:
+//
+//   - gatehouse-wsgi: gatehouse serve --wsgi, the real command;
+//   - gunicorn: its default sync workers (no keep-alive, by design);
+//   - uwsgi-http: uWSGI's HTTP router (--http) in front of its workers, with
+//     keep-alive to the client;
+//   - nginx-uwsgi: nginx, one worker, uwsgi_pass to uWSGI on a Unix socket
+//     (--socket), the classic deployment.
+//
+// Every server is started by the runner, pinned to the server CPU with its
+// workers, and its CPU time is summed over its processes (and its peer's).
+const systemPython = "/usr/bin/python3"
+
+// flask64k is what flaskbench.py's /64k answers: bytes(i * 7 % 251 for i in range(65536)).
+var flask64k = func() []byte {
+	b := make([]byte, 64<<10)
+	for i := range b {
+		b[i] = byte(i * 7 % 251)
+	}
+	return b
+}()
+
+const wsgiWorkers = "2"
+
+func gatehouseWSGIArgs(l launch) ([]string, error) {
+	return []string{"serve", "--http", l.Addr, "--wsgi", l.App, "--chdir", l.Apps, "--python", systemPython,
+		"--workers", wsgiWorkers, "--access-log", "off", "--log-level", "warn"}, nil
+}
+
+func gunicornArgs(l launch) ([]string, error) {
+	return []string{"--workers", wsgiWorkers, "--worker-class", "sync", "--bind", l.Addr, "--chdir", l.Apps,
+		"--log-level", "warning", l.App}, nil
+}
+
+// uwsgiCommon is what both uWSGI servers share: the application, two worker
+// processes and a master, no request log.
+func uwsgiCommon(l launch) []string {
+	return []string{"--plugin", "python3", "--chdir", l.Apps, "--module", l.App, "--processes", wsgiWorkers,
+		"--master", "--disable-logging", "--die-on-term", "--need-app"}
+}
+
+func uwsgiHTTPArgs(l launch) ([]string, error) {
+	return append([]string{"--plugin", "http", "--http", l.Addr, "--http-keepalive"}, uwsgiCommon(l)...), nil
+}
+
+func uwsgiSock(l launch) string { return filepath.Join(l.Dir, "uwsgi.sock") }
+
+func uwsgiSocketArgs(l launch) []string {
+	return append([]string{"--socket", uwsgiSock(l), "--chmod-socket=666"}, uwsgiCommon(l)...)
+}
+
+// uwsgiSocketReady waits until uWSGI accepts on its socket (it imports the
+// application first, with --need-app).
+func uwsgiSocketReady(l launch) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.DialTimeout("unix", uwsgiSock(l), time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not accepting on %s after 15 s: %v", uwsgiSock(l), err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// nginxUWSGIConf is nginx in front of uWSGI: the static scenarios' settings,
+// with every request passed to the uWSGI socket.
+var nginxUWSGIConf = template.Must(template.New("nginx-uwsgi.conf").Parse(`# One run of the gatehouse benchmark; written by bench/cmd/run.
+worker_processes 1;
+master_process on;
+daemon off;
+pid "{{.Dir}}/nginx.pid";
+error_log "{{.Dir}}/error.log";
+worker_rlimit_nofile 20000;
+
+events {
+    worker_connections 16384;
+}
+
+http {
+    access_log off;
+    client_body_temp_path "{{.Dir}}/client_body_temp";
+    proxy_temp_path "{{.Dir}}/proxy_temp";
+    fastcgi_temp_path "{{.Dir}}/fastcgi_temp";
+    uwsgi_temp_path "{{.Dir}}/uwsgi_temp";
+    scgi_temp_path "{{.Dir}}/scgi_temp";
+    tcp_nodelay on;
+    keepalive_timeout 65;
+    keepalive_requests 1000000;
+
+    server {
+        listen 127.0.0.1:{{.Port}};
+        location / {
+            include /etc/nginx/uwsgi_params;
+            uwsgi_pass unix:{{.Sock}};
+        }
+    }
+}
+`))
+
+func nginxUWSGIArgs(l launch) ([]string, error) {
+	conf := filepath.Join(l.Dir, "nginx.conf")
+	f, err := os.Create(conf)
+	if err != nil {
+		return nil, err
+	}
+	err = nginxUWSGIConf.Execute(f, struct {
+		launch
+		Sock string
+	}{l, uwsgiSock(l)})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", conf, err)
+	}
+	args := []string{"-p", l.Dir + "/", "-e", filepath.Join(l.Dir, "error.log"), "-c", conf}
+	if out, err := runShort(exec.Command("nginx", append([]string{"-t"}, args...)...), 10*time.Second); err != nil {
+		return nil, fmt.Errorf("nginx -t: %w\n%s", err, out)
+	}
+	return args, nil
+}
+
+// checkWSGI returns a check that path answers 200 with body.
+func checkWSGI(path string, body []byte) func(addr string, s serverSpec) error {
+	return func(addr string, s serverSpec) error {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		resp, got, err := get(c, bufio.NewReader(c), path, int64(len(body))+1)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != 200 || string(got) != string(body) {
+			return fmt.Errorf("GET %s: status %d, %d bytes of body, want 200 and %d bytes (header %v)",
+				path, resp.StatusCode, len(got), len(body), resp.Header)
+		}
+		return nil
+	}
+}
+
+// pythonVersion reports a Python package's version as Debian installed it.
+func pythonVersion(module string) func() string {
+	return func() string {
+		out, err := runShort(exec.Command(systemPython, "-c", "import "+module+", sys; print("+module+".__version__, 'on Python', sys.version.split()[0])"), 10*time.Second)
+		if err != nil {
+			return "unknown"
+		}
+		return strings.TrimSpace(out)
+	}
+}
+
+func uwsgiVersion() string {
+	out, err := runShort(exec.Command("uwsgi", "--version"), 10*time.Second)
+	if err != nil {
+		return "unknown"
+	}
+	return "uWSGI " + strings.TrimSpace(out)
+}
