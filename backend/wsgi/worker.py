@@ -237,6 +237,17 @@ def head_payload(status, headers):
     return "\0".join(parts).encode("latin-1")
 
 
+def declared_length(headers):
+    """The Content-Length the application set, or None."""
+    for name, value in headers:
+        if len(name) == 14 and name.lower() == "content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
 def handle(conn, app, blob):
     parts = blob.decode("latin-1").split("\0")
     environ = dict(zip(parts[0::2], parts[1::2]))
@@ -312,11 +323,22 @@ def handle(conn, app, blob):
                     send_head()
                     data_frames(data)
         else:
+            # PEP 3333: each block goes out before the next is asked for. Once
+            # the declared Content-Length is complete there is no next block:
+            # the rest (the end of the iteration, close()) is quick, and the
+            # whole response leaves in one write with the end frame. That is
+            # every response of a framework like Flask, whose iterable is not
+            # a list.
+            left = declared_length(state["head"][1]) if state["head"] else None
             for data in result:
                 if data:
                     send_head()
                     data_frames(data)
-                    flush()  # PEP 3333: each block goes before the next is asked for
+                    if left is not None:
+                        left -= len(data)
+                        if left <= 0:
+                            continue
+                    flush()
                     if conn.abort_pending():
                         break
         send_head()
