@@ -31,7 +31,7 @@ const (
 const (
 	frameHeader   = 5       // type byte, 4-byte big-endian length
 	maxFrame      = 1 << 20 // the worker splits larger data
-	readBufSize   = 64 << 10
+	readBufSize   = 256 << 10 // a response this large arrives in one read (pages are touched only when used)
 	maxControlLen = 64 // out-of-band room for one descriptor and then some
 )
 

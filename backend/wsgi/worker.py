@@ -33,8 +33,14 @@ def frame(t, payload=b""):
     return HDR.pack(t, len(payload)) + payload
 
 
+END_FRAME = HDR.pack(END, 0)
+IOV_MAX = 512  # os.writev refuses more buffers than the system's IOV_MAX (1024)
+
+
 class Errors:
     """wsgi.errors: each line goes to gatehouse's log, tagged with the worker."""
+
+    __slots__ = ("conn", "buf")
 
     def __init__(self, conn):
         self.conn = conn
@@ -62,6 +68,8 @@ class Errors:
 class Input:
     """wsgi.input: the request body, fetched from gatehouse as the app reads it
     (a G frame asks for up to n bytes; B frames answer, E ends the body)."""
+
+    __slots__ = ("conn", "buf", "eof")
 
     def __init__(self, conn):
         self.conn = conn
@@ -206,6 +214,20 @@ class Conn:
             while n < len(data):
                 n += os.write(self.wfd, view[n:])
 
+    def send_parts(self, parts, fds=None):
+        """Writes frames given as a list of bytes-like pieces (headers and
+        payloads), in one writev when they fit."""
+        if fds:
+            socket.send_fds(self.side, [b"F"], fds)
+        if len(parts) > IOV_MAX:
+            parts = [b"".join(parts)]
+        n = os.writev(self.wfd, parts)
+        total = sum(map(len, parts))
+        if n < total:
+            rest = memoryview(b"".join(parts))[n:]
+            while rest:
+                rest = rest[os.write(self.wfd, rest) :]
+
     def abort_pending(self):
         """Whether gatehouse asked to stop (the client went away); checked between
         the blocks of a streamed response without blocking."""
@@ -229,14 +251,6 @@ BASE = {
 }
 
 
-def head_payload(status, headers):
-    parts = [status]
-    for name, value in headers:
-        parts.append(name)
-        parts.append(value)
-    return "\0".join(parts).encode("latin-1")
-
-
 def declared_length(headers):
     """The Content-Length the application set, or None."""
     for name, value in headers:
@@ -248,80 +262,100 @@ def declared_length(headers):
     return None
 
 
-def handle(conn, app, blob):
-    parts = blob.decode("latin-1").split("\0")
-    environ = dict(zip(parts[0::2], parts[1::2]))
-    environ.update(BASE)
+class Response:
+    """One request's response: start_response, its write() and the frames not
+    sent yet (header and payload objects side by side, for one writev)."""
+
+    __slots__ = ("conn", "head", "sent", "parts")
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.head = None
+        self.sent = False
+        self.parts = []
+
+    def start_response(self, status, headers, exc_info=None):
+        if exc_info:
+            try:
+                if self.sent:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        elif self.head is not None:
+            raise AssertionError("start_response called a second time without exc_info")
+        if type(status) is not str:
+            raise TypeError("status must be a str")
+        self.head = (status, headers)
+        return self.write
+
+    def send_head(self):
+        if self.sent:
+            return
+        if self.head is None:
+            raise AssertionError("application returned data before calling start_response")
+        status, headers = self.head
+        fields = [status]
+        for name, value in headers:
+            fields.append(name)
+            fields.append(value)
+        p = "\0".join(fields).encode("latin-1")
+        self.parts += (HDR.pack(HEAD, len(p)), p)
+        self.sent = True
+
+    def data(self, data):
+        n = len(data)
+        if n <= MAX_FRAME:
+            self.parts += (HDR.pack(DATA, n), data)
+            return
+        view = memoryview(data)
+        for i in range(0, n, MAX_FRAME):
+            piece = view[i : i + MAX_FRAME]
+            self.parts += (HDR.pack(DATA, len(piece)), piece)
+
+    def flush(self):
+        if self.parts:
+            self.conn.send_parts(self.parts)
+            self.parts = []
+
+    def write(self, data):
+        # The write() callable of start_response: sent before it returns.
+        if not isinstance(data, (bytes, bytearray)):
+            raise TypeError("write() takes bytes")
+        self.send_head()
+        if data:
+            self.data(data)
+        self.flush()
+
+
+def handle(conn, app, payload):
+    it = iter(payload.decode("latin-1").split("\0"))
+    environ = BASE.copy()
+    environ.update(zip(it, it))
     environ["wsgi.url_scheme"] = environ.get("REQUEST_SCHEME", "http")
     environ["wsgi.input"] = Input(conn)
     errors = Errors(conn)
     environ["wsgi.errors"] = errors
     conn.aborted = False
-
-    state = {"head": None, "sent": False}
-    pending = []  # frames not yet sent: the head waits for the first data
-
-    def start_response(status, headers, exc_info=None):
-        if exc_info:
-            try:
-                if state["sent"]:
-                    raise exc_info[1].with_traceback(exc_info[2])
-            finally:
-                exc_info = None
-        elif state["head"] is not None:
-            raise AssertionError("start_response called a second time without exc_info")
-        if not isinstance(status, str):
-            raise TypeError("status must be a str")
-        state["head"] = (status, headers)
-        return write
-
-    def send_head():
-        if state["head"] is None:
-            raise AssertionError("application returned data before calling start_response")
-        if not state["sent"]:
-            pending.append(frame(HEAD, head_payload(*state["head"])))
-            state["sent"] = True
-
-    def data_frames(data):
-        if len(data) <= MAX_FRAME:
-            pending.append(frame(DATA, data))
-            return
-        view = memoryview(data)
-        for i in range(0, len(data), MAX_FRAME):
-            pending.append(frame(DATA, bytes(view[i : i + MAX_FRAME])))
-
-    def flush():
-        if pending:
-            conn.send_frames(pending)
-            pending.clear()
-
-    def write(data):
-        # The write() callable of start_response: sent before it returns.
-        if not isinstance(data, (bytes, bytearray)):
-            raise TypeError("write() takes bytes")
-        send_head()
-        if data:
-            data_frames(bytes(data))
-        flush()
+    resp = Response(conn)
 
     result = None
     try:
-        result = app(environ, start_response)
-        if isinstance(result, FileWrapper) and state["head"] is not None:
+        result = app(environ, resp.start_response)
+        if isinstance(result, FileWrapper) and resp.head is not None:
             rng = result.fileno_range()
             if rng is not None:
-                send_head()
+                resp.send_head()
                 fd, offset, count = rng
-                pending.append(frame(FILE, struct.pack(">qq", offset, count)))
-                conn.send_frames(pending, [fd])
-                pending.clear()
+                resp.parts += (HDR.pack(FILE, 16), struct.pack(">qq", offset, count))
+                conn.send_parts(resp.parts, [fd])
+                resp.parts = []
                 result = _exhausted(result)
-        if isinstance(result, (list, tuple)):
+        if type(result) is list or type(result) is tuple:
             # Known in advance: sent together with the head in one write.
             for data in result:
                 if data:
-                    send_head()
-                    data_frames(data)
+                    resp.send_head()
+                    resp.data(data)
         else:
             # PEP 3333: each block goes out before the next is asked for. Once
             # the declared Content-Length is complete there is no next block:
@@ -329,22 +363,22 @@ def handle(conn, app, blob):
             # whole response leaves in one write with the end frame. That is
             # every response of a framework like Flask, whose iterable is not
             # a list.
-            left = declared_length(state["head"][1]) if state["head"] else None
+            left = declared_length(resp.head[1]) if resp.head else None
             for data in result:
                 if data:
-                    send_head()
-                    data_frames(data)
+                    resp.send_head()
+                    resp.data(data)
                     if left is not None:
                         left -= len(data)
                         if left <= 0:
                             continue
-                    flush()
+                    resp.flush()
                     if conn.abort_pending():
                         break
-        send_head()
+        resp.send_head()
     except Exception:
         trace = traceback.format_exc()
-        pending.clear()
+        resp.parts = []
         # Before the head went out, gatehouse answers 500; after, it cuts the
         # response short. Either way the traceback reaches the log.
         conn.send_frames([frame(TRACE, trace.encode("utf-8", "replace"))])
@@ -354,9 +388,10 @@ def handle(conn, app, blob):
                 result.close()  # PEP 3333: always, also when the client went away
         except Exception:
             conn.send_frames([frame(TRACE, traceback.format_exc().encode("utf-8", "replace"))])
-        errors.flush()
-    pending.append(frame(END))
-    flush()
+        if errors.buf:
+            errors.flush()
+    resp.parts.append(END_FRAME)
+    conn.send_parts(resp.parts)
 
 
 class _exhausted:
