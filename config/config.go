@@ -17,6 +17,9 @@ type Config struct {
 	HTTP      HTTP      `toml:"http"`
 	Listen    []Listen  `toml:"listen"`
 	Site      []Site    `toml:"site"`
+	// Upstream names groups of application servers that routes share
+	// (pass = "name"): one connection pool, balanced, for them all.
+	Upstream []Upstream `toml:"upstream"`
 
 	// File is the path the configuration was read from ("" for flags).
 	File string `toml:"-"`
@@ -76,6 +79,14 @@ type Listen struct {
 	// Owner of a Unix socket: "user", "user:group" or ":group". Default: the
 	// process's own.
 	Owner string `toml:"owner"`
+	// Protocol spoken on the socket: "http" (default) or "uwsgi", the
+	// protocol of nginx's uwsgi_pass (as uWSGI's --socket), with the same
+	// sites and routes.
+	Protocol string `toml:"protocol"`
+	// Allow lists the TCP peers a uwsgi listener serves, as address
+	// prefixes ("10.0.0.0/8") or addresses. Default: loopback only. Peers
+	// on a Unix socket are always served (the socket's mode guards them).
+	Allow []string `toml:"allow"`
 
 	Line int `toml:"-"` // where it is defined
 }
@@ -99,7 +110,8 @@ type Site struct {
 }
 
 // Route sends the requests for one path to one backend. Exactly one of the
-// backend keys (static, redirect, respond, demo, wsgi) is set.
+// backend keys (static, redirect, respond, demo, wsgi, php, fastcgi, uwsgi,
+// cgi) is set.
 type Route struct {
 	// Path ending in "/" matches every path under it (and the path without the
 	// slash); any other path matches exactly. Required.
@@ -113,6 +125,15 @@ type Route struct {
 	Respond  *Respond  `toml:"respond"`
 	Demo     bool      `toml:"demo"`
 	WSGI     *WSGI     `toml:"wsgi"`
+	PHP      *PHP      `toml:"php"`
+	FastCGI  *FastCGI  `toml:"fastcgi"`
+	UWSGI    *UWSGI    `toml:"uwsgi"`
+	CGI      *CGI      `toml:"cgi"`
+
+	// XSendfile and XAccel let an application backend (php, fastcgi, uwsgi,
+	// cgi, wsgi) answer with a file that gatehouse sends itself.
+	XSendfile *XSendfile `toml:"x_sendfile"`
+	XAccel    *XAccel    `toml:"x_accel"`
 
 	Line int `toml:"-"`
 }
@@ -210,5 +231,9 @@ func Comparable(c Config) Config {
 		sites[i] = s
 	}
 	c.Site = sites
+	c.Upstream = append([]Upstream(nil), c.Upstream...)
+	for i := range c.Upstream {
+		c.Upstream[i].Line = 0
+	}
 	return c
 }

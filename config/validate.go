@@ -26,6 +26,9 @@ func (c *Config) fillLines() {
 	for i := range c.Listen {
 		c.Listen[i].Line = c.lineOf(fmt.Sprintf("listen[%d]", i))
 	}
+	for i := range c.Upstream {
+		c.Upstream[i].Line = c.lineOf(fmt.Sprintf("upstream[%d]", i))
+	}
 	for i := range c.Site {
 		c.Site[i].Line = c.lineOf(fmt.Sprintf("site[%d]", i))
 		for j := range c.Site[i].Route {
@@ -106,8 +109,20 @@ func (c *Config) validate() Problems {
 				bad(p+".owner", "listen.owner applies only to Unix sockets", "remove it, or use addr = \"unix:/path\"")
 			}
 		}
+		if l.Protocol != "" && l.Protocol != "http" && l.Protocol != "uwsgi" {
+			bad(p+".protocol", fmt.Sprintf("listen.protocol %q is not http or uwsgi", l.Protocol), "use \"uwsgi\" behind nginx's uwsgi_pass, or leave the key out for HTTP")
+		}
+		if len(l.Allow) > 0 && l.Protocol != "uwsgi" {
+			bad(p+".allow", "listen.allow applies only to uwsgi listeners", "remove it, or set protocol = \"uwsgi\"")
+		}
+		for k, a := range l.Allow {
+			if _, err := ParsePrefix(a); err != nil {
+				bad(fmt.Sprintf("%s.allow[%d]", p, k), fmt.Sprintf("listen.allow %q is not an address or prefix", a), "write \"10.0.0.0/8\" or \"192.0.2.7\"")
+			}
+		}
 	}
 
+	ps = append(ps, c.validateUpstreams()...)
 	if len(c.Site) == 0 {
 		ps = append(ps, Problem{File: c.File, Msg: "no [[site]] section: there is nothing to serve",
 			Hint: "add one: [[site]] then [[site.route]] path = \"/\" with a backend such as static = { root = \"/srv/www\" }"})
@@ -180,16 +195,17 @@ func (c *Config) validateRoute(p string, r Route) Problems {
 		}
 	}
 	n := 0
-	for _, set := range []bool{r.Static != nil, r.Redirect != nil, r.Respond != nil, r.Demo, r.WSGI != nil} {
+	for _, set := range []bool{r.Static != nil, r.Redirect != nil, r.Respond != nil, r.Demo, r.WSGI != nil,
+		r.PHP != nil, r.FastCGI != nil, r.UWSGI != nil, r.CGI != nil} {
 		if set {
 			n++
 		}
 	}
 	switch {
 	case n == 0:
-		bad(p, "route "+strconv.Quote(r.Path)+" has no backend", "set one of static, redirect, respond, demo or wsgi")
+		bad(p, "route "+strconv.Quote(r.Path)+" has no backend", "set one of static, redirect, respond, demo, wsgi, php, fastcgi, uwsgi or cgi")
 	case n > 1:
-		bad(p, "route "+strconv.Quote(r.Path)+" has more than one backend", "keep one of static, redirect, respond, demo or wsgi")
+		bad(p, "route "+strconv.Quote(r.Path)+" has more than one backend", "keep one of static, redirect, respond, demo, wsgi, php, fastcgi, uwsgi or cgi")
 	}
 	if s := r.Static; s != nil && s.Root == "" {
 		bad(p+".static", "static: root is missing", "write static = { root = \"/srv/www\" }")
@@ -209,6 +225,7 @@ func (c *Config) validateRoute(p string, r Route) Problems {
 	if w := r.WSGI; w != nil {
 		ps = append(ps, c.validateWSGI(p+".wsgi", r.Path, w)...)
 	}
+	ps = append(ps, c.validateGateways(p, r)...)
 	if rs := r.Respond; rs != nil {
 		if rs.Status != 0 && (rs.Status < 200 || rs.Status > 599) {
 			bad(p+".respond.status", fmt.Sprintf("respond.status %d is not a final status", rs.Status), "use a status from 200 to 599")

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +25,8 @@ import (
 	"gatehouse/proto/http1"
 	"gatehouse/route"
 	shttp "gatehouse/serve/http1"
+	suwsgi "gatehouse/serve/uwsgi"
+	"gatehouse/upstream"
 	"gatehouse/web"
 )
 
@@ -37,6 +40,7 @@ type Built struct {
 
 	closers   []func() error
 	reloaders []func() error
+	pools     map[string]*upstream.Pool // by [[upstream]] name
 }
 
 // Reload restarts what can be restarted in place (the WSGI workers, one at a
@@ -93,16 +97,29 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 		b.Logger = slog.New(slog.NewTextHandler(opt.Stderr, hopts))
 	}
 
+	b.Config.HTTP = httpConfig(cfg.HTTP)
+	b.Config.HTTP.Logger = b.Logger
 	for _, l := range cfg.Listen {
 		lc := listen.Config{Addr: l.Addr, Owner: l.Owner}
 		if l.Mode != "" {
 			m, _ := strconv.ParseUint(l.Mode, 8, 32) // validated
 			lc.Mode = os.FileMode(m)
 		}
-		b.Config.Listeners = append(b.Config.Listeners, lc)
+		if l.Protocol != "uwsgi" {
+			b.Config.Listeners = append(b.Config.Listeners, lc)
+			continue
+		}
+		ul := UWSGIListener{Listen: lc}
+		for _, a := range l.Allow {
+			p, _ := config.ParsePrefix(a) // validated
+			ul.Allow = append(ul.Allow, p)
+		}
+		if l.Allow != nil && len(l.Allow) == 0 {
+			ul.Allow = []netip.Prefix{} // allow = []: no TCP peer
+		}
+		b.Config.UWSGI = append(b.Config.UWSGI, ul)
 	}
-	b.Config.HTTP = httpConfig(cfg.HTTP)
-	b.Config.HTTP.Logger = b.Logger
+	b.Config.UWSGIServer = uwsgiServerConfig(b.Config.HTTP)
 	b.Config.Logger = b.Logger
 	b.Config.MaxConns = cfg.Server.MaxConns
 	b.Config.ShutdownGrace = DefaultShutdownGrace
@@ -117,6 +134,10 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 		problem("access_log.path", err.Error(), "give a file in an existing directory, \"-\" for stderr or \"off\"")
 	} else if al != nil {
 		b.Config.HTTP.AccessLog = al
+		b.Config.UWSGIServer.AccessLog = al
+	}
+	if err := b.upstreams(cfg); err != nil {
+		problem("upstream", err.Error(), "")
 	}
 
 	var hosts route.Hosts
@@ -142,7 +163,10 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 			site.Pages[n] = page
 		}
 		for j, r := range s.Route {
-			h, err := b.backend(r, opt)
+			h, err := b.backend(r, site, opt)
+			if err == nil && (r.XSendfile != nil || r.XAccel != nil) {
+				h, err = b.sendfiles(r, h)
+			}
 			if err != nil {
 				rp := fmt.Sprintf("%s.route[%d]", sp, j)
 				msg, hint := err.Error(), ""
@@ -153,6 +177,12 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 				case r.WSGI != nil:
 					rp += ".wsgi"
 					var pe *wsgiProblem
+					if errors.As(err, &pe) {
+						rp += "." + pe.key
+						hint = pe.hint
+					}
+				default:
+					var pe *routeProblem
 					if errors.As(err, &pe) {
 						rp += "." + pe.key
 						hint = pe.hint
@@ -200,7 +230,7 @@ func staticProblem(root string, err error) (msg, hint string) {
 }
 
 // backend builds a route's handler; an explicit switch, no registry.
-func (b *Built) backend(r config.Route, opt BuildOptions) (web.Handler, error) {
+func (b *Built) backend(r config.Route, site web.Handler, opt BuildOptions) (web.Handler, error) {
 	switch {
 	case r.Static != nil:
 		s := r.Static
@@ -242,6 +272,14 @@ func (b *Built) backend(r config.Route, opt BuildOptions) (web.Handler, error) {
 		return demo.New(), nil
 	case r.WSGI != nil:
 		return b.wsgi(r, opt)
+	case r.PHP != nil:
+		return b.php(r)
+	case r.FastCGI != nil:
+		return b.fastCGI(r)
+	case r.UWSGI != nil:
+		return b.uwsgi(r)
+	case r.CGI != nil:
+		return b.cgi(r, site)
 	}
 	return nil, errors.New("route has no backend") // Validate refuses this
 }
@@ -320,6 +358,18 @@ func httpConfig(h config.HTTP) shttp.Config {
 		c.ServerName = *h.ServerName
 	}
 	return c
+}
+
+// uwsgiServerConfig gives the uwsgi listeners the HTTP server's body limit and
+// timeouts, which mean the same there.
+func uwsgiServerConfig(h shttp.Config) suwsgi.Config {
+	return suwsgi.Config{
+		MaxBodyBytes:      h.MaxBodyBytes,
+		ReadHeaderTimeout: h.ReadHeaderTimeout,
+		BodyReadTimeout:   h.BodyReadTimeout,
+		WriteTimeout:      h.WriteTimeout,
+		Logger:            h.Logger,
+	}
 }
 
 // wsgiProblem is a WSGI route that cannot start, with the key to blame.

@@ -9,12 +9,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
 	"gatehouse/engine"
 	"gatehouse/listen"
 	shttp "gatehouse/serve/http1"
+	suwsgi "gatehouse/serve/uwsgi"
 	"gatehouse/web"
 )
 
@@ -24,8 +27,14 @@ const DefaultShutdownGrace = 30 * time.Second
 
 // Config describes a running server.
 type Config struct {
-	// Listeners to accept HTTP on. At least one.
+	// Listeners to accept HTTP on. At least one listener, HTTP or uwsgi.
 	Listeners []listen.Config
+	// UWSGI lists the listeners that speak the uwsgi protocol (nginx's
+	// uwsgi_pass in front), with the same Handler.
+	UWSGI []UWSGIListener
+	// UWSGIServer holds the uwsgi listeners' limits and timeouts (Allow is
+	// per listener); see serve/uwsgi.Config.
+	UWSGIServer suwsgi.Config
 	// HTTP holds the HTTP/1.1 limits and timeouts; see serve/http1.Config.
 	HTTP shttp.Config
 	// Handler answers every request.
@@ -39,11 +48,20 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// UWSGIListener is a listener for the uwsgi protocol.
+type UWSGIListener struct {
+	Listen listen.Config
+	// Allow lists the TCP peers served; nil: loopback only (see
+	// serve/uwsgi.Config.Allow).
+	Allow []netip.Prefix
+}
+
 // Server is a configured, possibly running, gatehouse.
 type Server struct {
 	cfg       Config
 	log       *slog.Logger
 	eng       *engine.Server
+	ueng      []*engine.Server // one per uwsgi listener (each has its allow-list)
 	mu        sync.Mutex
 	listeners []net.Listener
 	errc      chan error
@@ -51,7 +69,7 @@ type Server struct {
 
 // New checks cfg and returns a server ready to Start.
 func New(cfg Config) (*Server, error) {
-	if len(cfg.Listeners) == 0 {
+	if len(cfg.Listeners) == 0 && len(cfg.UWSGI) == 0 {
 		return nil, errors.New("server: no listeners")
 	}
 	if cfg.Handler == nil {
@@ -68,6 +86,14 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	s.eng = &engine.Server{Handler: shttp.New(cfg.Handler, cfg.HTTP), Logger: cfg.Logger, MaxConns: cfg.MaxConns}
+	if cfg.UWSGIServer.Logger == nil {
+		cfg.UWSGIServer.Logger = cfg.Logger
+	}
+	for _, ul := range cfg.UWSGI {
+		uc := cfg.UWSGIServer
+		uc.Allow = ul.Allow
+		s.ueng = append(s.ueng, &engine.Server{Handler: suwsgi.New(cfg.Handler, uc), Logger: cfg.Logger, MaxConns: cfg.MaxConns})
+	}
 	return s, nil
 }
 
@@ -80,7 +106,11 @@ func (s *Server) Start(ctx context.Context) error {
 		return errors.New("server: already started")
 	}
 	var ls []net.Listener
-	for _, lc := range s.cfg.Listeners {
+	lcs := slices.Clone(s.cfg.Listeners)
+	for _, ul := range s.cfg.UWSGI {
+		lcs = append(lcs, ul.Listen)
+	}
+	for _, lc := range lcs {
 		l, err := listen.Listen(ctx, lc)
 		if err != nil {
 			for _, o := range ls {
@@ -92,9 +122,16 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.listeners = ls
 	s.errc = make(chan error, len(ls))
-	for _, l := range ls {
-		s.log.Info("listening", "addr", displayAddr(l), "engine", "goroutine")
-		go func() { s.errc <- s.eng.Serve(l) }()
+	nhttp := len(s.cfg.Listeners)
+	for i, l := range ls {
+		if i < nhttp {
+			s.log.Info("listening", "addr", displayAddr(l), "protocol", "http", "engine", "goroutine")
+			go func() { s.errc <- s.eng.Serve(l) }()
+			continue
+		}
+		eng := s.ueng[i-nhttp]
+		s.log.Info("listening", "addr", displayAddr(l), "protocol", "uwsgi", "engine", "goroutine")
+		go func() { s.errc <- eng.Serve(l) }()
 	}
 	return nil
 }
@@ -147,6 +184,9 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) Shutdown() {
 	start := time.Now()
 	n := s.eng.Conns()
+	for _, e := range s.ueng {
+		n += e.Conns()
+	}
 	s.log.Info("shutting down", "open_connections", n, "grace", s.cfg.ShutdownGrace)
 	ctx := context.Background()
 	if s.cfg.ShutdownGrace > 0 {
@@ -154,7 +194,15 @@ func (s *Server) Shutdown() {
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.ShutdownGrace)
 		defer cancel()
 	}
-	if err := s.eng.Shutdown(ctx); err != nil {
+	errs := make(chan error, len(s.ueng))
+	for _, e := range s.ueng {
+		go func() { errs <- e.Shutdown(ctx) }()
+	}
+	err := s.eng.Shutdown(ctx)
+	for range s.ueng {
+		err = errors.Join(err, <-errs)
+	}
+	if err != nil {
 		s.log.Warn("grace period over; closed remaining connections", "took", time.Since(start).Round(time.Millisecond))
 	} else {
 		s.log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
@@ -162,4 +210,10 @@ func (s *Server) Shutdown() {
 }
 
 // Close stops the server at once, closing every connection.
-func (s *Server) Close() error { return s.eng.Close() }
+func (s *Server) Close() error {
+	err := s.eng.Close()
+	for _, e := range s.ueng {
+		err = errors.Join(err, e.Close())
+	}
+	return err
+}

@@ -34,6 +34,10 @@ const uwsgiBufferSize = 4096
 
 // Config describes one uWSGI application.
 type Config struct {
+	// Pool is the connection pool to uWSGI, when several routes share one
+	// (its MaxConns then bounds them all); Close leaves it open. nil: New
+	// builds one from Upstream.
+	Pool *upstream.Pool
 	// Upstream is the pool of connections to uWSGI: Addrs ("127.0.0.1:3031"
 	// or "unix:/run/app.sock", as uwsgi --socket binds) is required; the
 	// rest (MaxConns, DialTimeout, QueueTimeout, ...) as upstream documents.
@@ -81,8 +85,9 @@ type Config struct {
 
 // Handler forwards requests to uWSGI over the uwsgi protocol.
 type Handler struct {
-	cfg  Config
-	pool *upstream.Pool
+	cfg     Config
+	pool    *upstream.Pool
+	ownPool bool
 }
 
 var _ web.Handler = (*Handler)(nil)
@@ -92,10 +97,14 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Mount != "" && (cfg.Mount[0] != '/' || strings.HasSuffix(cfg.Mount, "/")) {
 		return nil, fmt.Errorf("uwsgi: mount %q: want \"\" or a path like /app", cfg.Mount)
 	}
-	cfg.Upstream.MaxIdle = -1 // uWSGI closes after each response
-	pool, err := upstream.New(cfg.Upstream)
-	if err != nil {
-		return nil, fmt.Errorf("uwsgi: %w", err)
+	pool, own := cfg.Pool, false
+	if pool == nil {
+		cfg.Upstream.MaxIdle = -1 // uWSGI closes after each response
+		p, err := upstream.New(cfg.Upstream)
+		if err != nil {
+			return nil, fmt.Errorf("uwsgi: %w", err)
+		}
+		pool, own = p, true
 	}
 	if cfg.MaxVarsBytes <= 0 || cfg.MaxVarsBytes > puwsgi.MaxVarsSize {
 		cfg.MaxVarsBytes = puwsgi.MaxVarsSize
@@ -116,11 +125,16 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Handler{cfg: cfg, pool: pool}, nil
+	return &Handler{cfg: cfg, pool: pool, ownPool: own}, nil
 }
 
-// Close closes the connection pool.
-func (h *Handler) Close() error { return h.pool.Close() }
+// Close closes the connection pool, when New built it.
+func (h *Handler) Close() error {
+	if !h.ownPool {
+		return nil
+	}
+	return h.pool.Close()
+}
 
 var (
 	errTimeout    = &web.Error{Status: 504, Err: errors.New("uwsgi: upstream did not answer in time")}

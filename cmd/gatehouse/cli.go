@@ -131,6 +131,14 @@ type serveOptions struct {
 	demo      bool
 	wsgi      config.WSGI // --wsgi and the worker flags
 	wsgiEnv   stringList
+	php       string
+	fcgiPass  string
+	uwsgiPass string
+	cgis      stringList
+	sockets   stringList // uwsgi-protocol listeners
+	sockAllow stringList
+	xSendfile string
+	xAccel    string
 	cfg       config.Config // keys set by the flags below
 	fs        *flag.FlagSet
 }
@@ -151,7 +159,15 @@ What to serve (at least one), or a whole configuration with --config:
   --static /prefix=DIR   the files under DIR at /prefix (repeatable)
   --wsgi MODULE:APP      a Python WSGI application at / (Flask, Django, ...), run
                          in --workers processes that gatehouse supervises
+  --php DIR              the PHP site in DIR at /, scripts run by php-fpm
+                         (--fastcgi-pass), other files sent as files
+  --fastcgi-pass ADDR    alone: the FastCGI application at ADDR serves /
+  --uwsgi-pass ADDR      the uWSGI server at ADDR (uwsgi --socket) serves /
+  --cgi /prefix=DIR      the CGI scripts in DIR at /prefix (repeatable)
   --config FILE          a TOML configuration (see docs/config.md); no other flags
+
+Where to listen: --http ADDR (HTTP) and --socket ADDR (the uwsgi protocol, for
+nginx's uwsgi_pass in front); without either, 127.0.0.1:8000 for HTTP.
 
 SIGHUP restarts the WSGI workers one at a time without dropping a request.
 
@@ -247,7 +263,15 @@ func serveFlags(o *serveOptions) *flag.FlagSet {
 	fs.Var(&o.http, "http", "listen for HTTP on `ADDR`: host:port, :port, [::1]:port or unix:/path (repeatable; default 127.0.0.1:8000)")
 	fs.StringVar(&o.unixMode, "unix-mode", "0660", "file `MODE` of Unix sockets: who may connect")
 	fs.StringVar(&o.unixOwner, "unix-owner", "", "`USER[:GROUP]` owning Unix sockets (default: this process's)")
+	fs.Var(&o.sockets, "socket", "listen for the uwsgi protocol (nginx's uwsgi_pass) on `ADDR`: host:port or unix:/path (repeatable)")
+	fs.Var(&o.sockAllow, "socket-allow", "serve uwsgi peers from this address or `PREFIX` (repeatable; default loopback; Unix sockets always)")
 	fs.Var(&o.statics, "static", "serve the files under DIR at /prefix: `/prefix=DIR` (repeatable)")
+	fs.StringVar(&o.php, "php", "", "serve the PHP site under `DIR` at / through php-fpm (see --fastcgi-pass)")
+	fs.StringVar(&o.fcgiPass, "fastcgi-pass", "", "FastCGI server `ADDR` (unix:/path or host:port) for --php, or alone the application at / (--php default "+server.DefaultPHPPass+")")
+	fs.StringVar(&o.uwsgiPass, "uwsgi-pass", "", "serve / by the uWSGI server at `ADDR` (unix:/path or host:port)")
+	fs.Var(&o.cgis, "cgi", "run the CGI scripts under DIR at /prefix: `/prefix=DIR` (repeatable)")
+	fs.StringVar(&o.xSendfile, "x-sendfile", "", "let the application at / answer X-Sendfile with a file under `DIR`")
+	fs.StringVar(&o.xAccel, "x-accel", "", "let the application at / answer X-Accel-Redirect: /prefix/name with DIR/name: `/prefix/=DIR`")
 	fs.BoolVar(&o.demo, "demo", false, "serve the built-in demo site at /")
 	w := &o.wsgi
 	fs.StringVar(&w.App, "wsgi", "", "serve the WSGI application `MODULE:APP` at / (as gunicorn's argument)")
@@ -327,18 +351,34 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 		return nil, usagef("--unix-mode %q: want an octal mode such as 0660", o.unixMode)
 	}
 	addrs := o.http
-	if len(addrs) == 0 {
+	if len(addrs) == 0 && len(o.sockets) == 0 {
 		addrs = stringList{"127.0.0.1:8000"}
 	}
-	for _, a := range addrs {
-		l := config.Listen{Addr: a}
+	add := func(flag, a, protocol string) error {
+		l := config.Listen{Addr: a, Protocol: protocol}
 		if network, rest := listen.Network(a); network == "unix" {
 			if rest == "" {
-				return nil, usagef("--http %q: a Unix socket needs a path", a)
+				return usagef("--%s %q: a Unix socket needs a path", flag, a)
 			}
 			l.Mode, l.Owner = o.unixMode, o.unixOwner
+		} else if protocol == "uwsgi" {
+			l.Allow = o.sockAllow
 		}
 		c.Listen = append(c.Listen, l)
+		return nil
+	}
+	for _, a := range addrs {
+		if err := add("http", a, ""); err != nil {
+			return nil, err
+		}
+	}
+	for _, a := range o.sockets {
+		if err := add("socket", a, "uwsgi"); err != nil {
+			return nil, err
+		}
+	}
+	if len(o.sockAllow) > 0 && len(o.sockets) == 0 {
+		return nil, usagef("--socket-allow applies to uwsgi listeners: add --socket ADDR")
 	}
 	var site config.Site
 	if o.demo {
@@ -354,10 +394,42 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 		}
 		site.Route = append(site.Route, config.Route{Path: prefix, Static: &config.Static{Root: dir}})
 	}
-	if o.wsgi.App != "" {
-		if o.demo {
-			return nil, usagef("--wsgi and --demo both want /: give one")
+	for _, s := range o.cgis {
+		prefix, dir, ok := strings.Cut(s, "=")
+		if !ok || dir == "" || !strings.HasPrefix(prefix, "/") {
+			return nil, usagef("--cgi %q: want /prefix=DIR", s)
 		}
+		if !strings.HasSuffix(prefix, "/") {
+			prefix += "/"
+		}
+		site.Route = append(site.Route, config.Route{Path: prefix, CGI: &config.CGI{Root: dir}})
+	}
+	var roots []string // what wants /
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"--demo", o.demo}, {"--wsgi", o.wsgi.App != ""}, {"--php", o.php != ""},
+		{"--fastcgi-pass", o.fcgiPass != "" && o.php == ""}, {"--uwsgi-pass", o.uwsgiPass != ""}} {
+		if f.set {
+			roots = append(roots, f.name)
+		}
+	}
+	if len(roots) > 1 {
+		return nil, usagef("%s all want /: give one", strings.Join(roots, " and "))
+	}
+	var app *config.Route // the application at /, for --x-sendfile and --x-accel
+	switch {
+	case o.php != "":
+		site.Route = append(site.Route, config.Route{Path: "/", PHP: &config.PHP{Root: o.php, Pass: o.fcgiPass}})
+		app = &site.Route[len(site.Route)-1]
+	case o.fcgiPass != "":
+		site.Route = append(site.Route, config.Route{Path: "/", FastCGI: &config.FastCGI{Pass: o.fcgiPass}})
+		app = &site.Route[len(site.Route)-1]
+	case o.uwsgiPass != "":
+		site.Route = append(site.Route, config.Route{Path: "/", UWSGI: &config.UWSGI{Pass: o.uwsgiPass}})
+		app = &site.Route[len(site.Route)-1]
+	}
+	if o.wsgi.App != "" {
 		w := o.wsgi
 		for _, kv := range o.wsgiEnv {
 			k, v, ok := strings.Cut(kv, "=")
@@ -373,6 +445,7 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 			w.StatsInterval = nil // "0s" is the default: never
 		}
 		site.Route = append(site.Route, config.Route{Path: "/", WSGI: &w})
+		app = &site.Route[len(site.Route)-1]
 	} else {
 		var given []string
 		o.fs.Visit(func(f *flag.Flag) {
@@ -384,8 +457,23 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 			return nil, usagef("%s only apply to a WSGI application: add --wsgi MODULE:APP", strings.Join(given, ", "))
 		}
 	}
+	if o.xSendfile != "" || o.xAccel != "" {
+		if app == nil {
+			return nil, usagef("--x-sendfile and --x-accel apply to an application at /: add --php, --wsgi, --fastcgi-pass or --uwsgi-pass")
+		}
+		if o.xSendfile != "" {
+			app.XSendfile = &config.XSendfile{Dir: o.xSendfile}
+		}
+		if o.xAccel != "" {
+			prefix, dir, ok := strings.Cut(o.xAccel, "=")
+			if !ok || dir == "" {
+				return nil, usagef("--x-accel %q: want /prefix/=DIR", o.xAccel)
+			}
+			app.XAccel = &config.XAccel{Prefix: prefix, Dir: dir}
+		}
+	}
 	if len(site.Route) == 0 {
-		return nil, usagef("nothing to serve: give --demo, --static /prefix=DIR, --wsgi MODULE:APP or --config FILE (see gatehouse serve --help)")
+		return nil, usagef("nothing to serve: give --demo, --static /prefix=DIR, --wsgi MODULE:APP, --php DIR, --uwsgi-pass ADDR, --cgi /prefix=DIR or --config FILE (see gatehouse serve --help)")
 	}
 	c.Site = []config.Site{site}
 	if err := c.Validate(); err != nil {

@@ -50,7 +50,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		n = copy(p, c.rbuf.b[c.r:c.w])
 		c.r += n
 	} else {
-		c.nc.SetReadDeadline(time.Now().Add(c.cfg.BodyReadTimeout))
+		c.nc.SetReadDeadline(deadline(time.Now(), c.cfg.BodyReadTimeout))
 		var err error
 		n, err = c.nc.Read(p)
 		if n == 0 && err != nil {

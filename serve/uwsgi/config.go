@@ -25,7 +25,7 @@ var DefaultAllow = []netip.Prefix{
 }
 
 // Config holds the limits, timeouts and peer policy of the uwsgi server. A zero
-// field means its default.
+// field means its default; a negative timeout means none.
 type Config struct {
 	// Limits bound the packet: MaxVarsSize, in bytes (default and ceiling 65535,
 	// the protocol's; over it: 431), and MaxVars (default 200; over it: 431).
@@ -65,6 +65,14 @@ type Config struct {
 	// AccessLog, if set, receives every finished exchange, including requests
 	// refused before a handler saw them.
 	AccessLog web.AccessLogger
+}
+
+// deadline is from+d, or no deadline when d is negative.
+func deadline(from time.Time, d time.Duration) time.Time {
+	if d < 0 {
+		return time.Time{}
+	}
+	return from.Add(d)
 }
 
 func (c Config) withDefaults() Config {

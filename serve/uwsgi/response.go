@@ -235,7 +235,7 @@ func appendStatusLine(dst []byte, status int) []byte {
 }
 
 func (w *response) setWriteDeadline() {
-	w.c.nc.SetWriteDeadline(time.Now().Add(w.c.cfg.WriteTimeout))
+	w.c.nc.SetWriteDeadline(deadline(time.Now(), w.c.cfg.WriteTimeout))
 }
 
 // flushOut writes pending output.

@@ -191,7 +191,7 @@ func (c *conn) readPacket(start time.Time) (int, error) {
 	if !c.ec.SetIdle() {
 		return 0, errDraining
 	}
-	c.nc.SetReadDeadline(start.Add(c.cfg.ReadHeaderTimeout))
+	c.nc.SetReadDeadline(deadline(start, c.cfg.ReadHeaderTimeout))
 	c.rbuf = getBuf()
 	first := true
 	for {

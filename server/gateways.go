@@ -1,0 +1,269 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"gatehouse/backend/cgi"
+	"gatehouse/backend/fastcgi"
+	"gatehouse/backend/static"
+	"gatehouse/backend/uwsgi"
+	"gatehouse/config"
+	"gatehouse/middleware/xsendfile"
+	"gatehouse/upstream"
+	"gatehouse/web"
+)
+
+// DefaultPHPPass is php-fpm's socket on Debian and Ubuntu (the alternatives
+// link to the installed version's pool), the default of php.pass and --php.
+const DefaultPHPPass = "unix:/run/php/php-fpm.sock"
+
+// routeProblem is a route whose backend cannot be built, with the key (below
+// the route) to blame.
+type routeProblem struct {
+	key, hint string
+	err       error
+}
+
+func (p *routeProblem) Error() string { return p.err.Error() }
+func (p *routeProblem) Unwrap() error { return p.err }
+
+// checkDir reports why dir is not a directory gatehouse can serve from.
+func checkDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err == nil && !fi.IsDir() {
+		return errNotDir
+	}
+	return err
+}
+
+var errNotDir = errors.New("not a directory")
+
+// dirProblem words a directory key that cannot be used, naming the directory
+// as the file does.
+func dirProblem(key, dir string, err error) error {
+	if cerr := checkDir(dir); cerr != nil {
+		err = cerr
+	}
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return &routeProblem{key, "create the directory, or fix the path", fmt.Errorf("%s %q does not exist", key, dir)}
+	case errors.Is(err, errNotDir):
+		return &routeProblem{key, "give a directory", fmt.Errorf("%s %q is not a directory", key, dir)}
+	case errors.Is(err, os.ErrPermission):
+		return &routeProblem{key, "check its permissions for the user gatehouse runs as", fmt.Errorf("%s %q cannot be read", key, dir)}
+	}
+	return &routeProblem{key, "", fmt.Errorf("%s %q: %w", key, dir, err)}
+}
+
+// upstreams builds the pools of the [[upstream]] tables, shared by the routes
+// that pass to them.
+func (b *Built) upstreams(cfg *config.Config) error {
+	b.pools = map[string]*upstream.Pool{}
+	for _, u := range cfg.Upstream {
+		p, err := upstream.New(UpstreamConfig(u))
+		if err != nil {
+			return fmt.Errorf("upstream %q: %w", u.Name, err)
+		}
+		b.pools[u.Name] = p
+		b.closers = append(b.closers, p.Close)
+	}
+	return nil
+}
+
+// UpstreamConfig maps an [[upstream]] table onto upstream.Config.
+func UpstreamConfig(u config.Upstream) upstream.Config {
+	c := upstream.Config{Addrs: u.Addrs, MaxConns: u.MaxConns, MaxIdle: u.MaxIdle, MaxQueue: u.MaxQueue}
+	set := func(dst *time.Duration, d *config.Duration) {
+		if d != nil {
+			*dst = d.Duration
+		}
+	}
+	set(&c.IdleTimeout, u.IdleTimeout)
+	set(&c.DialTimeout, u.DialTimeout)
+	set(&c.DownFor, u.DownFor)
+	if d := u.QueueTimeout; d != nil {
+		c.QueueTimeout = d.Duration
+		if c.QueueTimeout == 0 {
+			c.QueueTimeout = -1 // "0s": no waiting
+		}
+	}
+	return c
+}
+
+// pass resolves a route's pass: a shared pool for an [[upstream]] name, or the
+// configuration of a pool of its own for an address.
+func (b *Built) pass(v string) (*upstream.Pool, upstream.Config) {
+	if config.IsAddr(v) {
+		return nil, upstream.Config{Addrs: []string{v}}
+	}
+	return b.pools[v], upstream.Config{} // Validate checked the name
+}
+
+func params(m map[string]string) [][2]string {
+	var out [][2]string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, [2]string{k, m[k]})
+	}
+	return out
+}
+
+func durOr(d *config.Duration, zero time.Duration) time.Duration {
+	switch {
+	case d == nil:
+		return 0
+	case d.Duration == 0:
+		return zero
+	}
+	return d.Duration
+}
+
+// php serves a PHP site: scripts through php-fpm, other files from the same
+// root by the static backend, unknown paths through the front controller.
+func (b *Built) php(r config.Route) (web.Handler, error) {
+	x := r.PHP
+	pass := x.Pass
+	if pass == "" {
+		pass = DefaultPHPPass
+	}
+	pool, uc := b.pass(pass)
+	fc, err := fastcgi.New(fastcgi.Config{
+		Pool: pool, Upstream: uc, Prefix: r.Path, Root: x.Root, PHP: true,
+		Index: x.Index, Fallback: x.Fallback, Params: params(x.Params),
+		ReadTimeout: durOr(x.ReadTimeout, 0), WriteTimeout: durOr(x.WriteTimeout, 0), Timeout: durOr(x.Timeout, 0),
+		NoKeepConn: !x.KeepConn, Logger: b.Logger,
+	})
+	if err != nil {
+		return nil, dirProblem("php.root", x.Root, err)
+	}
+	b.closers = append(b.closers, fc.Close)
+	files, err := static.New(static.Config{Root: x.Root, Prefix: r.Path, CacheControl: x.CacheControl})
+	if err != nil {
+		return nil, dirProblem("php.root", x.Root, err)
+	}
+	b.closers = append(b.closers, files.Close)
+	return &phpSite{scripts: fc, files: files}, nil
+}
+
+// phpSite tries the scripts first: the FastCGI handler returns web.ErrNotFound,
+// having written nothing, exactly for an existing file that is not a script,
+// which the files handler then sends.
+type phpSite struct {
+	scripts, files web.Handler
+}
+
+func (p *phpSite) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
+	err := p.scripts.ServeHTTP(w, r)
+	if errors.Is(err, web.ErrNotFound) {
+		return p.files.ServeHTTP(w, r)
+	}
+	return err
+}
+
+func (b *Built) fastCGI(r config.Route) (web.Handler, error) {
+	x := r.FastCGI
+	pool, uc := b.pass(x.Pass)
+	h, err := fastcgi.New(fastcgi.Config{
+		Pool: pool, Upstream: uc, Prefix: prefixOf(r.Path), Root: x.Root, Script: x.Script,
+		Params:      params(x.Params),
+		ReadTimeout: durOr(x.ReadTimeout, 0), WriteTimeout: durOr(x.WriteTimeout, 0), Timeout: durOr(x.Timeout, 0),
+		NoKeepConn: !x.KeepConn, Logger: b.Logger,
+	})
+	if err != nil {
+		return nil, &routeProblem{"fastcgi", "", err}
+	}
+	b.closers = append(b.closers, h.Close)
+	return h, nil
+}
+
+// prefixOf is the mount point of a route: its path when it is a prefix ("/app/"),
+// the root for an exact path.
+func prefixOf(path string) string {
+	if strings.HasSuffix(path, "/") {
+		return path
+	}
+	return "/"
+}
+
+func (b *Built) uwsgi(r config.Route) (web.Handler, error) {
+	x := r.UWSGI
+	pool, uc := b.pass(x.Pass)
+	c := uwsgi.Config{
+		Pool: pool, Upstream: uc, Mount: strings.TrimSuffix(prefixOf(r.Path), "/"),
+		Modifier1: uint8(x.Modifier1), Modifier2: uint8(x.Modifier2), Params: params(x.Params),
+		ReadTimeout: durOr(x.ReadTimeout, 0), WriteTimeout: durOr(x.WriteTimeout, 0),
+		Logger: b.Logger,
+	}
+	if x.MaxVarsSize != nil {
+		c.MaxVarsBytes = int(x.MaxVarsSize.Bytes)
+	}
+	h, err := uwsgi.New(c)
+	if err != nil {
+		return nil, &routeProblem{"uwsgi", "", err}
+	}
+	b.closers = append(b.closers, h.Close)
+	return h, nil
+}
+
+func (b *Built) cgi(r config.Route, site web.Handler) (web.Handler, error) {
+	x := r.CGI
+	c := cgi.Config{
+		Root: x.Root, Prefix: prefixOf(r.Path), WorkDir: x.WorkDir, Env: x.Env, Params: params(x.Params),
+		Timeout: durOr(x.Timeout, -1), NPH: x.NPH, LocalRedirect: site, Logger: b.Logger,
+	}
+	if x.MaxHeaderBytes != nil {
+		c.MaxHeaderBytes = int(x.MaxHeaderBytes.Bytes)
+	}
+	h, err := cgi.New(c)
+	if err != nil {
+		return nil, dirProblem("cgi.root", x.Root, err)
+	}
+	return h, nil
+}
+
+// sendfiles wraps an application backend with X-Sendfile and X-Accel-Redirect
+// as the route enables them.
+func (b *Built) sendfiles(r config.Route, h web.Handler) (web.Handler, error) {
+	wrap := func(key, dir, prefix string, keep []string) error {
+		if err := checkDir(dir); err != nil {
+			return dirProblem(key+".dir", dir, err)
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return dirProblem(key+".dir", dir, err)
+		}
+		dir = abs
+		files, err := static.New(static.Config{Root: dir})
+		if err != nil {
+			return dirProblem(key+".dir", dir, err)
+		}
+		b.closers = append(b.closers, files.Close)
+		c := xsendfile.Config{Files: files, Keep: keep, Prefix: prefix}
+		if prefix == "" {
+			c.Dir = dir
+		}
+		mw, err := xsendfile.New(c)
+		if err != nil {
+			return &routeProblem{key, "", err}
+		}
+		h = mw(h)
+		return nil
+	}
+	if x := r.XSendfile; x != nil {
+		if err := wrap("x_sendfile", x.Dir, "", x.Keep); err != nil {
+			return nil, err
+		}
+	}
+	if x := r.XAccel; x != nil {
+		if err := wrap("x_accel", x.Dir, x.Prefix, x.Keep); err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
+}
