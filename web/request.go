@@ -51,7 +51,7 @@ type Head struct {
 	Scheme        string // "http" or "https"
 	ProtoMajor    uint8
 	ProtoMinor    uint8
-	ContentLength int64 // -1 when unknown (chunked)
+	ContentLength int64 // -1 when unknown (chunked); 0 for a request without a body
 }
 
 // Conn describes the connection a request arrived on.
@@ -151,7 +151,8 @@ func (r *Request) ProtoAtLeast(major, minor int) bool {
 	return int(r.major) > major || int(r.major) == major && int(r.minor) >= minor
 }
 
-// ContentLength returns the declared body length, or -1 when unknown (chunked).
+// ContentLength returns the body's length: as declared, 0 for a request
+// without a body, or -1 when unknown (chunked).
 func (r *Request) ContentLength() int64 { return r.contentLength }
 
 // Body returns the request body. It is never nil; for a request without a body it

@@ -194,7 +194,9 @@ func (h *Handler) environ(r *web.Request, s *script, length int64) ([]string, er
 		p.WriteByte('/')
 	}
 	cr.Path = []byte(p.String())
-	cr.BodyLength = length
+	if r.ContentLength() < 0 {
+		cr.BodyLength = length // a chunked body, spooled to learn its length
+	}
 	m := cgienv.Mount{
 		ScriptName:     s.name(h.mount),
 		ScriptFilename: s.file,

@@ -193,7 +193,9 @@ func (h *Handler) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
 		return err
 	}
 	defer cleanup()
-	cr.BodyLength = length
+	if r.ContentLength() < 0 {
+		cr.BodyLength = length // a chunked body, spooled to learn its length
+	}
 
 	ex := getExchange()
 	defer putExchange(ex)

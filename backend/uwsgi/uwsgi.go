@@ -188,7 +188,9 @@ func (h *Handler) packet(r *web.Request, length int64) ([]byte, error) {
 	// slashes, unreserved escapes decoded), so SCRIPT_NAME is a prefix of it
 	// whatever the request's spelling.
 	cr.Path = r.RoutePath()
-	cr.BodyLength = length
+	if r.ContentLength() < 0 {
+		cr.BodyLength = length // a chunked body, spooled to learn its length
+	}
 	m := cgienv.Mount{ScriptName: h.cfg.Mount, ServerSoftware: h.cfg.ServerSoftware, Extra: h.cfg.Params}
 	var b puwsgi.Builder
 	b.Reset(make([]byte, 0, 1024), h.cfg.Modifier1, h.cfg.Modifier2, h.cfg.MaxVarsBytes)

@@ -386,9 +386,13 @@ func (c *conn) serveRequest() bool {
 	if !known {
 		method = string(h.Method) // for the log line only
 	}
+	length := h.ContentLength
+	if length < 0 && !h.Chunked {
+		length = 0 // neither field: no body (RFC 9112 §6.3)
+	}
 	c.req.Init(web.Head{
 		Method: method, Target: h.Target, Path: h.Path, Query: h.Query, Host: host,
-		Scheme: c.cfg.Scheme, ProtoMajor: h.Major, ProtoMinor: h.Minor, ContentLength: h.ContentLength,
+		Scheme: c.cfg.Scheme, ProtoMajor: h.Major, ProtoMinor: h.Minor, ContentLength: length,
 	}, web.Conn{Remote: c.ec.Remote, Local: c.ec.Local, TLS: c.tls, Ctx: c.ec.Context()}, &c.body)
 	for _, f := range h.Fields {
 		c.req.Header.AppendView(f.Name, f.Value)

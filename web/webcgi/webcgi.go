@@ -9,7 +9,15 @@ import (
 
 // Request returns the cgienv description of r. Its slices are views into r:
 // use it before the handler returns.
+//
+// BodyLength is -1 (no CONTENT_LENGTH) for a request without a body, as RFC
+// 3875 §4.1.2 asks, and the declared length for one with a Content-Length
+// field, even 0.
 func Request(r *web.Request) *cgienv.Request {
+	length := r.ContentLength()
+	if length == 0 && !r.Header.Has("Content-Length") {
+		length = -1
+	}
 	return &cgienv.Request{
 		Method:     r.Method(),
 		Target:     r.Target(),
@@ -19,7 +27,7 @@ func Request(r *web.Request) *cgienv.Request {
 		Proto:      r.Proto(),
 		Scheme:     r.Scheme(),
 		Fields:     r.Header.All(),
-		BodyLength: r.ContentLength(),
+		BodyLength: length,
 		Remote:     r.RemoteAddr(),
 		Local:      r.LocalAddr(),
 	}
