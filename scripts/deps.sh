@@ -19,6 +19,7 @@ declare -A bench_deps=(
   [taskset]=util-linux
   [nginx]=nginx
   [gunicorn]=gunicorn
+  [php-fpm8.2]=php8.2-fpm
   [uwsgi]=uwsgi
   [/usr/lib/uwsgi/plugins/python3_plugin.so]=uwsgi-plugin-python3
   [/usr/lib/python3/dist-packages/flask/__init__.py]=python3-flask

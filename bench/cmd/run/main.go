@@ -93,7 +93,13 @@ var servers = []serverSpec{
 	{Name: "gunicorn", Program: "gunicorn", Args: gunicornArgs, Version: pythonVersion("gunicorn")},
 	{Name: "uwsgi-http", Program: "uwsgi", Args: uwsgiHTTPArgs, Version: uwsgiVersion},
 	{Name: "nginx-uwsgi", Program: "nginx", Args: nginxUWSGIArgs, Log: "error.log", Version: nginxVersion,
-		Peer: &peerSpec{Program: "uwsgi", Args: uwsgiSocketArgs, Ready: uwsgiSocketReady}},
+		Peer: uwsgiPeer},
+	{Name: "gatehouse-php", Build: "gatehouse-cmd", BuildPkg: "gatehouse/cmd/gatehouse", Args: gatehousePHPArgs,
+		Version: phpVersion, Peer: phpFPMPeer},
+	{Name: "nginx-php", Program: "nginx", Args: nginxPHPArgs(false), Log: "error.log", Version: nginxVersion, Peer: phpFPMPeer},
+	{Name: "nginx-php-keepalive", Program: "nginx", Args: nginxPHPArgs(true), Log: "error.log", Version: nginxVersion, Peer: phpFPMPeer},
+	{Name: "gatehouse-uwsgi", Build: "gatehouse-cmd", BuildPkg: "gatehouse/cmd/gatehouse", Args: gatehouseUWSGIArgs,
+		Version: uwsgiVersion, Peer: uwsgiPeer},
 }
 
 // The contenders of each kind of scenario, in the order of rep 1.
@@ -101,6 +107,8 @@ var (
 	plaintextServers = []string{"gatehouse", "nethttp", "fasthttp", "gnet"}
 	staticServers    = []string{"gatehouse-static", "nginx", "nginx-cached"}
 	wsgiServers      = []string{"gatehouse-wsgi", "gunicorn", "uwsgi-http", "nginx-uwsgi"}
+	phpServers       = []string{"gatehouse-php", "nginx-php", "nginx-php-keepalive"}
+	uwsgiServers     = []string{"gatehouse-uwsgi", "nginx-uwsgi"}
 )
 
 // scenario is one load shape. A load scenario drives wrk with Conns keep-alive
@@ -141,6 +149,10 @@ var scenarios = []scenario{
 		Check: checkWSGI("/", []byte("Hello, World!")), About: "wrk -t1 -c50, GET / of a Flask application (13 bytes), 2 worker processes"},
 	{Name: "flask_64k", Path: "/64k", App: "flaskbench:app", Conns: 50, Servers: wsgiServers, Baseline: "gatehouse-wsgi",
 		Check: checkWSGI("/64k", flask64k), About: "wrk -t1 -c50, GET /64k of a Flask application (65,536 bytes), 2 worker processes"},
+	{Name: "php_hello", Path: "/hello.php", Conns: 50, Servers: phpServers, Baseline: "gatehouse-php",
+		Check: checkWSGI("/hello.php", []byte("Hello, World!")), About: "wrk -t1 -c50, GET /hello.php through php-fpm (pm static, 2 children)"},
+	{Name: "uwsgi_hello", Path: "/", App: "hello:application", Conns: 50, Servers: uwsgiServers, Baseline: "gatehouse-uwsgi",
+		Check: checkWSGI("/", []byte("Hello, World!")), About: "wrk -t1 -c50, GET / of a plain WSGI application in uWSGI --socket (2 processes)"},
 }
 
 type config struct {
