@@ -70,7 +70,9 @@ type PHP struct {
 }
 
 // FastCGI passes every request under the route to one FastCGI application
-// (a Responder): SCRIPT_NAME is the route's path, PATH_INFO the rest.
+// (a Responder): SCRIPT_NAME is the route's path when it is a prefix (without
+// its final slash), PATH_INFO the rest; an exact route is mounted at the root
+// (SCRIPT_NAME "", PATH_INFO the whole path).
 type FastCGI struct {
 	// Pass is the application: an [[upstream]] name or an address.
 	// Required.

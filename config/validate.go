@@ -114,6 +114,8 @@ func (c *Config) validate() Problems {
 		}
 		if len(l.Allow) > 0 && l.Protocol != "uwsgi" {
 			bad(p+".allow", "listen.allow applies only to uwsgi listeners", "remove it, or set protocol = \"uwsgi\"")
+		} else if network, _ := listenNetwork(l.Addr); len(l.Allow) > 0 && network == "unix" {
+			bad(p+".allow", "listen.allow applies only to TCP listeners", "a Unix socket serves whoever may connect: use mode and owner")
 		}
 		for k, a := range l.Allow {
 			if _, err := ParsePrefix(a); err != nil {

@@ -141,10 +141,11 @@ func (c *Config) validateGateways(p string, r Route) Problems {
 		}
 		pass(kp, "php", x.Pass, false)
 		params(kp, "php", x.Params)
-		for _, s := range []struct{ name, v string }{{"index", x.Index}, {"fallback", x.Fallback}} {
-			if s.v != "" && s.v != "-" && (strings.HasPrefix(s.v, "/") || strings.Contains(s.v, "..") || !strings.HasSuffix(s.v, ".php")) {
-				bad(kp+"."+s.name, fmt.Sprintf("php.%s %q is not a .php script under root", s.name, s.v), "write a path relative to root, such as \"index.php\"")
-			}
+		if x.Index != "" && (strings.Contains(x.Index, "/") || !strings.HasSuffix(x.Index, ".php")) {
+			bad(kp+".index", fmt.Sprintf("php.index %q is not the name of a .php script", x.Index), "write a file name, such as \"index.php\": it is looked up in each directory")
+		}
+		if f := x.Fallback; f != "" && f != "-" && (strings.HasPrefix(f, "/") || strings.Contains(f, "..") || !strings.HasSuffix(f, ".php")) {
+			bad(kp+".fallback", fmt.Sprintf("php.fallback %q is not a .php script under root", f), "write a path relative to root, such as \"index.php\", or \"-\" for none")
 		}
 		positive(kp, dur{"read_timeout", x.ReadTimeout}, dur{"write_timeout", x.WriteTimeout})
 		if !strings.HasSuffix(r.Path, "/") {

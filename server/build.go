@@ -41,6 +41,7 @@ type Built struct {
 	closers   []func() error
 	reloaders []func() error
 	pools     map[string]*upstream.Pool // by [[upstream]] name
+	spoolMax  int64                     // the gateways' bound on a chunked body they spool: [http] max_body
 }
 
 // Reload restarts what can be restarted in place (the WSGI workers, one at a
@@ -99,6 +100,12 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 
 	b.Config.HTTP = httpConfig(cfg.HTTP)
 	b.Config.HTTP.Logger = b.Logger
+	switch m := b.Config.HTTP.MaxBodyBytes; {
+	case m > 0:
+		b.spoolMax = m
+	case m < 0:
+		b.spoolMax = 1 << 62 // max_body = "0": no limit
+	}
 	for _, l := range cfg.Listen {
 		lc := listen.Config{Addr: l.Addr, Owner: l.Owner}
 		if l.Mode != "" {
@@ -174,18 +181,16 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 				case r.Static != nil:
 					rp += ".static.root"
 					msg, hint = staticProblem(r.Static.Root, err)
-				case r.WSGI != nil:
-					rp += ".wsgi"
-					var pe *wsgiProblem
-					if errors.As(err, &pe) {
-						rp += "." + pe.key
-						hint = pe.hint
-					}
 				default:
-					var pe *routeProblem
-					if errors.As(err, &pe) {
-						rp += "." + pe.key
-						hint = pe.hint
+					var rpe *routeProblem
+					var wpe *wsgiProblem
+					switch {
+					case errors.As(err, &rpe):
+						rp += "." + rpe.key
+						hint = rpe.hint
+					case errors.As(err, &wpe):
+						rp += ".wsgi." + wpe.key
+						hint = wpe.hint
 					}
 				}
 				problem(rp, msg, hint)

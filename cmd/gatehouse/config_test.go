@@ -72,7 +72,7 @@ func TestDocsExamples(t *testing.T) {
 			text = strings.ReplaceAll(text, "\""+prefix, "\""+tmp+prefix)
 		}
 		// Create what the example names: static roots and error pages.
-		for _, m := range regexp.MustCompile(`(?:root|chdir) = "([^"]+)"`).FindAllStringSubmatch(text, -1) {
+		for _, m := range regexp.MustCompile(`(?:root|chdir|dir) = "([^"]+)"`).FindAllStringSubmatch(text, -1) {
 			os.MkdirAll(m[1], 0o755)
 		}
 		for _, m := range regexp.MustCompile(`"(`+regexp.QuoteMeta(tmp)+`[^"]+\.html)"`).FindAllStringSubmatch(text, -1) {
