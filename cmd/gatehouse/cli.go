@@ -385,22 +385,16 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 		site.Route = append(site.Route, config.Route{Path: "/", Demo: true})
 	}
 	for _, s := range o.statics {
-		prefix, dir, ok := strings.Cut(s, "=")
-		if !ok || dir == "" || !strings.HasPrefix(prefix, "/") {
-			return nil, usagef("--static %q: want /prefix=DIR", s)
-		}
-		if !strings.HasSuffix(prefix, "/") {
-			prefix += "/"
+		prefix, dir, err := prefixDir("static", s)
+		if err != nil {
+			return nil, err
 		}
 		site.Route = append(site.Route, config.Route{Path: prefix, Static: &config.Static{Root: dir}})
 	}
 	for _, s := range o.cgis {
-		prefix, dir, ok := strings.Cut(s, "=")
-		if !ok || dir == "" || !strings.HasPrefix(prefix, "/") {
-			return nil, usagef("--cgi %q: want /prefix=DIR", s)
-		}
-		if !strings.HasSuffix(prefix, "/") {
-			prefix += "/"
+		prefix, dir, err := prefixDir("cgi", s)
+		if err != nil {
+			return nil, err
 		}
 		site.Route = append(site.Route, config.Route{Path: prefix, CGI: &config.CGI{Root: dir}})
 	}
@@ -480,6 +474,18 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 		return nil, &usageError{err.Error()}
 	}
 	return &c, nil
+}
+
+// prefixDir splits a /prefix=DIR flag value; the prefix gets its final slash.
+func prefixDir(flag, v string) (prefix, dir string, err error) {
+	prefix, dir, ok := strings.Cut(v, "=")
+	if !ok || dir == "" || !strings.HasPrefix(prefix, "/") {
+		return "", "", usagef("--%s %q: want /prefix=DIR", flag, v)
+	}
+	if !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	return prefix, dir, nil
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -124,6 +125,18 @@ mode = "0600"
   path = "/assets/"
   static = { root = "` + dir + `" }
 `
+	flagsMeanFile(t, args, file, false)
+	// --config excludes the other flags.
+	if _, _, err := runCLI("serve", "--config", "x.toml", "--demo"); exitCode(err) != 2 || !strings.Contains(err.Error(), "--demo") {
+		t.Fatalf("--config with --demo: %v", err)
+	}
+}
+
+// flagsMeanFile checks that the serve flags args build the configuration of
+// file. With ignoreLogs, the flags' default log settings (explicit values on
+// the command line) are left out of the comparison.
+func flagsMeanFile(t *testing.T, args []string, file string, ignoreLogs bool) {
+	t.Helper()
 	var o serveOptions
 	fs := serveFlags(&o)
 	if err := fs.Parse(args); err != nil {
@@ -138,12 +151,13 @@ mode = "0600"
 		t.Fatal(err)
 	}
 	a, b := config.Comparable(*fromFlags), config.Comparable(*fromFile)
-	if !reflect.DeepEqual(a, b) {
-		t.Fatalf("flags and file differ:\nflags: %+v\nfile:  %+v", a, b)
+	if ignoreLogs {
+		a.Log, a.AccessLog = b.Log, b.AccessLog
 	}
-	// --config excludes the other flags.
-	if _, _, err := runCLI("serve", "--config", "x.toml", "--demo"); exitCode(err) != 2 || !strings.Contains(err.Error(), "--demo") {
-		t.Fatalf("--config with --demo: %v", err)
+	if !reflect.DeepEqual(a, b) {
+		ja, _ := json.MarshalIndent(a, "", " ")
+		jb, _ := json.MarshalIndent(b, "", " ")
+		t.Fatalf("flags and file differ:\nflags: %s\nfile:  %s", ja, jb)
 	}
 }
 
@@ -165,25 +179,7 @@ addr = "127.0.0.1:8000"
   path = "/"
   wsgi = { app = "proj.wsgi:app", workers = 3, threads = 2, chdir = "` + dir + `", python = "/usr/bin/python3", env = { A = "1", B = "x=y" }, max_requests = 500, max_requests_jitter = 20, max_rss = "300MiB", timeout = "45s", queue_timeout = "2s", stats_interval = "30s" }
 `
-	var o serveOptions
-	fs := serveFlags(&o)
-	if err := fs.Parse(args); err != nil {
-		t.Fatal(err)
-	}
-	fromFlags, err := o.toConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fromFile, err := config.Parse("", []byte(file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, b := config.Comparable(*fromFlags), config.Comparable(*fromFile)
-	// The flags' default log and access-log settings are explicit values.
-	a.Log, a.AccessLog = b.Log, b.AccessLog
-	if !reflect.DeepEqual(a, b) {
-		t.Fatalf("flags and file differ:\nflags: %+v\n%+v\nfile:  %+v\n%+v", a, *a.Site[0].Route[1].WSGI, b, *b.Site[0].Route[1].WSGI)
-	}
+	flagsMeanFile(t, args, file, true)
 	for _, bad := range [][]string{
 		{"--workers", "2", "--demo"},           // worker flags without --wsgi
 		{"--wsgi", "app:app", "--demo"},        // both want /

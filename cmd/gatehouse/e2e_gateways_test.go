@@ -9,12 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"gatehouse/config"
 	"gatehouse/internal/testutil"
 )
 
@@ -305,24 +303,7 @@ allow = ["10.0.0.0/8"]
   x_sendfile = { dir = "` + dir + `" }
   x_accel = { prefix = "/protected/", dir = "` + dir + `" }
 `
-	var o serveOptions
-	fs := serveFlags(&o)
-	if err := fs.Parse(args); err != nil {
-		t.Fatal(err)
-	}
-	fromFlags, err := o.toConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fromFile, err := config.Parse("", []byte(file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, b := config.Comparable(*fromFlags), config.Comparable(*fromFile)
-	a.Log, a.AccessLog = b.Log, b.AccessLog
-	if !reflect.DeepEqual(a, b) {
-		t.Fatalf("flags and file differ:\nflags: %+v\nfile:  %+v", a, b)
-	}
+	flagsMeanFile(t, args, file, true)
 	for _, bad := range [][]string{
 		{"--php", dir, "--wsgi", "app:app"},                  // both want /
 		{"--uwsgi-pass", "unix:/x", "--fastcgi-pass", "a:1"}, // both want /

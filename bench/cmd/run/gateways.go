@@ -59,6 +59,7 @@ func phpFPMArgs(l launch) []string {
 
 func phpFPMReady(l launch) error { return sockReady(fpmSock(l)) }
 
+// sockReady waits up to 15 s until a Unix socket accepts.
 func sockReady(path string) error {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -164,27 +165,11 @@ http {
 
 func nginxPHPArgs(keepalive bool) func(l launch) ([]string, error) {
 	return func(l launch) ([]string, error) {
-		conf := filepath.Join(l.Dir, "nginx.conf")
-		f, err := os.Create(conf)
-		if err != nil {
-			return nil, err
-		}
-		err = nginxPHPConf.Execute(f, struct {
+		return nginxConfArgs(l, nginxPHPConf, struct {
 			launch
 			Sock, Root, Children string
 			Keepalive            bool
 		}{l, fpmSock(l), phpRoot(l), phpChildren, keepalive})
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return nil, fmt.Errorf("write %s: %w", conf, err)
-		}
-		args := []string{"-p", l.Dir + "/", "-e", filepath.Join(l.Dir, "error.log"), "-c", conf}
-		if out, err := runShort(exec.Command("nginx", append([]string{"-t"}, args...)...), 10*time.Second); err != nil {
-			return nil, fmt.Errorf("nginx -t: %w\n%s", err, out)
-		}
-		return args, nil
 	}
 }
 

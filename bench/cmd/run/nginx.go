@@ -74,15 +74,21 @@ func nginxArgs(openFileCache bool) func(launch) ([]string, error) {
 }
 
 func writeNginx(l launch, openFileCache bool) ([]string, error) {
+	return nginxConfArgs(l, nginxConf, struct {
+		launch
+		OpenFileCache bool
+	}{l, openFileCache})
+}
+
+// nginxConfArgs writes l.Dir/nginx.conf from tmpl and data, has nginx check
+// it (nginx -t) and returns the arguments that start nginx on it.
+func nginxConfArgs(l launch, tmpl *template.Template, data any) ([]string, error) {
 	conf := filepath.Join(l.Dir, "nginx.conf")
 	f, err := os.Create(conf)
 	if err != nil {
 		return nil, err
 	}
-	err = nginxConf.Execute(f, struct {
-		launch
-		OpenFileCache bool
-	}{l, openFileCache})
+	err = tmpl.Execute(f, data)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

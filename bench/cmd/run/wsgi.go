@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -67,20 +66,7 @@ func uwsgiSocketArgs(l launch) []string {
 
 // uwsgiSocketReady waits until uWSGI accepts on its socket (it imports the
 // application first, with --need-app).
-func uwsgiSocketReady(l launch) error {
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := net.DialTimeout("unix", uwsgiSock(l), time.Second)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not accepting on %s after 15 s: %v", uwsgiSock(l), err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+func uwsgiSocketReady(l launch) error { return sockReady(uwsgiSock(l)) }
 
 // nginxUWSGIConf is nginx in front of uWSGI: the static scenarios' settings,
 // with every request passed to the uWSGI socket.
@@ -118,26 +104,10 @@ http {
 `))
 
 func nginxUWSGIArgs(l launch) ([]string, error) {
-	conf := filepath.Join(l.Dir, "nginx.conf")
-	f, err := os.Create(conf)
-	if err != nil {
-		return nil, err
-	}
-	err = nginxUWSGIConf.Execute(f, struct {
+	return nginxConfArgs(l, nginxUWSGIConf, struct {
 		launch
 		Sock string
 	}{l, uwsgiSock(l)})
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("write %s: %w", conf, err)
-	}
-	args := []string{"-p", l.Dir + "/", "-e", filepath.Join(l.Dir, "error.log"), "-c", conf}
-	if out, err := runShort(exec.Command("nginx", append([]string{"-t"}, args...)...), 10*time.Second); err != nil {
-		return nil, fmt.Errorf("nginx -t: %w\n%s", err, out)
-	}
-	return args, nil
 }
 
 // checkWSGI returns a check that path answers 200 with body.
