@@ -346,6 +346,11 @@ max_conns = 2
   [[site.route]]
   path = "/blog/"
   php = { root = "`+testdataDir(t, "php")+`", pass = "fpm", keep_conn = true, params = { HTTP_X_TEST = "from-config" } }
+  x_accel = { prefix = "/protected/", dir = "`+testdataDir(t, "downloads")+`" }
+
+  [[site.route]]
+  path = "/app/"
+  fastcgi = { pass = "fpm", script = "`+filepath.Join(testdataDir(t, "php"), "info.php")+`", params = { HTTP_X_TEST = "generic" } }
 `), 0o644)
 	p := startConfig(t, conf, addr)
 	// More requests than php-fpm has children, in parallel, over two kept
@@ -368,6 +373,18 @@ max_conns = 2
 	out, _, err := curl(t, "http://"+p.addr+"/blog/a/b")
 	if err != nil || out != "front /blog/a/b\n" {
 		t.Fatalf("front controller under /blog/: %v %q", err, out)
+	}
+	// X-Accel-Redirect: the file under x_accel.dir, with the script's Cache-Control.
+	out, _, err = curl(t, "-i", "http://"+p.addr+"/blog/accel.php")
+	if err != nil || !strings.HasSuffix(out, "\r\n\r\nthe report\n") || !strings.Contains(out, "Cache-Control: private, max-age=60") {
+		t.Fatalf("X-Accel-Redirect: %v\n%s", err, out)
+	}
+	// A generic FastCGI application mounted at /app/: SCRIPT_FILENAME from
+	// the route, SCRIPT_NAME the mount point, PATH_INFO the rest.
+	out, _, err = curl(t, "http://"+p.addr+"/app/x/y?z=1")
+	v := lines(out)
+	if err != nil || v["SCRIPT_NAME"] != "/app" || v["PATH_INFO"] != "/x/y" || v["QUERY_STRING"] != "z=1" || v["HTTP_X_TEST"] != "generic" {
+		t.Fatalf("fastcgi route: %v\n%s", err, out)
 	}
 	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(p.stderr.String(), "protocol=uwsgi"); {
 		if time.Now().After(deadline) {
