@@ -82,13 +82,13 @@ var wakePool = sync.Pool{New: func() any { return make(chan struct{}, 1) }}
 // outPool holds output queue buffers.
 var outPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
 
-func (c *conn) Proto() any                      { return c.proto }
-func (c *conn) SetProto(p any)                  { c.proto = p }
-func (c *conn) Word() *int64                    { return &c.word }
-func (c *conn) RemoteAddrPort() netip.AddrPort  { return c.remote }
-func (c *conn) LocalAddrPort() netip.AddrPort   { return c.local }
-func (c *conn) Draining() bool                  { return c.l.srv.draining.Load() }
-func (c *conn) Context() context.Context        { return (*connCtx)(c) }
+func (c *conn) Proto() any                            { return c.proto }
+func (c *conn) SetProto(p any)                        { c.proto = p }
+func (c *conn) Word() *int64                          { return &c.word }
+func (c *conn) RemoteAddrPort() netip.AddrPort        { return c.remote }
+func (c *conn) LocalAddrPort() netip.AddrPort         { return c.local }
+func (c *conn) Draining() bool                        { return c.l.srv.draining.Load() }
+func (c *conn) Context() context.Context              { return (*connCtx)(c) }
 func (c *conn) SyscallConn() (syscall.RawConn, error) { return (*rawConn)(c), nil }
 
 func (c *conn) LocalAddr() net.Addr  { return addrOf(c.local) }

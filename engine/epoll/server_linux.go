@@ -453,4 +453,3 @@ func (s *Server) Workers() int {
 	}
 	return s.pool.workers()
 }
-

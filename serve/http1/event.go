@@ -185,4 +185,3 @@ func (c *conn) endEvent() {
 	c.ctx, c.drain, c.refusal = nil, nil, nil
 	connPool.Put(c)
 }
-
