@@ -51,7 +51,7 @@ type loop struct {
 	wheel     *wheel[*conn]
 	now       int64
 	busy      bool // work was handed to workers this turn
-	polled    bool // park: epoll_wait was just called
+	deadline  int64 // the park deadline set on file, Unix nanoseconds
 	parkFn    func(uintptr) bool
 
 	mu       sync.Mutex
@@ -186,8 +186,8 @@ func (l *loop) handleMail() bool {
 	return !stopped
 }
 
-// poll fills l.events. It parks on Go's poller when nothing is ready, until
-// events come, mail arrives or the wheel's next tick.
+// poll fills l.events. When nothing is ready it parks on Go's poller until
+// events come, mail arrives (the eventfd) or the wheel's next tick.
 func (l *loop) poll() {
 	if l.busy {
 		// Workers were handed requests: let them run before looking again,
@@ -195,43 +195,45 @@ func (l *loop) poll() {
 		l.busy = false
 		runtime.Gosched()
 	}
-	l.n = l.epollWait()
-	if l.n > 0 {
-		return
-	}
-	l.sleeping.Store(true)
-	l.mu.Lock()
-	pending := len(l.mail) > 0 || len(l.cmds) > 0 || l.stopped
-	l.mu.Unlock()
-	if pending {
-		l.sleeping.Store(false)
-		return
-	}
-	var dl time.Time
 	next := l.wheel.next()
 	if l == l.srv.loops[0] {
 		if sec := (l.now/1e9 + 1) * 1e9; next == 0 || sec < next {
 			next = sec // the worker pool's clean-up
 		}
 	}
-	if next != 0 {
-		dl = time.Unix(0, next)
+	if next != l.deadline {
+		l.deadline = next
+		var dl time.Time
+		if next != 0 {
+			dl = time.Unix(0, next)
+		}
+		l.file.SetReadDeadline(dl)
 	}
-	l.file.SetReadDeadline(dl)
-	l.polled = true
-	l.rc.Read(l.parkFn)
+	l.n = 0
+	l.rc.Read(l.parkFn) // an error is the deadline: the wheel's turn
 	l.sleeping.Store(false)
 }
 
-// park is the RawConn callback of poll (made once, as l.parkFn, so that
-// parking allocates nothing).
+// park is the RawConn callback of poll, made once (l.parkFn) so that polling
+// allocates nothing. It must poll every time it is called: RawConn.Read forgets
+// readiness the poller saw before it, so a callback that only returned false
+// could sleep through an edge that has already passed.
 func (l *loop) park(fd uintptr) bool {
-	if l.polled {
-		l.polled = false // polled just now: wait for the poller's word
-		return false
+	if l.n = l.epollWait(); l.n > 0 {
+		return true
 	}
-	l.n = l.epollWait()
-	return l.n > 0
+	if !l.sleeping.Load() {
+		// Workers kick the eventfd only while sleeping is set: mail posted
+		// before this store is seen below, mail posted after it kicks.
+		l.sleeping.Store(true)
+		l.mu.Lock()
+		pending := len(l.mail) > 0 || len(l.cmds) > 0 || l.stopped
+		l.mu.Unlock()
+		if pending {
+			return true
+		}
+	}
+	return false
 }
 
 func (l *loop) epollWait() int {
