@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"gatehouse/engine"
-	"gatehouse/engine/epoll"
 	"gatehouse/listen"
 	shttp "gatehouse/serve/http1"
 	"gatehouse/web"
@@ -36,10 +35,10 @@ type Config struct {
 	ShutdownGrace time.Duration
 	// MaxConns bounds concurrent connections (0: unlimited).
 	MaxConns int
-	// Engine runs connections: "epoll" (event loops and a worker pool; the
-	// default on Linux) or "goroutine" (one goroutine per connection; the
-	// default elsewhere, and always for listeners epoll cannot take, such as
-	// TLS). "epoll" where there is no epoll falls back to "goroutine".
+	// Engine runs HTTP connections: "epoll" (event loops and a worker pool;
+	// the default on Linux) or "goroutine" (one goroutine per connection; the
+	// default elsewhere, and always for listeners epoll cannot take). "epoll"
+	// where there is no epoll falls back to "goroutine". See engines.go.
 	Engine string
 	// Logger for lifecycle events. nil means slog.Default().
 	Logger *slog.Logger
@@ -49,8 +48,7 @@ type Config struct {
 type Server struct {
 	cfg       Config
 	log       *slog.Logger
-	eng       *engine.Server
-	ev        *epoll.Server // nil unless the epoll engine is chosen and available
+	eng       httpEngine
 	mu        sync.Mutex
 	listeners []net.Listener
 	errc      chan error
@@ -73,18 +71,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.HTTP.Logger == nil {
 		cfg.HTTP.Logger = cfg.Logger
 	}
-	switch cfg.Engine {
-	case "", "epoll", "goroutine":
-	default:
-		return nil, fmt.Errorf("server: unknown engine %q (want epoll or goroutine)", cfg.Engine)
-	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
-	h := shttp.New(cfg.Handler, cfg.HTTP)
-	s.eng = &engine.Server{Handler: h, Logger: cfg.Logger, MaxConns: cfg.MaxConns}
-	if cfg.Engine != "goroutine" && epoll.Supported {
-		s.ev = &epoll.Server{Handler: h, Logger: cfg.Logger, MaxConns: cfg.MaxConns}
-	} else if cfg.Engine == "epoll" {
-		s.log.Warn("no epoll on this system; using the goroutine engine")
+	var err error
+	if s.eng, err = newHTTPEngine(cfg, shttp.New(cfg.Handler, cfg.HTTP)); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -111,12 +101,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.listeners = ls
 	s.errc = make(chan error, len(ls))
 	for _, l := range ls {
-		if s.ev != nil && epoll.Supports(l) {
-			s.log.Info("listening", "addr", displayAddr(l), "engine", "epoll")
-			go func() { s.errc <- s.ev.Serve(l) }()
-			continue
-		}
-		s.log.Info("listening", "addr", displayAddr(l), "engine", "goroutine")
+		s.log.Info("listening", "addr", displayAddr(l), "engine", s.eng.name(l))
 		go func() { s.errc <- s.eng.Serve(l) }()
 	}
 	return nil
@@ -170,9 +155,6 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) Shutdown() {
 	start := time.Now()
 	n := s.eng.Conns()
-	if s.ev != nil {
-		n += s.ev.Conns()
-	}
 	s.log.Info("shutting down", "open_connections", n, "grace", s.cfg.ShutdownGrace)
 	ctx := context.Background()
 	if s.cfg.ShutdownGrace > 0 {
@@ -180,27 +162,12 @@ func (s *Server) Shutdown() {
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.ShutdownGrace)
 		defer cancel()
 	}
-	if err := s.shutdownEngines(ctx); err != nil {
+	if err := s.eng.Shutdown(ctx); err != nil {
 		s.log.Warn("grace period over; closed remaining connections", "took", time.Since(start).Round(time.Millisecond))
 	} else {
 		s.log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
 	}
 }
 
-// shutdownEngines shuts both engines down at once, under one deadline.
-func (s *Server) shutdownEngines(ctx context.Context) error {
-	if s.ev == nil {
-		return s.eng.Shutdown(ctx)
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- s.ev.Shutdown(ctx) }()
-	return errors.Join(s.eng.Shutdown(ctx), <-errc)
-}
-
 // Close stops the server at once, closing every connection.
-func (s *Server) Close() error {
-	if s.ev != nil {
-		s.ev.Close()
-	}
-	return s.eng.Close()
-}
+func (s *Server) Close() error { return s.eng.Close() }
