@@ -61,8 +61,10 @@ type conn struct {
 	waiting uint8         // under mu: what the parked worker waits for
 	wake    chan struct{} // under mu: the parked worker's
 	out     []byte        // under mu: queued output, from outPool
+	outLen  atomic.Int64  // len(out), readable without mu
 	werr    error         // under mu: sticky write error
 	broken  bool          // under mu: force-closed (shut down); I/O fails
+	brk     atomic.Bool   // broken, readable without mu
 	done    chan struct{} // under mu: the context's, made on demand
 	ended   bool          // under mu: the context is canceled
 
@@ -131,8 +133,11 @@ func (c *conn) TryRead(p []byte) (int, error) {
 	}
 }
 
+// rawRead and rawWrite are read(2) and write(2) on non-blocking sockets. They
+// never block, so they go without telling the scheduler (RawSyscall): no
+// entersyscall/exitsyscall, and sysmon never hands the P off mid-call.
 func rawRead(fd int, p []byte) (int, error) {
-	n, _, e := syscall.Syscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	n, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
 	if e != 0 {
 		return 0, e
 	}
@@ -140,7 +145,7 @@ func rawRead(fd int, p []byte) (int, error) {
 }
 
 func rawWrite(fd int, p []byte) (int, error) {
-	n, _, e := syscall.Syscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
 	if e != 0 {
 		return 0, e
 	}
@@ -167,11 +172,7 @@ func (c *conn) Read(p []byte) (int, error) {
 	}
 }
 
-func (c *conn) isBroken() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.broken
-}
+func (c *conn) isBroken() bool { return c.brk.Load() }
 
 // wait parks the calling worker until the edge count of what it waits for moves
 // past seq, the deadline passes, or the connection is force-closed.
@@ -253,6 +254,7 @@ func (c *conn) Write(p []byte) (int, error) {
 				c.out = (*outPool.Get().(*[]byte))[:0]
 			}
 			c.out = append(c.out, p...)
+			c.outLen.Store(int64(len(c.out)))
 			c.mu.Unlock()
 			c.noteWriteDeadline()
 			return total, nil
@@ -295,6 +297,9 @@ func (c *conn) setWriteErr(err error) error {
 // flushQueue writes queued output without waiting. It is called by whoever
 // holds the connection, so it never races with another writer.
 func (c *conn) flushQueue() error {
+	if c.outLen.Load() == 0 && !c.brk.Load() {
+		return nil // nothing queued, and no error can have been set by another
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.out) == 0 {
@@ -304,6 +309,7 @@ func (c *conn) flushQueue() error {
 	if n > 0 {
 		k := copy(c.out, c.out[n:])
 		c.out = c.out[:k]
+		c.outLen.Store(int64(k))
 	}
 	if len(c.out) == 0 {
 		c.releaseOutLocked()
@@ -318,17 +324,14 @@ func (c *conn) releaseOutLocked() {
 	if c.out != nil {
 		b := c.out[:0]
 		c.out = nil
+		c.outLen.Store(0)
 		if cap(b) <= 1<<20 {
 			outPool.Put(&b)
 		}
 	}
 }
 
-func (c *conn) queued() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.out)
-}
+func (c *conn) queued() int { return int(c.outLen.Load()) }
 
 // drainQueue waits (on a worker) until every queued byte is written.
 func (c *conn) drainQueue() error {
@@ -435,6 +438,7 @@ func dupCloexec(fd int) (int, error) {
 func (c *conn) forceClose() {
 	c.mu.Lock()
 	c.broken = true
+	c.brk.Store(true)
 	c.wakeLocked(waitIn | waitOut)
 	c.cancelLocked()
 	c.mu.Unlock()

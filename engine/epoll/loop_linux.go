@@ -186,8 +186,16 @@ func (l *loop) handleMail() bool {
 	return !stopped
 }
 
-// poll fills l.events. When nothing is ready it parks on Go's poller until
-// events come, mail arrives (the eventfd) or the wheel's next tick.
+// poll fills l.events, waiting when nothing is ready until events come, mail
+// arrives (the eventfd) or the wheel's next tick.
+//
+// How it waits depends on the workers. With none busy, nothing of ours needs
+// the P, so the loop blocks in epoll_wait itself, as gnet does: one system
+// call, and the runtime gives the P to another thread should anything else in
+// the process need it. With handlers in flight (perhaps waiting on a backend
+// through Go's own poller), it parks on Go's poller instead, where its epoll
+// descriptor is readable when events are ready: the thread and the P stay
+// free for the workers, and no run of theirs waits for a thread hand-off.
 func (l *loop) poll() {
 	if l.busy {
 		// Workers were handed requests: let them run before looking again,
@@ -201,6 +209,10 @@ func (l *loop) poll() {
 			next = sec // the worker pool's clean-up
 		}
 	}
+	if l.srv.pool.inFlight.Load() == 0 {
+		l.block(next)
+		return
+	}
 	if next != l.deadline {
 		l.deadline = next
 		var dl time.Time
@@ -211,6 +223,30 @@ func (l *loop) poll() {
 	}
 	l.n = 0
 	l.rc.Read(l.parkFn) // an error is the deadline: the wheel's turn
+	l.sleeping.Store(false)
+}
+
+// block waits in epoll_wait until events, mail or the deadline next (Unix
+// nanoseconds; 0: none).
+func (l *loop) block(next int64) {
+	if l.n = l.epollWait(); l.n > 0 {
+		return
+	}
+	l.sleeping.Store(true)
+	l.mu.Lock()
+	pending := len(l.mail) > 0 || len(l.cmds) > 0 || l.stopped
+	l.mu.Unlock()
+	if !pending {
+		ms := -1
+		if next != 0 {
+			ms = int(max(0, (next-time.Now().UnixNano()+999_999)/1_000_000))
+		}
+		n, err := syscall.EpollWait(l.epfd, l.events[:], ms)
+		if err != nil {
+			n = 0
+		}
+		l.n = n
+	}
 	l.sleeping.Store(false)
 }
 
@@ -236,16 +272,19 @@ func (l *loop) park(fd uintptr) bool {
 	return false
 }
 
+// epollWait polls without waiting (a timeout of 0 never blocks, hence the raw
+// system call: see rawRead).
 func (l *loop) epollWait() int {
 	for {
-		n, err := syscall.EpollWait(l.epfd, l.events[:], 0)
-		if err == syscall.EINTR {
+		n, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_WAIT, uintptr(l.epfd),
+			uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), 0, 0, 0)
+		if e == syscall.EINTR {
 			continue
 		}
-		if err != nil {
+		if e != 0 {
 			return 0
 		}
-		return n
+		return int(n)
 	}
 }
 
@@ -334,6 +373,7 @@ func (l *loop) apply(c *conn, v engine.Verdict) {
 		c.owner.Store(ownWorker)
 		l.busy = true
 		l.srv.pool.submit(c)
+
 	case engine.Close:
 		c.closeWant.Store(true)
 		l.service(c)

@@ -2,6 +2,7 @@ package epoll
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -25,6 +26,9 @@ type pool[T any] struct {
 	searching int
 	closed    bool
 	wg        sync.WaitGroup
+	// inFlight counts jobs queued or running; the loops read it to choose
+	// how to wait (see loop.poll).
+	inFlight atomic.Int64
 }
 
 type worker struct {
@@ -38,6 +42,7 @@ func newPool[T any](max int, idleFor time.Duration, run func(T)) *pool[T] {
 
 // submit queues j and makes sure a worker will see it.
 func (p *pool[T]) submit(j T) {
+	p.inFlight.Add(1)
 	p.mu.Lock()
 	p.queue = append(p.queue, j)
 	p.wakeLocked()
@@ -87,6 +92,7 @@ func (p *pool[T]) work(w *worker) {
 			}
 			p.mu.Unlock()
 			p.run(j)
+			p.inFlight.Add(-1)
 			continue
 		}
 		if p.closed {
