@@ -50,7 +50,7 @@ type loop struct {
 	paused    []*listener // after an accept error, for a while
 	wheel     *wheel[*conn]
 	now       int64
-	busy      bool // work was handed to workers this turn
+	busy      bool  // work was handed to workers this turn
 	deadline  int64 // the park deadline set on file, Unix nanoseconds
 	parkFn    func(uintptr) bool
 
