@@ -138,7 +138,9 @@ func TestEngines(t *testing.T) {
 	for _, eng := range []string{"", "epoll", "goroutine"} {
 		t.Run("engine="+eng, func(t *testing.T) {
 			sock := filepath.Join(t.TempDir(), "s.sock")
-			srv, err := New(Config{Engine: eng, Handler: h, Logger: quiet,
+			var logs strings.Builder
+			logger := slog.New(slog.NewTextHandler(&logs, nil))
+			srv, err := New(Config{Engine: eng, Handler: h, Logger: logger,
 				Listeners: []listen.Config{{Addr: "127.0.0.1:0"}, {Addr: "unix:" + sock}}})
 			if err != nil {
 				t.Fatal(err)
@@ -147,6 +149,13 @@ func TestEngines(t *testing.T) {
 			done := make(chan error, 1)
 			if err := srv.Start(ctx); err != nil {
 				t.Fatal(err)
+			}
+			want := "engine=epoll\n"
+			if eng == "goroutine" {
+				want = "engine=goroutine\n"
+			}
+			if n := strings.Count(logs.String(), want); n != 2 { // Start logged each listener
+				t.Fatalf("%d of 2 listeners on %s%s", n, want, logs.String())
 			}
 			go func() { done <- srv.Run(ctx) }()
 			unix := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {

@@ -61,11 +61,15 @@ type listener struct {
 
 func (ln *listener) removed() { ln.refs.Done() }
 
-// Supports reports whether l can run on the epoll engine: a TCP or Unix
-// listener (not TLS).
+// Supports reports whether l can run on the epoll engine: a TCP or Unix stream
+// listener with a descriptor (wrappers that keep SyscallConn qualify; TLS
+// listeners do not).
 func Supports(l net.Listener) bool {
-	switch l.(type) {
-	case *net.TCPListener, *net.UnixListener:
+	if _, ok := l.(syscall.Conn); !ok {
+		return false
+	}
+	switch l.Addr().Network() {
+	case "tcp", "tcp4", "tcp6", "unix":
 		return true
 	}
 	return false
