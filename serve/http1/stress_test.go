@@ -257,8 +257,16 @@ func TestSlowReader(t *testing.T) {
 			return hello(w, r)
 		})
 		ts := startServer(t, e, h, shttp.Config{})
-		slow := dial(t, ts.addr)
-		slow.conn.(*net.TCPConn).SetReadBuffer(16 << 10)
+		// A small receive buffer, set before connecting so the window matches.
+		d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+			return rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 16<<10) })
+		}}
+		nc, err := d.Dial("tcp", ts.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close() })
+		slow := &client{t: t, conn: nc, br: bufio.NewReader(nc)}
 		slow.send("GET /big HTTP/1.1\r\nHost: a\r\n\r\n")
 		got := make(chan []byte, 1)
 		go func() {
