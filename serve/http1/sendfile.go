@@ -4,7 +4,6 @@ import (
 	"io"
 	"os"
 	"syscall"
-	"unsafe"
 )
 
 // sendFile writes the pending output, then count bytes of f from offset, with
@@ -92,12 +91,4 @@ func (c *conn) sendfile(fd uintptr) bool {
 		}
 	}
 	return true
-}
-
-func sendMsgMore(fd int, b []byte) (int, error) {
-	n, _, errno := syscall.Syscall6(syscall.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), syscall.MSG_MORE, 0, 0)
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(n), nil
 }
