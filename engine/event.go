@@ -77,6 +77,10 @@ type EventConn interface {
 	// Proto and SetProto keep the protocol's per-request state (nil when idle).
 	Proto() any
 	SetProto(p any)
+	// Now is the loop's clock in Unix nanoseconds, read once per loop turn
+	// (never more than a few milliseconds old while a worker runs), for Date
+	// fields and deadlines without a clock read per request.
+	Now() int64
 	// Word is a per-connection integer the protocol keeps across idle periods
 	// without holding state (HTTP/1: requests served).
 	Word() *int64

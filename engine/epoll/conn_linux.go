@@ -87,6 +87,7 @@ var outPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &
 func (c *conn) Proto() any                            { return c.proto }
 func (c *conn) SetProto(p any)                        { c.proto = p }
 func (c *conn) Word() *int64                          { return &c.word }
+func (c *conn) Now() int64                            { return c.l.clock.Load() }
 func (c *conn) RemoteAddrPort() netip.AddrPort        { return c.remote }
 func (c *conn) LocalAddrPort() netip.AddrPort         { return c.local }
 func (c *conn) Draining() bool                        { return c.l.srv.draining.Load() }

@@ -50,8 +50,9 @@ type loop struct {
 	paused    []*listener // after an accept error, for a while
 	wheel     *wheel[*conn]
 	now       int64
-	busy      bool  // work was handed to workers this turn
-	deadline  int64 // the park deadline set on file, Unix nanoseconds
+	clock     atomic.Int64 // now, for workers (EventConn.Now)
+	busy      bool         // work was handed to workers this turn
+	deadline  int64        // the park deadline set on file, Unix nanoseconds
 	parkFn    func(uintptr) bool
 
 	mu       sync.Mutex
@@ -93,6 +94,7 @@ func newLoop(s *Server) (*loop, error) {
 	}
 	l := &loop{srv: s, epfd: epfd, efd: efd, file: f, rc: rc, done: make(chan struct{})}
 	l.now = time.Now().UnixNano()
+	l.clock.Store(l.now)
 	l.wheel = newWheel[*conn](wheelTick, 1024, l.now)
 	l.parkFn = l.park
 	return l, nil
@@ -141,6 +143,7 @@ func (l *loop) run() {
 		}
 		l.poll()
 		l.now = time.Now().UnixNano()
+		l.clock.Store(l.now)
 		for i := 0; i < l.n; i++ {
 			ev := &l.events[i]
 			l.event(int(ev.Fd), ev.Events)
@@ -212,6 +215,10 @@ func (l *loop) poll() {
 	if l.srv.pool.inFlight.Load() == 0 {
 		l.block(next)
 		return
+	}
+	// While handlers run, turn at least once a tick: they read the loop's clock.
+	if tick := (l.now/wheelTick + 1) * wheelTick; next == 0 || next > tick {
+		next = tick
 	}
 	if next != l.deadline {
 		l.deadline = next

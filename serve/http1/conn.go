@@ -328,7 +328,7 @@ func (c *conn) refuse(err error) {
 		reason = pe.Reason
 	}
 	c.log().Info("request refused", "remote", c.remote, "status", status, "reason", reason)
-	now := c.clock()
+	now := c.coarse()
 	c.out = c.outBuf()
 	c.out = c.appendSimple(c.out, status, now)
 	c.flush()
@@ -552,7 +552,7 @@ func (c *conn) writeVec(p, tail []byte) bool {
 	if len(tail) == 0 {
 		c.bufs = c.iov[:2]
 	}
-	c.setWriteDeadline(c.clock(), c.cfg.WriteTimeout)
+	c.setWriteDeadline(c.coarse(), c.cfg.WriteTimeout)
 	_, err := c.bufs.WriteTo(c.nc)
 	c.iov = [3][]byte{}
 	c.resetOut()
@@ -569,6 +569,17 @@ func (c *conn) writeFailed(err error) {
 	if !errors.Is(err, net.ErrClosed) && !errors.Is(err, syscall.EPIPE) && !errors.Is(err, syscall.ECONNRESET) {
 		c.log().Debug("write failed", "remote", c.remote, "err", err)
 	}
+}
+
+// coarse returns the time for Date fields and deadlines: on the epoll engine the
+// loop's clock, read once per loop turn (Date has a resolution of a second,
+// deadlines a slack of 1/16), which spares a clock read per request; else clock.
+func (c *conn) coarse() int64 {
+	if c.ev != nil {
+		c.now = c.ev.Now()
+		return c.now
+	}
+	return c.clock()
 }
 
 // tickNow reads the wall clock (47 ns on the reference machine).

@@ -73,8 +73,7 @@ func (s *Server) OnData(ev engine.EventConn) engine.Verdict {
 func (c *conn) startHeadTimer() {
 	if !c.headStarted {
 		c.headStarted = true
-		c.tickNow()
-		c.setReadDeadline(c.now, c.cfg.ReadHeaderTimeout)
+		c.setReadDeadline(c.coarse(), c.cfg.ReadHeaderTimeout)
 	}
 }
 
@@ -140,7 +139,7 @@ func (s *Server) Serve(ev engine.EventConn) engine.Verdict {
 			c.endEvent()
 			return engine.Close
 		}
-		c.setReadDeadline(c.clock(), c.cfg.IdleTimeout)
+		c.setReadDeadline(c.coarse(), c.cfg.IdleTimeout)
 		c.endEvent()
 		return engine.Idle
 	}
@@ -165,7 +164,7 @@ func (c *conn) startEvent(s *Server, ev engine.EventConn) {
 	c.nreq = int(*ev.Word())
 	c.refusal, c.headStarted = nil, false
 	c.rdl, c.wdl = 0, 0
-	c.tickNow()
+	c.base, c.now = time.Time{}, ev.Now() // clock() reads the wall clock when first asked
 	c.parser.Limits = c.cfg.Limits
 	c.parser.Reset()
 	c.body.dec.Limits = c.cfg.Limits

@@ -256,7 +256,7 @@ func (w *response) commit(final bool) {
 	}
 	if !hasDate {
 		out = append(out, "Date: "...)
-		out = dates.appendTo(out, c.clock())
+		out = dates.appendTo(out, c.coarse())
 		out = append(out, "\r\n"...)
 	}
 	if !hasServer {

@@ -17,7 +17,7 @@ func (c *conn) sendFile(f *os.File, offset, count int64) error {
 	w := &c.resp
 	fd := int(f.Fd())
 	if len(c.out) > 0 {
-		c.setWriteDeadline(c.clock(), c.cfg.WriteTimeout)
+		c.setWriteDeadline(c.coarse(), c.cfg.WriteTimeout)
 		c.sendOut = c.out
 		err := c.rc.Write(c.sendMoreFn)
 		c.resetOut()
@@ -33,7 +33,7 @@ func (c *conn) sendFile(f *os.File, offset, count int64) error {
 	c.sfFile, c.sfOff = fd, offset
 	for left := count; left > 0; {
 		c.sfLeft, c.sfN, c.sfErr = min(left, piece), 0, nil
-		c.setWriteDeadline(c.clock(), c.cfg.WriteTimeout)
+		c.setWriteDeadline(c.coarse(), c.cfg.WriteTimeout)
 		err := c.rc.Write(c.sendfileFn)
 		left -= c.sfN
 		w.written += c.sfN
