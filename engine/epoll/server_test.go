@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -137,20 +136,24 @@ func TestLoopsShareTheListener(t *testing.T) {
 			t.Fatalf("%q %v", line, err)
 		}
 	}
-	counts := make([]int, len(s.loops))
-	var wg sync.WaitGroup
+	s.init() // done by Serve already; this makes s.loops safe to read here
+	counted := make(chan [2]int, len(s.loops))
 	for i, l := range s.loops {
-		wg.Add(1)
 		l.command(func() {
+			n := 0
 			for _, c := range l.conns {
 				if c != nil {
-					counts[i]++
+					n++
 				}
 			}
-			wg.Done()
+			counted <- [2]int{i, n}
 		})
 	}
-	wg.Wait()
+	counts := make([]int, len(s.loops))
+	for range s.loops {
+		c := <-counted
+		counts[c[0]] = c[1]
+	}
 	t.Logf("connections per loop: %v", counts)
 	if counts[0]+counts[1] != 200 {
 		t.Fatalf("loops hold %v connections, want 200 in all", counts)
