@@ -29,7 +29,8 @@ type Config struct {
 
 // Server holds process-wide settings.
 type Server struct {
-	// Engine runs connections: "goroutine" (default).
+	// Engine runs connections: "epoll" (event loops; the default on Linux) or
+	// "goroutine" (one goroutine per connection; the default elsewhere).
 	Engine string `toml:"engine"`
 	// Grace bounds how long in-flight requests may finish on shutdown.
 	// Default 30s; "0s" waits as long as it takes.

@@ -65,7 +65,7 @@ func (c *Config) validate() Problems {
 			"use "+strconv.Quote(allowed[0])+", or leave the key out for the default")
 	}
 
-	oneOf("server.engine", c.Server.Engine, "goroutine")
+	oneOf("server.engine", c.Server.Engine, "epoll", "goroutine")
 	if c.Server.MaxConns < 0 {
 		bad("server.max_conns", "server.max_conns cannot be negative", "0 means no limit")
 	}

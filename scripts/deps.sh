@@ -15,6 +15,7 @@ declare -A test_deps=(
 )
 declare -A bench_deps=(
   [curl]=curl
+  [perf]=linux-perf
   [wrk]=wrk
   [taskset]=util-linux
   [nginx]=nginx

@@ -44,6 +44,11 @@ type Config struct {
 	ShutdownGrace time.Duration
 	// MaxConns bounds concurrent connections (0: unlimited).
 	MaxConns int
+	// Engine runs HTTP connections: "epoll" (event loops and a worker pool;
+	// the default on Linux) or "goroutine" (one goroutine per connection; the
+	// default elsewhere, and always for listeners epoll cannot take). "epoll"
+	// where there is no epoll falls back to "goroutine". See engines.go.
+	Engine string
 	// Logger for lifecycle events. nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -60,7 +65,7 @@ type UWSGIListener struct {
 type Server struct {
 	cfg       Config
 	log       *slog.Logger
-	eng       *engine.Server
+	eng       httpEngine
 	ueng      []*engine.Server // one per uwsgi listener (each has its allow-list)
 	mu        sync.Mutex
 	listeners []net.Listener
@@ -85,7 +90,10 @@ func New(cfg Config) (*Server, error) {
 		cfg.HTTP.Logger = cfg.Logger
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
-	s.eng = &engine.Server{Handler: shttp.New(cfg.Handler, cfg.HTTP), Logger: cfg.Logger, MaxConns: cfg.MaxConns}
+	var err error
+	if s.eng, err = newHTTPEngine(cfg, shttp.New(cfg.Handler, cfg.HTTP)); err != nil {
+		return nil, err
+	}
 	if cfg.UWSGIServer.Logger == nil {
 		cfg.UWSGIServer.Logger = cfg.Logger
 	}
@@ -125,7 +133,7 @@ func (s *Server) Start(ctx context.Context) error {
 	nhttp := len(s.cfg.Listeners)
 	for i, l := range ls {
 		if i < nhttp {
-			s.log.Info("listening", "addr", displayAddr(l), "protocol", "http", "engine", "goroutine")
+			s.log.Info("listening", "addr", displayAddr(l), "protocol", "http", "engine", s.eng.name(l))
 			go func() { s.errc <- s.eng.Serve(l) }()
 			continue
 		}

@@ -128,3 +128,62 @@ func TestBuildProblems(t *testing.T) {
 		}
 	}
 }
+
+// Each engine serves TCP and Unix listeners alike, and stops cleanly.
+func TestEngines(t *testing.T) {
+	h := web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error {
+		_, err := w.WriteString("hi from " + r.Path())
+		return err
+	})
+	for _, eng := range []string{"", "epoll", "goroutine"} {
+		t.Run("engine="+eng, func(t *testing.T) {
+			sock := filepath.Join(t.TempDir(), "s.sock")
+			var logs strings.Builder
+			logger := slog.New(slog.NewTextHandler(&logs, nil))
+			srv, err := New(Config{Engine: eng, Handler: h, Logger: logger,
+				Listeners: []listen.Config{{Addr: "127.0.0.1:0"}, {Addr: "unix:" + sock}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			if err := srv.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			want := "engine=epoll\n"
+			if eng == "goroutine" {
+				want = "engine=goroutine\n"
+			}
+			if n := strings.Count(logs.String(), want); n != 2 { // Start logged each listener
+				t.Fatalf("%d of 2 listeners on %s%s", n, want, logs.String())
+			}
+			go func() { done <- srv.Run(ctx) }()
+			unix := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+			}}}
+			for _, c := range []struct {
+				client *http.Client
+				url    string
+			}{{http.DefaultClient, "http://" + srv.Addrs()[0].String() + "/tcp"}, {unix, "http://x/unix"}} {
+				resp, err := c.client.Get(c.url)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if !strings.HasPrefix(string(b), "hi from /") {
+					t.Fatalf("%s: %q", c.url, b)
+				}
+			}
+			unix.CloseIdleConnections()
+			http.DefaultClient.CloseIdleConnections()
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	if _, err := New(Config{Engine: "threads", Handler: h, Listeners: []listen.Config{{Addr: "127.0.0.1:0"}}}); err == nil {
+		t.Fatal("unknown engine accepted")
+	}
+}

@@ -294,6 +294,7 @@ func serveFlags(o *serveOptions) *flag.FlagSet {
 	fs.StringVar(&c.Log.Format, "log-format", "text", "error log `FORMAT`: text or json")
 	fs.Var(durOpt{&c.Server.Grace, "30s"}, "grace", "how long in-flight requests may finish after a shutdown signal (0s: no limit)")
 	fs.IntVar(&c.Server.MaxConns, "max-conns", 0, "refuse connections beyond this many open ones (0: no limit)")
+	fs.StringVar(&c.Server.Engine, "engine", "", "connection `ENGINE`: epoll (event loops; default on Linux) or goroutine")
 	h := &c.HTTP
 	fs.Var(strOpt{&h.ServerName, shttp.DefaultServerName}, "server-name", "value of the Server response field; - sends none")
 	fs.Var(sizeOpt{&h.MaxBody, "128MiB"}, "max-body", "largest request body (`SIZE`); larger: 413; 0: no limit")

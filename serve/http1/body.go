@@ -102,7 +102,7 @@ func (b *bodyReader) readLength(p []byte) (int, error) {
 		n = copy(p, c.rbuf.b[c.r:c.w])
 		c.r += n
 	} else {
-		c.setReadDeadline(c.clock(), c.cfg.BodyReadTimeout)
+		c.setReadDeadline(c.coarse(), c.cfg.BodyReadTimeout)
 		var err error
 		if len(p) >= bufSize {
 			n, err = c.nc.Read(p) // large reads skip the buffer
@@ -159,7 +159,7 @@ func (b *bodyReader) more() error {
 	if err := b.room(); err != nil {
 		return err
 	}
-	c.setReadDeadline(c.clock(), c.cfg.BodyReadTimeout)
+	c.setReadDeadline(c.coarse(), c.cfg.BodyReadTimeout)
 	n, err := c.nc.Read(c.rbuf.b[c.w:])
 	c.w += n
 	if n > 0 {

@@ -339,7 +339,7 @@ func TestLargeResponses(t *testing.T) {
 
 func TestContentLengthMismatch(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e string) {
-		var writeErr error
+		writeErr := make(chan error, 1)
 		h := web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error {
 			w.Header().Set("Content-Length", "10")
 			if r.Path() == "/short" {
@@ -347,14 +347,15 @@ func TestContentLengthMismatch(t *testing.T) {
 				w.Flush()
 				return nil
 			}
-			_, writeErr = w.WriteString("123456789012345")
+			_, err := w.WriteString("123456789012345")
+			writeErr <- err
 			return nil
 		})
 		ts := startServer(t, e, h, shttp.Config{})
 		c := dial(t, ts.addr)
 		c.send("GET /long HTTP/1.1\r\nHost: a\r\n\r\n")
-		if r := c.read("GET"); r.body != "1234567890" || writeErr != shttp.ErrContentLength {
-			t.Fatalf("long: %q, write error %v", r.body, writeErr)
+		if r, err := c.read("GET"), <-writeErr; r.body != "1234567890" || err != shttp.ErrContentLength {
+			t.Fatalf("long: %q, write error %v", r.body, err)
 		}
 		c.send("GET /short HTTP/1.1\r\nHost: a\r\n\r\n")
 		if _, err := c.tryRead("GET"); err == nil {

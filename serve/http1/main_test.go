@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"gatehouse/engine"
+	"gatehouse/engine/epoll"
 	"gatehouse/internal/testutil"
 	shttp "gatehouse/serve/http1"
 	"gatehouse/web"
@@ -23,7 +24,20 @@ import (
 func TestMain(m *testing.M) { testutil.VerifyNoLeaks(m) }
 
 // engines lists the connection engines every behaviour test runs on.
-var engines = []string{"goroutine"}
+var engines = func() []string {
+	if epoll.Supported {
+		return []string{"goroutine", "epoll"}
+	}
+	return []string{"goroutine"}
+}()
+
+// engineServer is what the tests need of either engine.
+type engineServer interface {
+	Serve(l net.Listener) error
+	Shutdown(ctx context.Context) error
+	Close() error
+	Conns() int
+}
 
 // forEachEngine runs f as one subtest per engine.
 func forEachEngine(t *testing.T, f func(t *testing.T, engineName string)) {
@@ -64,7 +78,7 @@ func (l *logBuffer) waitFor(t *testing.T, s string) {
 
 type testServer struct {
 	addr string
-	eng  *engine.Server
+	eng  engineServer
 	logs *logBuffer
 	done chan error
 }
@@ -83,10 +97,12 @@ func startServer(t *testing.T, engineName string, h web.Handler, cfg shttp.Confi
 	switch engineName {
 	case "goroutine":
 		ts.eng = &engine.Server{Handler: shttp.New(h, cfg)}
-		go func() { ts.done <- ts.eng.Serve(l) }()
+	case "epoll":
+		ts.eng = &epoll.Server{Handler: shttp.New(h, cfg)}
 	default:
 		t.Fatalf("unknown engine %q", engineName)
 	}
+	go func() { ts.done <- ts.eng.Serve(l) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

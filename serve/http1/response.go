@@ -227,7 +227,7 @@ func (w *response) commit(final bool) {
 	}
 	bodyAllowed := http1.BodyAllowed(status)
 	w.sendBody = bodyAllowed && !w.isHead
-	keepAlive := !w.closeAfter && !c.head.Close && !c.ec.Draining() &&
+	keepAlive := !w.closeAfter && !c.head.Close && !c.drain.Draining() &&
 		(c.cfg.MaxRequestsPerConn <= 0 || c.nreq < c.cfg.MaxRequestsPerConn)
 	switch {
 	case !bodyAllowed:
@@ -256,7 +256,7 @@ func (w *response) commit(final bool) {
 	}
 	if !hasDate {
 		out = append(out, "Date: "...)
-		out = dates.appendTo(out, c.clock())
+		out = dates.appendTo(out, c.coarse())
 		out = append(out, "\r\n"...)
 	}
 	if !hasServer {
@@ -357,7 +357,7 @@ func (w *response) finish() {
 		// end early, which only closing can tell it.
 		w.closeAfter = true
 		if !w.abort {
-			c.log().Error("handler wrote less than its Content-Length", "remote", c.ec.Remote,
+			c.log().Error("handler wrote less than its Content-Length", "remote", c.remote,
 				"target", string(c.req.Target()), "declared", w.length, "written", w.sent)
 		}
 	}
@@ -427,13 +427,22 @@ func (w *response) Upgrade() (net.Conn, error) {
 		return nil, w.werr
 	}
 	c.hijacked = true
-	c.nc.SetDeadline(time.Time{})
+	nc := c.nc
+	if c.ev != nil {
+		// The event loop lets go of the socket; the handler gets it on Go's
+		// own poller. The connection is gone from the engine even on error.
+		var err error
+		if nc, err = c.ev.Detach(); err != nil {
+			return nil, err
+		}
+	}
+	nc.SetDeadline(time.Time{})
 	var buffered []byte
 	if c.rbuf != nil && c.r < c.w {
 		buffered = append([]byte(nil), c.rbuf.b[c.r:c.w]...)
 		c.r = c.w
 	}
-	return &upgradedConn{Conn: c.nc, buffered: buffered}, nil
+	return &upgradedConn{Conn: nc, buffered: buffered}, nil
 }
 
 type upgradedConn struct {

@@ -4,7 +4,6 @@ import (
 	"io"
 	"os"
 	"syscall"
-	"unsafe"
 )
 
 // sendFile writes the pending output, then count bytes of f from offset, with
@@ -18,7 +17,7 @@ func (c *conn) sendFile(f *os.File, offset, count int64) error {
 	w := &c.resp
 	fd := int(f.Fd())
 	if len(c.out) > 0 {
-		c.setWriteDeadline(c.clock(), c.cfg.WriteTimeout)
+		c.setWriteDeadline(c.coarse(), c.cfg.WriteTimeout)
 		c.sendOut = c.out
 		err := c.rc.Write(c.sendMoreFn)
 		c.resetOut()
@@ -34,7 +33,7 @@ func (c *conn) sendFile(f *os.File, offset, count int64) error {
 	c.sfFile, c.sfOff = fd, offset
 	for left := count; left > 0; {
 		c.sfLeft, c.sfN, c.sfErr = min(left, piece), 0, nil
-		c.setWriteDeadline(c.clock(), c.cfg.WriteTimeout)
+		c.setWriteDeadline(c.coarse(), c.cfg.WriteTimeout)
 		err := c.rc.Write(c.sendfileFn)
 		left -= c.sfN
 		w.written += c.sfN
@@ -92,12 +91,4 @@ func (c *conn) sendfile(fd uintptr) bool {
 		}
 	}
 	return true
-}
-
-func sendMsgMore(fd int, b []byte) (int, error) {
-	n, _, errno := syscall.Syscall6(syscall.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), syscall.MSG_MORE, 0, 0)
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(n), nil
 }

@@ -80,7 +80,8 @@ func responder(extra ...string) func(launch) ([]string, error) {
 // servers is every contender. A new engine or variant is one more line here and
 // its name in the scenarios it should run in.
 var servers = []serverSpec{
-	{Name: "gatehouse", Build: "gatehouse", Args: responder("-engine", "goroutine")},
+	{Name: "gatehouse-epoll", Build: "gatehouse", Args: responder("-engine", "epoll")},
+	{Name: "gatehouse-goroutine", Build: "gatehouse", Args: responder("-engine", "goroutine")},
 	{Name: "nethttp", Build: "nethttp", Args: responder()},
 	{Name: "fasthttp", Build: "fasthttp", Args: responder()},
 	{Name: "gnet", Build: "gnet", Args: responder()},
@@ -104,7 +105,7 @@ var servers = []serverSpec{
 
 // The contenders of each kind of scenario, in the order of rep 1.
 var (
-	plaintextServers = []string{"gatehouse", "nethttp", "fasthttp", "gnet"}
+	plaintextServers = []string{"gatehouse-epoll", "gatehouse-goroutine", "nethttp", "fasthttp", "gnet"}
 	staticServers    = []string{"gatehouse-static", "nginx", "nginx-cached"}
 	wsgiServers      = []string{"gatehouse-wsgi", "gunicorn", "uwsgi-http", "nginx-uwsgi"}
 	phpServers       = []string{"gatehouse-php", "nginx-php", "nginx-php-keepalive"}
@@ -131,13 +132,13 @@ type scenario struct {
 }
 
 var scenarios = []scenario{
-	{Name: "c50", Path: "/plaintext", Conns: 50, Servers: plaintextServers, Baseline: "gatehouse", Check: checkPlaintext,
+	{Name: "c50", Path: "/plaintext", Conns: 50, Servers: plaintextServers, Baseline: "gatehouse-epoll", Check: checkPlaintext,
 		About: "wrk -t1 -c50, keep-alive GET /plaintext"},
-	{Name: "c256", Path: "/plaintext", Conns: 256, Servers: plaintextServers, Baseline: "gatehouse", Check: checkPlaintext,
+	{Name: "c256", Path: "/plaintext", Conns: 256, Servers: plaintextServers, Baseline: "gatehouse-epoll", Check: checkPlaintext,
 		About: "wrk -t1 -c256, keep-alive GET /plaintext"},
-	{Name: "pipeline16", Path: "/plaintext", Conns: 256, Pipeline: 16, Servers: plaintextServers, Baseline: "gatehouse", Check: checkPlaintext,
+	{Name: "pipeline16", Path: "/plaintext", Conns: 256, Pipeline: 16, Servers: plaintextServers, Baseline: "gatehouse-epoll", Check: checkPlaintext,
 		About: "wrk -t1 -c256, 16 pipelined GETs per write (pipeline.lua); every response counts"},
-	{Name: "idle10k", Path: "/plaintext", Idle: 10000, Servers: plaintextServers, Baseline: "gatehouse", Check: checkPlaintext,
+	{Name: "idle10k", Path: "/plaintext", Idle: 10000, Servers: plaintextServers, Baseline: "gatehouse-epoll", Check: checkPlaintext,
 		About: "10,000 keep-alive connections, one GET each, then idle for 2 s; server VmRSS"},
 	{Name: "static13", Path: "/hello.txt", Conns: 50, Servers: staticServers, Baseline: "gatehouse-static", Check: checkStatic,
 		About: "wrk -t1 -c50, keep-alive GET /hello.txt: a 13-byte file served from disk"},
@@ -426,12 +427,14 @@ func logf(format string, args ...any) {
 
 // sample is one run of one server in one scenario.
 type sample struct {
-	RPS     float64
-	CPUus   float64 // server CPU µs per request
-	RSSMB   float64 // idle scenario
-	FDs     int     // idle scenario: the server's open descriptors when RSS was read
-	Wrk     wrkResult
-	Failure string // the run produced no usable numbers
+	RPS   float64
+	CPUus float64 // server CPU µs per request
+	// Syscalls per request, counted during the warm-up (0: perf unavailable)
+	Syscalls float64
+	RSSMB    float64 // idle scenario
+	FDs      int     // idle scenario: the server's open descriptors when RSS was read
+	Wrk      wrkResult
+	Failure  string // the run produced no usable numbers
 }
 
 // results holds every sample, by scenario then server, in run order.
@@ -491,10 +494,20 @@ func runOne(cfg *config, sc scenario, s serverSpec) sample {
 		return measureIdle(cfg, sc, srv.proc, port)
 	}
 
+	var syscalls float64
 	if cfg.warmup > 0 {
-		if _, err := runWrk(cfg, sc, port, cfg.warmup); err != nil {
+		var pids []int
+		if u, err := srv.usage(); err == nil {
+			for _, id := range u.procs {
+				pids = append(pids, id.Pid)
+			}
+		}
+		count := startSyscallCount(srv.dir, pids, cfg.warmup)
+		w, err := runWrk(cfg, sc, port, cfg.warmup)
+		if err != nil {
 			return sample{Failure: "warm-up: " + err.Error()}
 		}
+		syscalls = count.perRequest(w.Requests)
 	}
 	before, err := srv.usage()
 	if err != nil {
@@ -518,9 +531,10 @@ func runOne(cfg *config, sc scenario, s serverSpec) sample {
 	}
 	cpuSec := float64(after.ticks-before.ticks) / float64(cfg.clkTck)
 	return sample{
-		RPS:   w.RPS,
-		CPUus: cpuSec * 1e6 / float64(w.Requests),
-		Wrk:   w,
+		RPS:      w.RPS,
+		CPUus:    cpuSec * 1e6 / float64(w.Requests),
+		Syscalls: syscalls,
+		Wrk:      w,
 	}
 }
 

@@ -57,6 +57,8 @@ type summary struct {
 	failures       []string
 	rpsRuns, cpuRs []float64
 	rssRuns        []float64
+	sysRuns        []float64
+	sys            float64 // median syscalls per request; 0: not counted
 }
 
 func summarize(samples []sample) summary {
@@ -76,8 +78,14 @@ func summarize(samples []sample) summary {
 		s.rpsRuns = append(s.rpsRuns, x.RPS)
 		s.cpuRs = append(s.cpuRs, x.CPUus)
 		s.rssRuns = append(s.rssRuns, x.RSSMB)
+		if x.Syscalls > 0 {
+			s.sysRuns = append(s.sysRuns, x.Syscalls)
+		}
 	}
 	s.rps, s.cpu, s.rss = median(s.rpsRuns), median(s.cpuRs), median(s.rssRuns)
+	if len(s.sysRuns) > 0 {
+		s.sys = median(s.sysRuns)
+	}
 	return s
 }
 
@@ -136,7 +144,7 @@ func (r *report) render(res results, final bool) string {
 		if sc.Idle > 0 {
 			fmt.Fprintf(&b, "| server | median RSS MB | RSS ratio (server ÷ %s) |\n|---|---:|---:|\n", bl)
 		} else {
-			fmt.Fprintf(&b, "| server | median req/s | median CPU µs/req | req/s ratio (%s ÷ server) | CPU/req ratio (server ÷ %s) | reps where %s used less CPU/req |\n|---|---:|---:|---:|---:|---:|\n",
+			fmt.Fprintf(&b, "| server | median req/s | median CPU µs/req | syscalls/req | req/s ratio (%s ÷ server) | CPU/req ratio (server ÷ %s) | reps where %s used less CPU/req |\n|---|---:|---:|---:|---:|---:|---:|\n",
 				bl, bl, bl)
 		}
 		fmt.Fprintf(&perRun, "\n%s:\n\n", sc.Name)
@@ -160,8 +168,12 @@ func (r *report) render(res results, final bool) string {
 				} else if haveBase {
 					rr, cr = "1.00", "1.00"
 				}
-				fmt.Fprintf(&b, "| %s | %.0f | %.2f | %s | %s | %s |\n", name, m.rps, m.cpu, rr, cr, won)
-				fmt.Fprintf(&perRun, "- %s req/s: %s; CPU µs/req: %s\n", srv, joinF(m.rpsRuns, "%.0f"), joinF(m.cpuRs, "%.2f"))
+				sys := "–"
+				if m.sys > 0 {
+					sys = fmt.Sprintf("%.2f", m.sys)
+				}
+				fmt.Fprintf(&b, "| %s | %.0f | %.2f | %s | %s | %s | %s |\n", name, m.rps, m.cpu, sys, rr, cr, won)
+				fmt.Fprintf(&perRun, "- %s req/s: %s; CPU µs/req: %s; syscalls/req: %s\n", srv, joinF(m.rpsRuns, "%.0f"), joinF(m.cpuRs, "%.2f"), joinF(m.sysRuns, "%.2f"))
 			}
 			if e := m.errs.ErrorText(); e != "" {
 				fmt.Fprintf(&notes, "- %s / %s: wrk errors over all runs: %s\n", sc.Name, srv, e)

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"gatehouse/engine"
+	"gatehouse/engine/epoll"
 	shttp "gatehouse/serve/http1"
 	"gatehouse/web"
 
@@ -22,7 +23,7 @@ var hello = []byte("Hello, World!")
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
-	eng := flag.String("engine", "goroutine", "connection engine: goroutine")
+	eng := flag.String("engine", "epoll", "connection engine: epoll or goroutine")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until SIGTERM or SIGINT")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -49,8 +50,11 @@ func main() {
 	case "goroutine":
 		srv := &engine.Server{Handler: app}
 		log.Fatal(srv.Serve(l))
+	case "epoll":
+		srv := &epoll.Server{Handler: app}
+		log.Fatal(srv.Serve(l))
 	default:
-		fmt.Fprintf(os.Stderr, "gatehouse: unknown -engine %q (want goroutine)\n", *eng)
+		fmt.Fprintf(os.Stderr, "gatehouse: unknown -engine %q (want epoll or goroutine)\n", *eng)
 		os.Exit(2)
 	}
 }

@@ -1,0 +1,459 @@
+package epoll
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/netip"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"gatehouse/engine"
+)
+
+// Supported reports whether this system has the epoll engine.
+const Supported = true
+
+// Server runs an engine.EventHandler on the connections of any number of
+// listeners. Its zero fields mean their defaults.
+type Server struct {
+	Handler engine.EventHandler
+	Logger  *slog.Logger // accept errors; nil means slog.Default()
+	// MaxConns bounds concurrent connections; beyond it, new connections are
+	// closed at once. 0 means unlimited.
+	MaxConns int
+	// Loops is the number of event loops. 0 means GOMAXPROCS.
+	Loops int
+	// MaxWorkers bounds the worker goroutines running handlers. 0 means
+	// DefaultMaxWorkers.
+	MaxWorkers int
+	// OutputLimit is the output, in bytes, one connection may queue before its
+	// writer waits and its loop stops reading it. 0 means DefaultOutputLimit.
+	OutputLimit int
+
+	once        sync.Once
+	initErr     error
+	loops       []*loop
+	pool        *pool[*conn]
+	outputLimit int
+	nconns      atomic.Int64
+	draining    atomic.Bool
+	mu          sync.Mutex
+	listeners   map[*listener]struct{}
+	connsDone   chan struct{}
+	doneOnce    sync.Once
+	stopped     chan struct{}
+}
+
+// listener is one listening socket, shared by every loop (EPOLLEXCLUSIVE wakes
+// one of them per connection).
+type listener struct {
+	fd   int // our duplicate of the listener's descriptor
+	l    net.Listener
+	unix bool
+	refs sync.WaitGroup // loops that still watch it
+	stop chan struct{}
+	once sync.Once
+}
+
+func (ln *listener) removed() { ln.refs.Done() }
+
+// Supports reports whether l can run on the epoll engine: a TCP or Unix stream
+// listener with a descriptor (wrappers that keep SyscallConn qualify; TLS
+// listeners do not).
+func Supports(l net.Listener) bool {
+	if _, ok := l.(syscall.Conn); !ok {
+		return false
+	}
+	switch l.Addr().Network() {
+	case "tcp", "tcp4", "tcp6", "unix":
+		return true
+	}
+	return false
+}
+
+func (s *Server) init() error {
+	s.once.Do(func() {
+		s.listeners = make(map[*listener]struct{})
+		s.connsDone = make(chan struct{})
+		s.stopped = make(chan struct{})
+		s.outputLimit = s.OutputLimit
+		if s.outputLimit <= 0 {
+			s.outputLimit = DefaultOutputLimit
+		}
+		max := s.MaxWorkers
+		if max <= 0 {
+			max = DefaultMaxWorkers
+		}
+		s.pool = newPool(max, workerIdle, s.serve)
+		n := s.Loops
+		if n <= 0 {
+			n = runtime.GOMAXPROCS(0)
+		}
+		for range n {
+			l, err := newLoop(s)
+			if err != nil {
+				s.initErr = err
+				for _, l := range s.loops {
+					l.file.Close()
+					syscall.Close(l.efd)
+				}
+				s.loops = nil
+				close(s.stopped)
+				return
+			}
+			s.loops = append(s.loops, l)
+		}
+		for _, l := range s.loops {
+			go l.run()
+		}
+	})
+	return s.initErr
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// Serve accepts connections on l until the server shuts down, and returns
+// ErrServerClosed then (engine.ErrServerClosed). l must be a TCP or Unix
+// listener; the server closes it.
+func (s *Server) Serve(l net.Listener) error {
+	if !Supports(l) {
+		return ErrUnsupported
+	}
+	if err := s.init(); err != nil {
+		return err
+	}
+	fd := -1
+	rc, err := l.(syscall.Conn).SyscallConn()
+	if err != nil {
+		return err
+	}
+	var derr error
+	if err := rc.Control(func(f uintptr) { fd, derr = dupCloexec(int(f)) }); err != nil {
+		return err
+	}
+	if derr != nil {
+		return derr
+	}
+	syscall.SetNonblock(fd, true)
+	ln := &listener{fd: fd, l: l, unix: l.Addr().Network() == "unix", stop: make(chan struct{})}
+	s.mu.Lock()
+	if s.draining.Load() {
+		s.mu.Unlock()
+		syscall.Close(fd)
+		l.Close()
+		return engine.ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	ln.refs.Add(len(s.loops))
+	for _, lp := range s.loops {
+		lp := lp
+		if !lp.command(func() { lp.addListener(ln) }) {
+			ln.refs.Done()
+		}
+	}
+	s.mu.Unlock()
+	<-ln.stop
+	return engine.ErrServerClosed
+}
+
+func (l *loop) addListener(ln *listener) {
+	select {
+	case <-ln.stop:
+		ln.refs.Done()
+		return
+	default:
+	}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | epollExclusive, Fd: int32(ln.fd)}
+	if err := syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, ln.fd, &ev); err != nil {
+		l.srv.logger().Error("epoll: cannot watch listener", "err", err)
+		ln.refs.Done()
+		return
+	}
+	l.listeners = append(l.listeners, ln)
+}
+
+func (l *loop) removeListener(ln *listener) {
+	for i, x := range l.paused {
+		if x == ln {
+			l.paused = append(l.paused[:i], l.paused[i+1:]...)
+			ln.refs.Done()
+			return
+		}
+	}
+	for i, x := range l.listeners {
+		if x == ln {
+			syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, ln.fd, nil)
+			l.listeners = append(l.listeners[:i], l.listeners[i+1:]...)
+			ln.refs.Done()
+			return
+		}
+	}
+}
+
+// stopListeners takes every listener out of the loops, then closes it.
+func (s *Server) stopListeners() {
+	s.mu.Lock()
+	lns := make([]*listener, 0, len(s.listeners))
+	for ln := range s.listeners {
+		lns = append(lns, ln)
+		delete(s.listeners, ln)
+	}
+	s.mu.Unlock()
+	for _, ln := range lns {
+		for _, lp := range s.loops {
+			lp := lp
+			lp.command(func() { lp.removeListener(ln) }) // a stopped loop released it already
+		}
+		ln.refs.Wait()
+		syscall.Close(ln.fd)
+		ln.l.Close()
+		close(ln.stop)
+	}
+}
+
+// accept takes new connections from ln, a batch at a time.
+func (l *loop) accept(ln *listener) {
+	for range 64 {
+		nfd, sa, err := syscall.Accept4(ln.fd, syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
+		switch {
+		case err == syscall.EAGAIN:
+			return
+		case err == syscall.EINTR || err == syscall.ECONNABORTED:
+			continue
+		case err != nil:
+			l.pauseAccept(ln, err)
+			return
+		}
+		l.open(ln, nfd, sa)
+	}
+}
+
+// pauseAccept stops watching ln for a while after an accept error such as
+// EMFILE, instead of spinning on a listener that stays readable.
+func (l *loop) pauseAccept(ln *listener, err error) {
+	l.srv.logger().Warn("accept failed; retrying", "err", err, "delay", 100*time.Millisecond)
+	for i, x := range l.listeners {
+		if x == ln {
+			syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, ln.fd, nil)
+			l.listeners = append(l.listeners[:i], l.listeners[i+1:]...)
+			l.paused = append(l.paused, ln)
+			break
+		}
+	}
+	time.AfterFunc(100*time.Millisecond, func() { l.command(func() { l.resumeAccept(ln) }) })
+}
+
+func (l *loop) resumeAccept(ln *listener) {
+	for i, x := range l.paused {
+		if x == ln {
+			l.paused = append(l.paused[:i], l.paused[i+1:]...)
+			ev := syscall.EpollEvent{Events: syscall.EPOLLIN | epollExclusive, Fd: int32(ln.fd)}
+			if syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, ln.fd, &ev) == nil {
+				l.listeners = append(l.listeners, ln)
+			} else {
+				ln.refs.Done()
+			}
+			return
+		}
+	}
+}
+
+func (l *loop) open(ln *listener, fd int, sa syscall.Sockaddr) {
+	s := l.srv
+	if s.MaxConns > 0 && s.nconns.Load() >= int64(s.MaxConns) {
+		s.logger().Warn("connection limit reached; closing new connection", "max_conns", s.MaxConns)
+		syscall.Close(fd)
+		return
+	}
+	if s.draining.Load() {
+		syscall.Close(fd)
+		return
+	}
+	c := &conn{fd: fd, l: l}
+	c.tn.v = c
+	if !ln.unix {
+		c.remote = addrPort(sa)
+		if la, err := syscall.Getsockname(fd); err == nil {
+			c.local = addrPort(la)
+		}
+		syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
+	}
+	if err := syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, fd, &syscall.EpollEvent{Events: connEvents, Fd: int32(fd)}); err != nil {
+		syscall.Close(fd)
+		return
+	}
+	for fd >= len(l.conns) {
+		l.conns = append(l.conns, make([]*conn, max(len(l.conns), 64))...)
+	}
+	l.conns[fd] = c
+	c.inTable = true
+	s.nconns.Add(1)
+	l.apply(c, s.Handler.OnOpen(c))
+}
+
+func addrPort(sa syscall.Sockaddr) netip.AddrPort {
+	switch a := sa.(type) {
+	case *syscall.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
+	case *syscall.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr).Unmap(), uint16(a.Port))
+	}
+	return netip.AddrPort{}
+}
+
+// serve runs on a worker: the protocol serves the connection, then the
+// connection goes back to its loop (or closes).
+func (s *Server) serve(c *conn) {
+	h := s.Handler
+	v := h.Serve(c)
+	for {
+		switch v {
+		case engine.Dispatch:
+			v = h.Serve(c)
+			continue
+		case engine.Detached:
+			c.proto = nil
+			s.connEnded(c)
+			return
+		case engine.Close:
+			c.closeWant.Store(true)
+			c.owner.Store(ownLoop)
+			c.l.post(c, opClose)
+			return
+		}
+		if c.isBroken() {
+			v = engine.Close
+			continue
+		}
+		// Wait or Idle: bytes that came while the worker held the connection
+		// are read here, not left for an edge that already passed.
+		wseq := c.wseq.Load()
+		if c.queued() > 0 {
+			c.flushQueue()
+		}
+		c.idle.Store(v == engine.Idle)
+		if c.readable() && c.queued() <= s.outputLimit {
+			if v = h.OnData(c); v == engine.Dispatch {
+				v = h.Serve(c)
+			}
+			continue
+		}
+		c.mu.Lock()
+		if c.readable() || c.wseq.Load() != wseq && len(c.out) > 0 {
+			c.mu.Unlock()
+			continue // an edge came meanwhile: look again
+		}
+		c.owner.Store(ownLoop)
+		c.mu.Unlock()
+		// Shutdown sets draining before it closes idle connections on the
+		// loop; with the stores above first, either it sees this one idle
+		// or this sees draining.
+		if v == engine.Idle && s.draining.Load() || c.closeWant.Load() {
+			c.l.post(c, opClose)
+			return
+		}
+		if d := earliest(c.rdl.Load(), c.wdl.Load()); d != 0 {
+			if at := c.wheelAt.Load(); at == 0 || at > d {
+				c.l.post(c, opRefile)
+			}
+		}
+		return
+	}
+}
+
+func (s *Server) connEnded(c *conn) {
+	c.mu.Lock()
+	c.cancelLocked()
+	c.mu.Unlock()
+	if s.nconns.Add(-1) == 0 && s.draining.Load() {
+		s.signalDone()
+	}
+}
+
+func (s *Server) signalDone() {
+	s.doneOnce.Do(func() {
+		close(s.connsDone)
+		go s.stop()
+	})
+}
+
+// stop ends the loops and the worker pool once no connection is left.
+func (s *Server) stop() {
+	s.stopListeners()
+	for _, l := range s.loops {
+		l.mu.Lock()
+		l.stopped = true
+		l.mu.Unlock()
+		l.kick()
+	}
+	for _, l := range s.loops {
+		<-l.done
+	}
+	s.pool.close()
+	close(s.stopped)
+}
+
+// Shutdown stops accepting, closes idle connections and waits for active ones
+// to finish. When ctx ends first, it closes every remaining connection and
+// returns ctx.Err().
+func (s *Server) Shutdown(ctx context.Context) error {
+	if err := s.init(); err != nil {
+		return err
+	}
+	s.draining.Store(true) // before the scans: see serve
+	s.stopListeners()
+	for _, l := range s.loops {
+		l.command(l.closeIdle)
+	}
+	if s.nconns.Load() == 0 {
+		s.signalDone()
+	}
+	select {
+	case <-s.connsDone:
+		<-s.stopped
+		return nil
+	case <-ctx.Done():
+		s.Close()
+		return ctx.Err()
+	}
+}
+
+// Close stops accepting and closes every connection at once; a worker still
+// running a handler sees its connection fail and its context canceled.
+func (s *Server) Close() error {
+	if err := s.init(); err != nil {
+		return err
+	}
+	s.draining.Store(true)
+	s.stopListeners()
+	for _, l := range s.loops {
+		l.command(l.closeAll)
+	}
+	if s.nconns.Load() == 0 {
+		s.signalDone()
+	}
+	return nil
+}
+
+// Conns returns the number of open connections.
+func (s *Server) Conns() int { return int(s.nconns.Load()) }
+
+// Draining reports whether the server is shutting down.
+func (s *Server) Draining() bool { return s.draining.Load() }
+
+// Workers returns the number of worker goroutines (running or idle).
+func (s *Server) Workers() int {
+	if s.pool == nil {
+		return 0
+	}
+	return s.pool.workers()
+}

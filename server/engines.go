@@ -1,0 +1,86 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+
+	"gatehouse/engine"
+	"gatehouse/engine/epoll"
+	shttp "gatehouse/serve/http1"
+)
+
+// httpEngine runs the HTTP listeners: the epoll engine where it can (plain TCP
+// and Unix listeners on Linux), the goroutine engine for the rest.
+type httpEngine interface {
+	Serve(l net.Listener) error
+	Shutdown(ctx context.Context) error
+	Close() error
+	Conns() int
+	name(l net.Listener) string // the engine l runs on, for the log
+}
+
+// engines is both engines behind one face; ev is nil when epoll is not chosen
+// or not available.
+type engines struct {
+	gr *engine.Server
+	ev *epoll.Server
+}
+
+func newHTTPEngine(cfg Config, h *shttp.Server) (httpEngine, error) {
+	e := &engines{gr: &engine.Server{Handler: h, Logger: cfg.Logger, MaxConns: cfg.MaxConns}}
+	switch cfg.Engine {
+	case "", "epoll":
+		if epoll.Supported {
+			e.ev = &epoll.Server{Handler: h, Logger: cfg.Logger, MaxConns: cfg.MaxConns}
+		} else if cfg.Engine == "epoll" {
+			cfg.Logger.Warn("no epoll on this system; using the goroutine engine")
+		}
+	case "goroutine":
+	default:
+		return nil, fmt.Errorf("server: unknown engine %q (want epoll or goroutine)", cfg.Engine)
+	}
+	return e, nil
+}
+
+func (e *engines) epoll(l net.Listener) bool { return e.ev != nil && epoll.Supports(l) }
+
+func (e *engines) name(l net.Listener) string {
+	if e.epoll(l) {
+		return "epoll"
+	}
+	return "goroutine"
+}
+
+func (e *engines) Serve(l net.Listener) error {
+	if e.epoll(l) {
+		return e.ev.Serve(l)
+	}
+	return e.gr.Serve(l)
+}
+
+// Shutdown shuts both engines down at once, under one deadline.
+func (e *engines) Shutdown(ctx context.Context) error {
+	if e.ev == nil {
+		return e.gr.Shutdown(ctx)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- e.ev.Shutdown(ctx) }()
+	return errors.Join(e.gr.Shutdown(ctx), <-errc)
+}
+
+func (e *engines) Close() error {
+	if e.ev != nil {
+		e.ev.Close()
+	}
+	return e.gr.Close()
+}
+
+func (e *engines) Conns() int {
+	n := e.gr.Conns()
+	if e.ev != nil {
+		n += e.ev.Conns()
+	}
+	return n
+}
