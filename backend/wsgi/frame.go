@@ -29,10 +29,10 @@ const (
 )
 
 const (
-	frameHeader   = 5       // type byte, 4-byte big-endian length
-	maxFrame      = 1 << 20 // the worker splits larger data
+	frameHeader   = 5         // type byte, 4-byte big-endian length
+	maxFrame      = 1 << 20   // the worker splits larger data
 	readBufSize   = 256 << 10 // a response this large arrives in one read (pages are touched only when used)
-	maxControlLen = 64 // out-of-band room for one descriptor and then some
+	maxControlLen = 64        // out-of-band room for one descriptor and then some
 )
 
 var errProtocol = errors.New("wsgi: worker broke the protocol")
