@@ -74,10 +74,12 @@ type conn struct {
 
 var _ engine.EventConn = (*conn)(nil)
 
-var errClosed = net.ErrClosed
-
-// timeoutError satisfies os.ErrDeadlineExceeded checks, as net.Conn's does.
-var errTimeout error = os.ErrDeadlineExceeded
+// The errors I/O fails with, as net.Conn's: a force-closed connection, and a
+// deadline passed (errors.Is(err, os.ErrDeadlineExceeded) holds, as callers test).
+var (
+	errClosed  = net.ErrClosed
+	errTimeout = os.ErrDeadlineExceeded
+)
 
 var wakePool = sync.Pool{New: func() any { return make(chan struct{}, 1) }}
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,5 +63,3 @@ func (s *syscallCount) perRequest(requests int64) float64 {
 	}
 	return 0
 }
-
-func (s *syscallCount) String() string { return fmt.Sprintf("perf %v", s.out) }
