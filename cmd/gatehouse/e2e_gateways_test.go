@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -391,5 +392,30 @@ max_conns = 2
 			t.Fatalf("no uwsgi listener in the log:\n%s", p.stderr.String())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A client that leaves while a CGI script prints nothing has the script
+// killed at once on the epoll engine (the default): the engine sees the
+// close and cancels the request.
+func TestCGIClientGoneSilentScript(t *testing.T) {
+	p := start(t, "--cgi", "/cgi-bin="+testdataDir(t, "cgi-bin"), "--engine", "epoll")
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	curl(t, "--max-time", "1", "http://"+p.addr+"/cgi-bin/silent.sh?"+pidFile)
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatalf("the script did not start: %v", err)
+	}
+	var pid int
+	fmt.Sscan(string(b), &pid)
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if err := syscall.Kill(pid, 0); err != nil {
+			break // gone
+		}
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL) // the script the test started
+			t.Fatalf("script %d still runs 5 s after its client left", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

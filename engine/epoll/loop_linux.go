@@ -327,6 +327,14 @@ func (l *loop) event(fd int, ev uint32) {
 		c.wseq.Add(1)
 	}
 	if c.owner.Load() != ownLoop {
+		if ev&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 && c.owner.Load() == ownWorker {
+			// The client closed (or reset) while its request is being served:
+			// cancel the connection's context, so that a handler waiting on a
+			// backend (a CGI script, php-fpm, uWSGI, a Python worker) stops,
+			// as nginx stops on a client's premature close. Its response, if
+			// any, still goes out while the socket takes it.
+			c.cancelLocked()
+		}
 		var what uint8
 		if in {
 			what |= waitIn
