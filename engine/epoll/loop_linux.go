@@ -33,9 +33,10 @@ type mail struct {
 // loop is one event loop: an epoll instance, the connections it accepted, their
 // deadlines on a wheel, and a mailbox for workers, with an eventfd to wake it.
 //
-// The loop parks on Go's own poller (its epoll descriptor is readable when
-// events are ready), not in a blocking epoll_wait: it then holds no thread, and
-// the workers it hands requests to run on the same Ps without a thread hand-off.
+// With nothing ready it waits in epoll_wait itself when no handler is in flight,
+// and otherwise parks on Go's own poller (its epoll descriptor is readable when
+// events are ready), so that the workers it hands requests to run on the same
+// Ps without a thread hand-off (see poll).
 type loop struct {
 	srv    *Server
 	epfd   int
