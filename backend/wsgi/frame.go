@@ -64,23 +64,22 @@ const pipeSize = 1 << 20
 // the caller passes to the worker and then closes.
 func newFrameConn() (*frameConn, []*os.File, error) {
 	var toWorker, fromWorker [2]int
-	if err := syscall.Pipe2(toWorker[:], syscall.O_CLOEXEC); err != nil {
+	if err := pipeCloexec(&toWorker); err != nil {
 		return nil, nil, err
 	}
-	if err := syscall.Pipe2(fromWorker[:], syscall.O_CLOEXEC); err != nil {
+	if err := pipeCloexec(&fromWorker); err != nil {
 		syscall.Close(toWorker[0])
 		syscall.Close(toWorker[1])
 		return nil, nil, err
 	}
-	sp, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	sp, err := socketpairCloexec()
 	if err != nil {
 		for _, fd := range [...]int{toWorker[0], toWorker[1], fromWorker[0], fromWorker[1]} {
 			syscall.Close(fd)
 		}
 		return nil, nil, err
 	}
-	// Best effort: the system's pipe-max-size may be lower.
-	fcntl(fromWorker[1], syscall.F_SETPIPE_SZ, pipeSize)
+	growPipe(fromWorker[1], pipeSize)
 	syscall.SetNonblock(toWorker[1], true)
 	syscall.SetNonblock(fromWorker[0], true)
 	sideFile := os.NewFile(uintptr(sp[0]), "wsgi-side")
@@ -107,10 +106,6 @@ func newFrameConn() (*frameConn, []*os.File, error) {
 	}
 	fc.side = side.(*net.UnixConn)
 	return fc, child, nil
-}
-
-func fcntl(fd, cmd, arg int) {
-	syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), uintptr(cmd), uintptr(arg))
 }
 
 // fill reads more bytes into the buffer.

@@ -144,7 +144,7 @@ func (p *Pool) spawn(id, gen int) (*worker, error) {
 	cmd.ExtraFiles = childFiles
 	// Its own process group (signals to gatehouse's terminal do not reach it);
 	// killed with gatehouse if gatehouse dies (Pdeathsig).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = workerProcAttr()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		closeAll()
