@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 
+	ispool "gatehouse/internal/spool"
 	"gatehouse/web"
 )
 
@@ -16,21 +17,9 @@ var errSpoolTooLarge = &web.Error{Status: 413, Err: errors.New("cgi: request bod
 // as CONTENT_LENGTH, so the length must be known before the script starts.
 // The file is the script's stdin: it reads the body straight from the disk.
 func spool(body io.Reader, dir string, max int64) (*os.File, int64, error) {
-	f, err := os.CreateTemp(dir, "gatehouse-cgi-body-*")
-	if err != nil {
-		return nil, 0, err
-	}
-	os.Remove(f.Name()) // unlinked: it goes away with its last descriptor
-	n, err := io.Copy(f, io.LimitReader(body, max+1))
-	if err == nil && n > max {
+	f, n, err := ispool.ToFile(body, dir, "gatehouse-cgi-body-*", max)
+	if errors.Is(err, ispool.ErrTooLarge) {
 		err = errSpoolTooLarge
 	}
-	if err == nil {
-		_, err = f.Seek(0, io.SeekStart)
-	}
-	if err != nil {
-		f.Close()
-		return nil, 0, err
-	}
-	return f, n, nil
+	return f, n, err
 }

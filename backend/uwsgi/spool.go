@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 
+	ispool "gatehouse/internal/spool"
 	"gatehouse/web"
 )
 
@@ -17,21 +18,9 @@ var errSpoolTooLarge = &web.Error{Status: 413, Err: errors.New("uwsgi: request b
 // length must be known before the request is sent; the body is then sent
 // from the file.
 func spool(body io.Reader, dir string, max int64) (*os.File, int64, error) {
-	f, err := os.CreateTemp(dir, "gatehouse-uwsgi-body-*")
-	if err != nil {
-		return nil, 0, err
-	}
-	os.Remove(f.Name()) // unlinked: it goes away with its last descriptor
-	n, err := io.Copy(f, io.LimitReader(body, max+1))
-	if err == nil && n > max {
+	f, n, err := ispool.ToFile(body, dir, "gatehouse-uwsgi-body-*", max)
+	if errors.Is(err, ispool.ErrTooLarge) {
 		err = errSpoolTooLarge
 	}
-	if err == nil {
-		_, err = f.Seek(0, io.SeekStart)
-	}
-	if err != nil {
-		f.Close()
-		return nil, 0, err
-	}
-	return f, n, nil
+	return f, n, err
 }
