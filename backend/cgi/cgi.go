@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"gatehouse/internal/rawio"
 	"gatehouse/proto/cgienv"
 	"gatehouse/proto/http1"
 	"gatehouse/web"
@@ -382,7 +383,7 @@ func feedBody(stdin *os.File, body io.Reader, n int64) error {
 	return nil
 }
 
-var errNotReady = errors.New("cgi: no output ready")
+var errNotReady = rawio.ErrNotReady
 
 // readReady reads what the script has printed, without waiting: errNotReady
 // when there is nothing yet. At the end of the output it returns io.EOF.
@@ -394,27 +395,7 @@ func (p *proc) readReady(buf []byte) (int, error) {
 		}
 		p.raw = rc
 	}
-	var n int
-	var rerr error
-	err := p.raw.Read(func(fd uintptr) bool {
-		for {
-			n, rerr = syscall.Read(int(fd), buf)
-			if rerr != syscall.EINTR {
-				return true // never wait: EAGAIN is the answer
-			}
-		}
-	})
-	switch {
-	case err != nil: // the deadline of the timeout, or the pipe closed
-		return 0, err
-	case rerr == syscall.EAGAIN:
-		return 0, errNotReady
-	case rerr != nil:
-		return 0, rerr
-	case n == 0:
-		return 0, io.EOF
-	}
-	return n, nil
+	return rawio.ReadNoWait(p.raw, buf)
 }
 
 // outcome maps a failed read of the script's output to the request's fate.

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"gatehouse/internal/rawio"
 	"gatehouse/proto/cgienv"
 	"gatehouse/proto/http1"
 	puwsgi "gatehouse/proto/uwsgi"
@@ -391,7 +392,7 @@ func (x *exchange) bodyFailed(err error) error {
 	return &web.Error{Status: 502, Err: fmt.Errorf("uwsgi: read body: %w", err)}
 }
 
-var errNotReady = errors.New("uwsgi: nothing ready")
+var errNotReady = rawio.ErrNotReady
 
 // readReady reads what uWSGI has sent, without waiting: errNotReady when
 // nothing is there yet.
@@ -407,27 +408,7 @@ func (x *exchange) readReady(p []byte) (int, error) {
 		}
 		x.raw = rc
 	}
-	var n int
-	var rerr error
-	err := x.raw.Read(func(fd uintptr) bool {
-		for {
-			n, rerr = syscall.Read(int(fd), p)
-			if rerr != syscall.EINTR {
-				return true // never wait: EAGAIN is the answer
-			}
-		}
-	})
-	switch {
-	case err != nil:
-		return 0, err
-	case rerr == syscall.EAGAIN:
-		return 0, errNotReady
-	case rerr != nil:
-		return 0, rerr
-	case n == 0:
-		return 0, io.EOF
-	}
-	return n, nil
+	return rawio.ReadNoWait(x.raw, p)
 }
 
 // next returns the next bytes of the response body: at once when uWSGI has
