@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,26 +27,7 @@ import (
 
 func TestMain(m *testing.M) { testutil.VerifyNoLeaks(m) }
 
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
+type logBuffer = testutil.LogBuffer
 
 // scripts are the test's CGI programs: shell scripts and Python (Debian's
 // /usr/bin/python3, not whatever python3 is first on PATH).
@@ -142,7 +122,7 @@ func setup(t *testing.T, cfg Config) *fixture {
 	if cfg.Prefix == "" {
 		cfg.Prefix = "/cgi-bin/"
 	}
-	cfg.Logger = fx.logs.logger()
+	cfg.Logger = fx.logs.Logger()
 	cfg.Params = append(cfg.Params, [2]string{"PIDS", fx.pids}, [2]string{"GO", fx.gofile})
 	var mux web.HandlerFunc
 	h := &Handler{}
@@ -509,7 +489,7 @@ func TestClientGoneKills(t *testing.T) {
 // the client go), a script that prints nothing is killed too.
 func TestContextCanceledKills(t *testing.T) {
 	fx := setup(t, Config{})
-	h, err := New(Config{Root: fx.root, Prefix: "/cgi-bin/", Logger: fx.logs.logger(),
+	h, err := New(Config{Root: fx.root, Prefix: "/cgi-bin/", Logger: fx.logs.Logger(),
 		Params: [][2]string{{"PIDS", fx.pids}}})
 	if err != nil {
 		t.Fatal(err)

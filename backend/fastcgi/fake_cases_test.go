@@ -31,7 +31,7 @@ func echoBody(c *fakeConn, req *fakeReq) bool {
 func TestFakeKeepConn(t *testing.T) {
 	a := startFake(t, echoBody)
 	logs := &logBuffer{}
-	h := fakeHandler(t, a, Config{Prefix: "/app/", Logger: logs.logger()})
+	h := fakeHandler(t, a, Config{Prefix: "/app/", Logger: logs.Logger()})
 	addr := serve(t, h, logs, shttp.Config{})
 	c := client(t)
 	for i := range 10 {
@@ -65,7 +65,7 @@ func TestFakeKeepConn(t *testing.T) {
 func TestFakeBodies(t *testing.T) {
 	a := startFake(t, echoBody)
 	logs := &logBuffer{}
-	h := fakeHandler(t, a, Config{Logger: logs.logger()})
+	h := fakeHandler(t, a, Config{Logger: logs.Logger()})
 	addr := serve(t, h, logs, shttp.Config{})
 	c := client(t)
 	for _, n := range []int{0, 1, 7, 8, firstBody - 1, firstBody, firstBody + 1, fcgi.MaxContent, fcgi.MaxContent + 1, spoolMem + 1, 1 << 20} {
@@ -238,7 +238,7 @@ func TestFakeRecords(t *testing.T) {
 		return true
 	})
 	logs := &logBuffer{}
-	h := fakeHandler(t, a, Config{Logger: logs.logger()})
+	h := fakeHandler(t, a, Config{Logger: logs.Logger()})
 	addr := serve(t, h, logs, shttp.Config{})
 	c := client(t)
 	for range 2 {

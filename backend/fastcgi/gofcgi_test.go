@@ -59,7 +59,7 @@ func TestGoChild(t *testing.T) {
 	})
 	sock := startGoChild(t, mux)
 	logs := &logBuffer{}
-	h, err := New(Config{Prefix: "/", Root: "/srv/app", Script: "/srv/app/main", Upstream: upstream.Config{Addrs: []string{sock}}, Logger: logs.logger()})
+	h, err := New(Config{Prefix: "/", Root: "/srv/app", Script: "/srv/app/main", Upstream: upstream.Config{Addrs: []string{sock}}, Logger: logs.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,17 +1,14 @@
 package fastcgi
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,25 +20,7 @@ import (
 
 func TestMain(m *testing.M) { testutil.VerifyNoLeaks(m) }
 
-// logBuffer collects log lines for assertions.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
+type logBuffer = testutil.LogBuffer
 
 // serve runs h behind the real HTTP/1.1 server on 127.0.0.1 and returns its
 // address; the server's log goes to logs.
@@ -52,7 +31,7 @@ func serve(t *testing.T, h web.Handler, logs *logBuffer, cfg shttp.Config) strin
 		t.Fatal(err)
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = logs.logger()
+		cfg.Logger = logs.Logger()
 	}
 	srv := &engine.Server{Handler: shttp.New(h, cfg), Logger: cfg.Logger}
 	done := make(chan struct{})

@@ -85,7 +85,7 @@ func newPHP(t *testing.T, cfg Config) *Handler {
 func TestPHP(t *testing.T) {
 	root, fpm := phpFixture(t, 0)
 	logs := &logBuffer{}
-	h := newPHP(t, Config{Root: root, Upstream: upstream.Config{Addrs: []string{fpm.sock}, MaxConns: 2}, Logger: logs.logger()})
+	h := newPHP(t, Config{Root: root, Upstream: upstream.Config{Addrs: []string{fpm.sock}, MaxConns: 2}, Logger: logs.Logger()})
 	st, err := static.New(static.Config{Root: root})
 	if err != nil {
 		t.Fatal(err)
@@ -327,7 +327,7 @@ func TestPHPTimeout(t *testing.T) {
 	root, fpm := phpFixture(t, 0)
 	logs := &logBuffer{}
 	h := newPHP(t, Config{Root: root, Upstream: upstream.Config{Addrs: []string{fpm.sock}, MaxConns: 2},
-		ReadTimeout: 300 * time.Millisecond, Logger: logs.logger()})
+		ReadTimeout: 300 * time.Millisecond, Logger: logs.Logger()})
 	addr := serve(t, h, logs, shttp.Config{})
 	c := client(t)
 	start := time.Now()
@@ -359,7 +359,7 @@ func TestPHPTimeout(t *testing.T) {
 func TestPHPRestart(t *testing.T) {
 	root, fpm := phpFixture(t, 0)
 	logs := &logBuffer{}
-	h := newPHP(t, Config{Root: root, Upstream: upstream.Config{Addrs: []string{fpm.sock}, MaxConns: 2}, Logger: logs.logger()})
+	h := newPHP(t, Config{Root: root, Upstream: upstream.Config{Addrs: []string{fpm.sock}, MaxConns: 2}, Logger: logs.Logger()})
 	addr := serve(t, h, logs, shttp.Config{})
 	c := client(t)
 	url := "http://" + addr + "/status.php"
@@ -388,7 +388,7 @@ func TestPHPRestart(t *testing.T) {
 func TestPHPMaxRequests(t *testing.T) {
 	root, fpm := phpFixture(t, 1)
 	logs := &logBuffer{}
-	h := newPHP(t, Config{Root: root, Upstream: upstream.Config{Addrs: []string{fpm.sock}, MaxConns: 2}, Logger: logs.logger()})
+	h := newPHP(t, Config{Root: root, Upstream: upstream.Config{Addrs: []string{fpm.sock}, MaxConns: 2}, Logger: logs.Logger()})
 	addr := serve(t, h, logs, shttp.Config{})
 	c := client(t)
 	for i := range 30 {
@@ -468,7 +468,7 @@ func TestPHPLargeBodies(t *testing.T) {
 	}
 	root, fpm := phpFixture(t, 0)
 	logs := &logBuffer{}
-	h := newPHP(t, Config{Root: root, Upstream: upstream.Config{Addrs: []string{fpm.sock}, MaxConns: 2}, Logger: logs.logger()})
+	h := newPHP(t, Config{Root: root, Upstream: upstream.Config{Addrs: []string{fpm.sock}, MaxConns: 2}, Logger: logs.Logger()})
 	addr := serve(t, h, logs, shttp.Config{})
 	c := client(t)
 	const limit = 24 << 20

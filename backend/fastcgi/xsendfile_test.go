@@ -27,7 +27,7 @@ header('X-Sendfile: ' . $f); header('Content-Disposition: attachment; filename="
 		"accel.php": `<?php header('X-Accel-Redirect: /protected/' . rawurlencode($_GET['f'])); header('Cache-Control: private');`,
 	})
 	logs := &logBuffer{}
-	h := newPHP(t, Config{Root: root, Upstream: upstream.Config{Addrs: []string{fpm.sock}, MaxConns: 2}, Logger: logs.logger()})
+	h := newPHP(t, Config{Root: root, Upstream: upstream.Config{Addrs: []string{fpm.sock}, MaxConns: 2}, Logger: logs.Logger()})
 	files, err := static.New(static.Config{Root: private})
 	if err != nil {
 		t.Fatal(err)

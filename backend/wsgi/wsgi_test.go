@@ -44,33 +44,7 @@ func python(t testing.TB) string {
 	return p
 }
 
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func (l *logBuffer) waitFor(t *testing.T, s string, d time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !strings.Contains(l.String(), s) {
-		if time.Now().After(deadline) {
-			t.Fatalf("log never contained %q; log:\n%s", s, l.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+type logBuffer = testutil.LogBuffer
 
 // testFile is served by the /file route (wsgi.file_wrapper).
 var testFileData = func() []byte {
@@ -365,7 +339,7 @@ func TestApplicationErrors(t *testing.T) {
 	if resp.StatusCode != 500 || strings.Contains(body, "boom") {
 		t.Errorf("raise: %d %q (the traceback must not reach the client)", resp.StatusCode, body)
 	}
-	f.logs.waitFor(t, "RuntimeError: boom before start_response", time.Second)
+	f.logs.WaitForWithin(t, "RuntimeError: boom before start_response", time.Second)
 
 	// An exception after the first block: if the head has not reached the
 	// client yet, a whole 500 replaces the response; if it has, the response
@@ -379,7 +353,7 @@ func TestApplicationErrors(t *testing.T) {
 	if err == nil && r.StatusCode != 500 {
 		t.Errorf("raise-after: %d %q read without error", r.StatusCode, b)
 	}
-	f.logs.waitFor(t, "boom mid-stream", time.Second)
+	f.logs.WaitForWithin(t, "boom mid-stream", time.Second)
 	r, err = c.Get(f.url + "/raise-late")
 	if err != nil {
 		t.Fatal(err)
@@ -398,7 +372,7 @@ func TestApplicationErrors(t *testing.T) {
 	if resp.StatusCode != 500 || resp.Header.Get("Set-Cookie") != "" || body == "never" {
 		t.Errorf("header with CRLF: %d %v %q", resp.StatusCode, resp.Header, body)
 	}
-	f.logs.waitFor(t, "invalid header field", time.Second)
+	f.logs.WaitForWithin(t, "invalid header field", time.Second)
 	resp, body = get(t, c, f.url+"/hop")
 	if resp.StatusCode != 200 || body != "hop" || resp.Close {
 		t.Errorf("hop-by-hop fields from the app: %d %q close=%v", resp.StatusCode, body, resp.Close)
@@ -408,7 +382,7 @@ func TestApplicationErrors(t *testing.T) {
 		t.Errorf("data before start_response: %d", resp.StatusCode)
 	}
 	get(t, c, f.url+"/log")
-	f.logs.waitFor(t, "second line", time.Second)
+	f.logs.WaitForWithin(t, "second line", time.Second)
 
 	if now := f.pool.Stats().Workers[0].PID; now != pid {
 		t.Errorf("the worker was replaced (%d → %d): application errors must not cost a worker", pid, now)
@@ -603,9 +577,9 @@ func TestTimeout(t *testing.T) {
 	if d := time.Since(began); d > 2*time.Second {
 		t.Errorf("504 took %v", d)
 	}
-	f.logs.waitFor(t, "over its timeout", time.Second)
-	f.logs.waitFor(t, "most recent call first", 2*time.Second) // faulthandler's dump
-	f.logs.waitFor(t, "apps.py", time.Second)
+	f.logs.WaitForWithin(t, "over its timeout", time.Second)
+	f.logs.WaitForWithin(t, "most recent call first", 2*time.Second) // faulthandler's dump
+	f.logs.WaitForWithin(t, "apps.py", time.Second)
 	deadline := time.Now().Add(3 * time.Second)
 	for {
 		if w := f.pool.Stats().Workers[0]; w.PID != pid && w.State == "ready" {
@@ -661,7 +635,7 @@ func TestClientGoesAway(t *testing.T) {
 		t.Fatal(err)
 	}
 	conn.Close()
-	f.logs.waitFor(t, "forever closed", 3*time.Second)
+	f.logs.WaitForWithin(t, "forever closed", 3*time.Second)
 	c := client()
 	defer closeIdle(c)
 	if _, body := get(t, c, f.url+"/hello"); body != "Hello, world" {
@@ -696,12 +670,12 @@ func TestMaxRequests(t *testing.T) {
 
 func TestMaxRSS(t *testing.T) {
 	f := start(t, Config{Workers: 1, App: "apps:plain", MaxRSS: 1 << 20}) // far below any Python
-	f.logs.waitFor(t, "over the limit", 3*time.Second)
+	f.logs.WaitForWithin(t, "over the limit", 3*time.Second)
 }
 
 func TestStatsLine(t *testing.T) {
 	f := start(t, Config{Workers: 1, App: "apps:plain", StatsInterval: time.Second})
-	f.logs.waitFor(t, "wsgi stats", 3*time.Second)
+	f.logs.WaitForWithin(t, "wsgi stats", 3*time.Second)
 	if !strings.Contains(f.logs.String(), "worker1=") {
 		t.Errorf("stats line without the worker: %s", f.logs.String())
 	}

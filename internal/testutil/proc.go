@@ -1,13 +1,11 @@
 package testutil
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,26 +15,9 @@ import (
 // Python. It is stopped, by its PID, when the test ends.
 type Proc struct {
 	Cmd    *exec.Cmd
-	output *lockedBuffer
+	output *LogBuffer
 	done   chan struct{}
 	err    error
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // Start runs name with args (and env added to the environment) in its own
@@ -49,7 +30,7 @@ func Start(t testing.TB, env []string, name string, args ...string) *Proc {
 	if _, err := exec.LookPath(name); err != nil {
 		t.Fatalf("%s is required (make test installs it): %v", name, err)
 	}
-	p := &Proc{Cmd: exec.Command(name, args...), output: &lockedBuffer{}, done: make(chan struct{})}
+	p := &Proc{Cmd: exec.Command(name, args...), output: &LogBuffer{}, done: make(chan struct{})}
 	p.Cmd.Env = append(os.Environ(), env...)
 	p.Cmd.Stdout, p.Cmd.Stderr = p.output, p.output
 	p.Cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

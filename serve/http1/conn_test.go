@@ -361,7 +361,7 @@ func TestContentLengthMismatch(t *testing.T) {
 		if _, err := c.tryRead("GET"); err == nil {
 			t.Fatal("a body shorter than its Content-Length must end in a closed connection")
 		}
-		ts.logs.waitFor(t, "handler wrote less than its Content-Length")
+		ts.logs.WaitFor(t, "handler wrote less than its Content-Length")
 	})
 }
 
@@ -410,8 +410,8 @@ func TestLimits(t *testing.T) {
 				}
 			})
 		}
-		ts.logs.waitFor(t, "reason=\"request line too long\"")
-		ts.logs.waitFor(t, "reason=\"too many header fields\"")
+		ts.logs.WaitFor(t, "reason=\"request line too long\"")
+		ts.logs.WaitFor(t, "reason=\"too many header fields\"")
 	})
 }
 
@@ -527,8 +527,8 @@ func TestPanicRecovered(t *testing.T) {
 			t.Fatalf("%d %v", r.StatusCode, r.Header)
 		}
 		c.expectClosed()
-		ts.logs.waitFor(t, "handler panicked")
-		ts.logs.waitFor(t, "conn_test.go") // the stack names the panicking handler
+		ts.logs.WaitFor(t, "handler panicked")
+		ts.logs.WaitFor(t, "conn_test.go") // the stack names the panicking handler
 		if r := exchange(t, ts.addr, "GET /ok HTTP/1.1\r\nHost: a\r\n\r\n", "GET"); r.body != "Hello, World!" {
 			t.Fatalf("server broken after panic: %q", r.body)
 		}
@@ -570,8 +570,8 @@ func TestHandlerErrors(t *testing.T) {
 		if _, err := c.tryRead("GET"); err == nil {
 			t.Fatal("a response cut short by an error must not look complete")
 		}
-		ts.logs.waitFor(t, "handler failed after responding")
-		ts.logs.waitFor(t, "upstream 10.0.0.1 refused") // the cause is logged, not sent
+		ts.logs.WaitFor(t, "handler failed after responding")
+		ts.logs.WaitFor(t, "upstream 10.0.0.1 refused") // the cause is logged, not sent
 	})
 }
 
@@ -603,7 +603,7 @@ func TestRequestValidation(t *testing.T) {
 				}
 			})
 		}
-		ts.logs.waitFor(t, "HTTP/1.1 request without Host")
+		ts.logs.WaitFor(t, "HTTP/1.1 request without Host")
 	})
 }
 

@@ -165,7 +165,7 @@ func behindNginx(t *testing.T, network string) {
 		if strings.Contains(body, "UWSGI") || strings.Contains(body, "evil") || strings.Contains(body, "/tmp") {
 			t.Fatalf("a magic variable reached the handler:\n%s", body)
 		}
-		logs.waitFor(t, "uwsgi magic variable ignored") // nginx did send it
+		logs.WaitFor(t, "uwsgi magic variable ignored") // nginx did send it
 	})
 
 	t.Run("POST with a body", func(t *testing.T) {

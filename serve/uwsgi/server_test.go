@@ -26,33 +26,7 @@ import (
 
 func TestMain(m *testing.M) { testutil.VerifyNoLeaks(m) }
 
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func (l *logBuffer) waitFor(t *testing.T, s string) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(l.String(), s) {
-		if time.Now().After(deadline) {
-			t.Fatalf("log never contained %q; log:\n%s", s, l.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
+type logBuffer = testutil.LogBuffer
 
 // start serves h over the uwsgi protocol on network ("tcp" on 127.0.0.1, or
 // "unix") and returns the address to dial and the server's log.
@@ -313,7 +287,7 @@ func TestRefused(t *testing.T) {
 			if r.StatusCode != c.status || ran {
 				t.Fatalf("%d (handler ran: %v), want %d", r.StatusCode, ran, c.status)
 			}
-			logs.waitFor(t, c.reason)
+			logs.WaitFor(t, c.reason)
 		})
 	}
 	t.Run("vars at the limit", func(t *testing.T) {
@@ -341,7 +315,7 @@ func TestModifierRefused(t *testing.T) {
 	if b, err := io.ReadAll(c); err != nil || len(b) != 0 {
 		t.Fatalf("%q %v", b, err)
 	}
-	logs.waitFor(t, "unsupported packet type")
+	logs.WaitFor(t, "unsupported packet type")
 }
 
 func TestPeerAllowList(t *testing.T) {
@@ -352,7 +326,7 @@ func TestPeerAllowList(t *testing.T) {
 	if b, _ := io.ReadAll(c); len(b) != 0 {
 		t.Fatalf("refused peer got %q", b)
 	}
-	logs.waitFor(t, "not in the allow-list")
+	logs.WaitFor(t, "not in the allow-list")
 
 	// Unix-socket peers are served whatever the list.
 	uaddr, _ := start(t, "unix", recorder(new(seen)), cfg)
@@ -438,7 +412,7 @@ func TestResponseFraming(t *testing.T) {
 		if err == nil {
 			t.Fatal("a response cut short read as complete")
 		}
-		logs.waitFor(t, "handler failed after responding")
+		logs.WaitFor(t, "handler failed after responding")
 	})
 }
 
@@ -482,7 +456,7 @@ func TestTimeouts(t *testing.T) {
 		if err != nil || r.StatusCode != 408 {
 			t.Fatalf("%v %v", r, err)
 		}
-		logs.waitFor(t, "not received in time")
+		logs.WaitFor(t, "not received in time")
 	})
 	t.Run("silent connection", func(t *testing.T) {
 		c := dial(t, addr)
@@ -504,7 +478,7 @@ func TestPanic(t *testing.T) {
 	if r, _ := do(t, addr, nginxVars("GET", "/"), ""); r.StatusCode != 500 {
 		t.Fatal(r.Status)
 	}
-	logs.waitFor(t, "handler panicked")
+	logs.WaitFor(t, "handler panicked")
 }
 
 type accessLog struct {
