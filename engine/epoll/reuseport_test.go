@@ -320,3 +320,40 @@ func TestReusePortUnixShared(t *testing.T) {
 		t.Fatalf("loops accepted %v, want 20 in all", got)
 	}
 }
+
+// A ":port" listener takes IPv4 and IPv6 alike; the per-loop sockets must too
+// (IPV6_V6ONLY copied), or IPv4 connections would all reach loop 0.
+func TestReusePortDualStack(t *testing.T) {
+	l, err := listen.Listen(context.Background(), listen.Config{Addr: ":0", ReusePort: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Addr().(*net.TCPAddr).IP.To4() != nil {
+		l.Close()
+		t.Skip("no dual-stack IPv6 listener on this machine")
+	}
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	s := &Server{Handler: &lineEcho{}, Loops: 2, ReusePort: true}
+	serveOn(t, s, l)
+	if fds := listening(t, s); len(fds) != 2 {
+		t.Fatalf("%d listening sockets, want 2", len(fds))
+	}
+	const n = 100
+	for range n {
+		c, err := net.Dial("tcp4", net.JoinHostPort("127.0.0.1", port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		echo(t, c, "v4\n")
+	}
+	if c, err := net.Dial("tcp6", net.JoinHostPort("::1", port)); err == nil {
+		defer c.Close()
+		echo(t, c, "v6\n")
+	}
+	got := s.Accepted()
+	t.Logf("connections per loop: %v", got)
+	if got[0] == 0 || got[1] == 0 {
+		t.Fatalf("loops accepted %v: IPv4 connections did not reach every loop", got)
+	}
+}
