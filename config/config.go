@@ -32,6 +32,10 @@ type Server struct {
 	// Engine runs connections: "epoll" (event loops; the default on Linux) or
 	// "goroutine" (one goroutine per connection; the default elsewhere).
 	Engine string `toml:"engine"`
+	// Accept is how the epoll engine's loops take connections from a TCP
+	// listener: "shared" (one socket for all loops; the default) or
+	// "reuseport" (a socket per loop, SO_REUSEPORT).
+	Accept string `toml:"accept"`
 	// Grace bounds how long in-flight requests may finish on shutdown.
 	// Default 30s; "0s" waits as long as it takes.
 	Grace *Duration `toml:"grace"`

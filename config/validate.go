@@ -66,6 +66,7 @@ func (c *Config) validate() Problems {
 	}
 
 	oneOf("server.engine", c.Server.Engine, "epoll", "goroutine")
+	oneOf("server.accept", c.Server.Accept, "shared", "reuseport")
 	if c.Server.MaxConns < 0 {
 		bad("server.max_conns", "server.max_conns cannot be negative", "0 means no limit")
 	}

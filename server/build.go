@@ -130,6 +130,7 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 	b.Config.Logger = b.Logger
 	b.Config.MaxConns = cfg.Server.MaxConns
 	b.Config.Engine = cfg.Server.Engine
+	b.Config.Accept = cfg.Server.Accept
 	b.Config.ShutdownGrace = DefaultShutdownGrace
 	if g := cfg.Server.Grace; g != nil {
 		b.Config.ShutdownGrace = g.Duration

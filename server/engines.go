@@ -8,6 +8,7 @@ import (
 
 	"gatehouse/engine"
 	"gatehouse/engine/epoll"
+	"gatehouse/listen"
 	shttp "gatehouse/serve/http1"
 )
 
@@ -19,6 +20,9 @@ type httpEngine interface {
 	Close() error
 	Conns() int
 	name(l net.Listener) string // the engine l runs on, for the log
+	// listenConfig adjusts an HTTP listener's config for the engine: SO_REUSEPORT
+	// for a TCP listener whose loops each get a socket.
+	listenConfig(lc listen.Config) listen.Config
 }
 
 // engines is both engines behind one face; ev is nil when epoll is not chosen
@@ -30,10 +34,16 @@ type engines struct {
 
 func newHTTPEngine(cfg Config, h *shttp.Server) (httpEngine, error) {
 	e := &engines{gr: &engine.Server{Handler: h, Logger: cfg.Logger, MaxConns: cfg.MaxConns}}
+	switch cfg.Accept {
+	case "", "shared", "reuseport":
+	default:
+		return nil, fmt.Errorf("server: unknown accept mode %q (want shared or reuseport)", cfg.Accept)
+	}
 	switch cfg.Engine {
 	case "", "epoll":
 		if epoll.Supported {
-			e.ev = &epoll.Server{Handler: h, Logger: cfg.Logger, MaxConns: cfg.MaxConns}
+			e.ev = &epoll.Server{Handler: h, Logger: cfg.Logger, MaxConns: cfg.MaxConns,
+				ReusePort: cfg.Accept == "reuseport"}
 		} else if cfg.Engine == "epoll" {
 			cfg.Logger.Warn("no epoll on this system; using the goroutine engine")
 		}
@@ -42,6 +52,15 @@ func newHTTPEngine(cfg Config, h *shttp.Server) (httpEngine, error) {
 		return nil, fmt.Errorf("server: unknown engine %q (want epoll or goroutine)", cfg.Engine)
 	}
 	return e, nil
+}
+
+func (e *engines) listenConfig(lc listen.Config) listen.Config {
+	if e.ev != nil && e.ev.ReusePort {
+		if network, _ := listen.Network(lc.Addr); network == "tcp" {
+			lc.ReusePort = true
+		}
+	}
+	return lc
 }
 
 func (e *engines) epoll(l net.Listener) bool { return e.ev != nil && epoll.Supports(l) }

@@ -49,6 +49,13 @@ type Config struct {
 	// default elsewhere, and always for listeners epoll cannot take). "epoll"
 	// where there is no epoll falls back to "goroutine". See engines.go.
 	Engine string
+	// Accept is how the epoll engine's loops take connections from a TCP
+	// listener: "shared" (one listening socket, watched by every loop; the
+	// default, "" too) or "reuseport" (the listener is bound with SO_REUSEPORT
+	// and each loop gets a socket of its own in its group; see
+	// engine/epoll.Server.ReusePort). Unix listeners and the goroutine engine
+	// are always shared.
+	Accept string
 	// Logger for lifecycle events. nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -118,7 +125,10 @@ func (s *Server) Start(ctx context.Context) error {
 	for _, ul := range s.cfg.UWSGI {
 		lcs = append(lcs, ul.Listen)
 	}
-	for _, lc := range lcs {
+	for i, lc := range lcs {
+		if i < len(s.cfg.Listeners) {
+			lc = s.eng.listenConfig(lc)
+		}
 		l, err := listen.Listen(ctx, lc)
 		if err != nil {
 			for _, o := range ls {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"gatehouse/config"
+	"gatehouse/engine/epoll"
 	"gatehouse/internal/testutil"
 	"gatehouse/listen"
 	"gatehouse/web"
@@ -185,5 +186,67 @@ func TestEngines(t *testing.T) {
 	}
 	if _, err := New(Config{Engine: "threads", Handler: h, Listeners: []listen.Config{{Addr: "127.0.0.1:0"}}}); err == nil {
 		t.Fatal("unknown engine accepted")
+	}
+}
+
+// accept = "reuseport" binds TCP HTTP listeners with SO_REUSEPORT (another
+// socket can then join the address), serves on them, and stops cleanly;
+// "shared" does not; Unix listeners are served either way.
+func TestAcceptModes(t *testing.T) {
+	if !epoll.Supported {
+		t.Skip("no epoll engine on this system")
+	}
+	h := web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error {
+		_, err := w.WriteString("hi")
+		return err
+	})
+	for _, mode := range []string{"", "shared", "reuseport"} {
+		t.Run("accept="+mode, func(t *testing.T) {
+			sock := filepath.Join(t.TempDir(), "s.sock")
+			srv, err := New(Config{Accept: mode, Handler: h, Logger: quiet,
+				Listeners: []listen.Config{{Addr: "127.0.0.1:0"}, {Addr: "unix:" + sock}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			if err := srv.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- srv.Run(ctx) }()
+			defer func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+			}()
+			addr := srv.Addrs()[0].String()
+			joined, err := listen.Listen(context.Background(), listen.Config{Addr: addr, ReusePort: true})
+			if err == nil {
+				joined.Close()
+			}
+			if (err == nil) != (mode == "reuseport") {
+				t.Fatalf("accept=%q: binding a second SO_REUSEPORT socket to %s: %v", mode, addr, err)
+			}
+			for _, network := range []string{"tcp", "unix"} {
+				a := addr
+				if network == "unix" {
+					a = sock
+				}
+				c, err := net.Dial(network, a)
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+				b, _ := io.ReadAll(c)
+				c.Close()
+				if !strings.HasSuffix(string(b), "\r\n\r\nhi") {
+					t.Fatalf("%s: %q", network, b)
+				}
+			}
+		})
+	}
+	if _, err := New(Config{Accept: "both", Handler: h, Listeners: []listen.Config{{Addr: "127.0.0.1:0"}}}); err == nil {
+		t.Fatal("unknown accept mode accepted")
 	}
 }

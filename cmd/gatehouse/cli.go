@@ -295,6 +295,7 @@ func serveFlags(o *serveOptions) *flag.FlagSet {
 	fs.Var(durOpt{&c.Server.Grace, "30s"}, "grace", "how long in-flight requests may finish after a shutdown signal (0s: no limit)")
 	fs.IntVar(&c.Server.MaxConns, "max-conns", 0, "refuse connections beyond this many open ones (0: no limit)")
 	fs.StringVar(&c.Server.Engine, "engine", "", "connection `ENGINE`: epoll (event loops; default on Linux) or goroutine")
+	fs.StringVar(&c.Server.Accept, "accept", "", "how epoll loops take TCP connections: `MODE` shared (one listening socket; default) or reuseport (one per loop)")
 	h := &c.HTTP
 	fs.Var(strOpt{&h.ServerName, shttp.DefaultServerName}, "server-name", "value of the Server response field; - sends none")
 	fs.Var(sizeOpt{&h.MaxBody, "128MiB"}, "max-body", "largest request body (`SIZE`); larger: 413; 0: no limit")

@@ -39,6 +39,7 @@ type mail struct {
 // Ps without a thread hand-off (see poll).
 type loop struct {
 	srv    *Server
+	id     int // its index in srv.loops
 	epfd   int
 	efd    int
 	file   *os.File
@@ -63,12 +64,13 @@ type loop struct {
 	sleeping atomic.Bool
 	stopped  bool
 	done     chan struct{}
+	accepted atomic.Int64 // connections opened, for Server.Accepted
 }
 
 // wheelTick is the resolution of connection deadlines.
 const wheelTick = int64(10 * time.Millisecond)
 
-func newLoop(s *Server) (*loop, error) {
+func newLoop(s *Server, id int) (*loop, error) {
 	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, err
@@ -93,7 +95,7 @@ func newLoop(s *Server) (*loop, error) {
 		syscall.Close(efd)
 		return nil, err
 	}
-	l := &loop{srv: s, epfd: epfd, efd: efd, file: f, rc: rc, done: make(chan struct{})}
+	l := &loop{srv: s, id: id, epfd: epfd, efd: efd, file: f, rc: rc, done: make(chan struct{})}
 	l.now = time.Now().UnixNano()
 	l.clock.Store(l.now)
 	l.wheel = newWheel[*conn](wheelTick, 1024, l.now)
@@ -303,7 +305,7 @@ func (l *loop) event(fd int, ev uint32) {
 		return
 	}
 	for _, ln := range l.listeners {
-		if ln.fd == fd {
+		if ln.fd(l) == fd {
 			l.accept(ln)
 			return
 		}
@@ -532,7 +534,7 @@ func (l *loop) shutdown() {
 		}
 	}
 	for _, ln := range l.listeners {
-		syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, ln.fd, nil)
+		syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, ln.fd(l), nil)
 		ln.removed()
 	}
 	for _, ln := range l.paused {

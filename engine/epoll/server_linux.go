@@ -2,6 +2,7 @@ package epoll
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -33,6 +34,16 @@ type Server struct {
 	// OutputLimit is the output, in bytes, one connection may queue before its
 	// writer waits and its loop stops reading it. 0 means DefaultOutputLimit.
 	OutputLimit int
+	// ReusePort gives each loop a listening socket of its own for a TCP
+	// listener: Serve binds Loops-1 more sockets to the listener's address
+	// with SO_REUSEPORT, and the kernel spreads new connections over them by
+	// a hash of their addresses. The listener given to Serve must have
+	// SO_REUSEPORT set before it was bound (listen.Config.ReusePort). false
+	// (the default) shares the one socket between the loops, waking one loop
+	// per burst of connections (EPOLLEXCLUSIVE). Unix listeners are always
+	// shared: Linux does not spread them over SO_REUSEPORT sockets. See
+	// docs/engines.md for the measured difference.
+	ReusePort bool
 
 	once        sync.Once
 	initErr     error
@@ -48,10 +59,14 @@ type Server struct {
 	stopped     chan struct{}
 }
 
-// listener is one listening socket, shared by every loop (EPOLLEXCLUSIVE wakes
-// one of them per connection).
+// listener is one listening address: one socket shared by every loop
+// (EPOLLEXCLUSIVE wakes one of them per connection), or with ReusePort one
+// socket per loop in the address's SO_REUSEPORT group.
 type listener struct {
-	fd   int // our duplicate of the listener's descriptor
+	// fds holds our duplicate of the listener's descriptor, then with
+	// ReusePort the sockets bound for the other loops: loop i watches
+	// fds[i], or fds[0] when there is only one.
+	fds  []int
 	l    net.Listener
 	unix bool
 	refs sync.WaitGroup // loops that still watch it
@@ -60,6 +75,29 @@ type listener struct {
 }
 
 func (ln *listener) removed() { ln.refs.Done() }
+
+// fd returns the socket loop l accepts from.
+func (ln *listener) fd(l *loop) int {
+	if len(ln.fds) == 1 {
+		return ln.fds[0]
+	}
+	return ln.fds[l.id]
+}
+
+// events is what a loop watches the listener's socket for: with one socket for
+// all loops, EPOLLEXCLUSIVE wakes one of them rather than all.
+func (ln *listener) events() uint32 {
+	if len(ln.fds) == 1 {
+		return syscall.EPOLLIN | epollExclusive
+	}
+	return syscall.EPOLLIN
+}
+
+func (ln *listener) closeFDs() {
+	for _, fd := range ln.fds {
+		syscall.Close(fd)
+	}
+}
 
 // Supports reports whether l can run on the epoll engine: a TCP or Unix stream
 // listener with a descriptor (wrappers that keep SyscallConn qualify; TLS
@@ -93,8 +131,8 @@ func (s *Server) init() error {
 		if n <= 0 {
 			n = runtime.GOMAXPROCS(0)
 		}
-		for range n {
-			l, err := newLoop(s)
+		for i := range n {
+			l, err := newLoop(s, i)
 			if err != nil {
 				s.initErr = err
 				for _, l := range s.loops {
@@ -144,11 +182,22 @@ func (s *Server) Serve(l net.Listener) error {
 		return derr
 	}
 	syscall.SetNonblock(fd, true)
-	ln := &listener{fd: fd, l: l, unix: l.Addr().Network() == "unix", stop: make(chan struct{})}
+	ln := &listener{fds: []int{fd}, l: l, unix: l.Addr().Network() == "unix", stop: make(chan struct{})}
+	if s.ReusePort && !ln.unix && len(s.loops) > 1 {
+		for range len(s.loops) - 1 {
+			nfd, err := reusePortSocket(fd)
+			if err != nil {
+				ln.closeFDs()
+				l.Close()
+				return fmt.Errorf("epoll: a listening socket per loop on %s: %w", l.Addr(), err)
+			}
+			ln.fds = append(ln.fds, nfd)
+		}
+	}
 	s.mu.Lock()
 	if s.draining.Load() {
 		s.mu.Unlock()
-		syscall.Close(fd)
+		ln.closeFDs()
 		l.Close()
 		return engine.ErrServerClosed
 	}
@@ -172,8 +221,9 @@ func (l *loop) addListener(ln *listener) {
 		return
 	default:
 	}
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | epollExclusive, Fd: int32(ln.fd)}
-	if err := syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, ln.fd, &ev); err != nil {
+	fd := ln.fd(l)
+	ev := syscall.EpollEvent{Events: ln.events(), Fd: int32(fd)}
+	if err := syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		l.srv.logger().Error("epoll: cannot watch listener", "err", err)
 		ln.refs.Done()
 		return
@@ -191,7 +241,7 @@ func (l *loop) removeListener(ln *listener) {
 	}
 	for i, x := range l.listeners {
 		if x == ln {
-			syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, ln.fd, nil)
+			syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, ln.fd(l), nil)
 			l.listeners = append(l.listeners[:i], l.listeners[i+1:]...)
 			ln.refs.Done()
 			return
@@ -199,7 +249,12 @@ func (l *loop) removeListener(ln *listener) {
 	}
 }
 
-// stopListeners takes every listener out of the loops, then closes it.
+// stopListeners takes every listener out of the loops, then closes it: every
+// socket of it at once, after no loop watches any. Connections the kernel has
+// queued on a socket but no loop has accepted are reset when it closes, as
+// with any listener that closes; with ReusePort that is true of each loop's
+// socket (unless net.ipv4.tcp_migrate_req moves them to a socket still open,
+// which here is none for long).
 func (s *Server) stopListeners() {
 	s.mu.Lock()
 	lns := make([]*listener, 0, len(s.listeners))
@@ -214,7 +269,7 @@ func (s *Server) stopListeners() {
 			lp.command(func() { lp.removeListener(ln) }) // a stopped loop released it already
 		}
 		ln.refs.Wait()
-		syscall.Close(ln.fd)
+		ln.closeFDs()
 		ln.l.Close()
 		close(ln.stop)
 	}
@@ -222,8 +277,9 @@ func (s *Server) stopListeners() {
 
 // accept takes new connections from ln, a batch at a time.
 func (l *loop) accept(ln *listener) {
+	fd := ln.fd(l)
 	for range 64 {
-		nfd, sa, err := syscall.Accept4(ln.fd, syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
+		nfd, sa, err := syscall.Accept4(fd, syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
 		switch {
 		case err == syscall.EAGAIN:
 			return
@@ -243,7 +299,7 @@ func (l *loop) pauseAccept(ln *listener, err error) {
 	l.srv.logger().Warn("accept failed; retrying", "err", err, "delay", 100*time.Millisecond)
 	for i, x := range l.listeners {
 		if x == ln {
-			syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, ln.fd, nil)
+			syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, ln.fd(l), nil)
 			l.listeners = append(l.listeners[:i], l.listeners[i+1:]...)
 			l.paused = append(l.paused, ln)
 			break
@@ -256,8 +312,9 @@ func (l *loop) resumeAccept(ln *listener) {
 	for i, x := range l.paused {
 		if x == ln {
 			l.paused = append(l.paused[:i], l.paused[i+1:]...)
-			ev := syscall.EpollEvent{Events: syscall.EPOLLIN | epollExclusive, Fd: int32(ln.fd)}
-			if syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, ln.fd, &ev) == nil {
+			fd := ln.fd(l)
+			ev := syscall.EpollEvent{Events: ln.events(), Fd: int32(fd)}
+			if syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, fd, &ev) == nil {
 				l.listeners = append(l.listeners, ln)
 			} else {
 				ln.refs.Done()
@@ -297,6 +354,7 @@ func (l *loop) open(ln *listener, fd int, sa syscall.Sockaddr) {
 	l.conns[fd] = c
 	c.inTable = true
 	s.nconns.Add(1)
+	l.accepted.Add(1)
 	l.apply(c, s.Handler.OnOpen(c))
 }
 
@@ -449,6 +507,19 @@ func (s *Server) Conns() int { return int(s.nconns.Load()) }
 
 // Draining reports whether the server is shutting down.
 func (s *Server) Draining() bool { return s.draining.Load() }
+
+// Accepted returns how many connections each loop has accepted and kept, in
+// loop order: how evenly the loops share the connections.
+func (s *Server) Accepted() []int64 {
+	if s.init() != nil {
+		return nil
+	}
+	n := make([]int64, len(s.loops))
+	for i, l := range s.loops {
+		n[i] = l.accepted.Load()
+	}
+	return n
+}
 
 // Workers returns the number of worker goroutines (running or idle).
 func (s *Server) Workers() int {

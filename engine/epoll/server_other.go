@@ -22,6 +22,7 @@ type Server struct {
 	Loops       int
 	MaxWorkers  int
 	OutputLimit int
+	ReusePort   bool
 }
 
 // Supports reports false: there is no epoll here.
@@ -41,6 +42,9 @@ func (s *Server) Conns() int { return 0 }
 
 // Draining returns false.
 func (s *Server) Draining() bool { return false }
+
+// Accepted returns nil: there are no loops.
+func (s *Server) Accepted() []int64 { return nil }
 
 // Workers returns 0.
 func (s *Server) Workers() int { return 0 }

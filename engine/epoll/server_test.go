@@ -116,50 +116,6 @@ func start(t *testing.T, s *Server) string {
 	return l.Addr().String()
 }
 
-// Connections spread over the loops, each served by the loop that accepted it.
-func TestLoopsShareTheListener(t *testing.T) {
-	s := &Server{Handler: &lineEcho{}, Loops: 2}
-	addr := start(t, s)
-	var cs []net.Conn
-	for range 200 {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		cs = append(cs, c)
-		c.Write([]byte("hi\n"))
-	}
-	for _, c := range cs {
-		c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != "hi\n" {
-			t.Fatalf("%q %v", line, err)
-		}
-	}
-	s.init() // done by Serve already; this makes s.loops safe to read here
-	counted := make(chan [2]int, len(s.loops))
-	for i, l := range s.loops {
-		l.command(func() {
-			n := 0
-			for _, c := range l.conns {
-				if c != nil {
-					n++
-				}
-			}
-			counted <- [2]int{i, n}
-		})
-	}
-	counts := make([]int, len(s.loops))
-	for range s.loops {
-		c := <-counted
-		counts[c[0]] = c[1]
-	}
-	t.Logf("connections per loop: %v", counts)
-	if counts[0]+counts[1] != 200 {
-		t.Fatalf("loops hold %v connections, want 200 in all", counts)
-	}
-}
-
 // A writer past OutputLimit waits for the client; the bytes all arrive, in order.
 func TestOutputBound(t *testing.T) {
 	s := &Server{Handler: &lineEcho{}, OutputLimit: 8 << 10}

@@ -22,6 +22,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -50,6 +51,8 @@ type serverSpec struct {
 	// Peer is a second program that runs with this one, started first and
 	// measured with it: uWSGI behind nginx.
 	Peer *peerSpec
+	// OptIn servers run only when -servers names them.
+	OptIn bool
 }
 
 // peerSpec is the program a server needs beside it.
@@ -82,6 +85,9 @@ func responder(extra ...string) func(launch) ([]string, error) {
 var servers = []serverSpec{
 	{Name: "gatehouse-epoll", Build: "gatehouse", Args: responder("-engine", "epoll")},
 	{Name: "gatehouse-goroutine", Build: "gatehouse", Args: responder("-engine", "goroutine")},
+	// The epoll engine with a listening socket per loop: the same as
+	// gatehouse-epoll with one loop, so only run when named, with -gomaxprocs 2.
+	{Name: "gatehouse-reuseport", Build: "gatehouse", Args: responder("-engine", "epoll", "-accept", "reuseport"), OptIn: true},
 	{Name: "nethttp", Build: "nethttp", Args: responder()},
 	{Name: "fasthttp", Build: "fasthttp", Args: responder()},
 	{Name: "gnet", Build: "gnet", Args: responder()},
@@ -106,16 +112,20 @@ var servers = []serverSpec{
 // The contenders of each kind of scenario, in the order of rep 1.
 var (
 	plaintextServers = []string{"gatehouse-epoll", "gatehouse-goroutine", "nethttp", "fasthttp", "gnet"}
-	staticServers    = []string{"gatehouse-static", "nginx", "nginx-cached"}
-	wsgiServers      = []string{"gatehouse-wsgi", "gunicorn", "uwsgi-http", "nginx-uwsgi"}
-	phpServers       = []string{"gatehouse-php", "nginx-php", "nginx-php-keepalive"}
-	uwsgiServers     = []string{"gatehouse-uwsgi", "nginx-uwsgi"}
+	// acceptServers compare the epoll engine's two accept modes (run with
+	// -gomaxprocs 2 and two server CPUs, so that there are two loops).
+	acceptServers = []string{"gatehouse-epoll", "gatehouse-reuseport"}
+	staticServers = []string{"gatehouse-static", "nginx", "nginx-cached"}
+	wsgiServers   = []string{"gatehouse-wsgi", "gunicorn", "uwsgi-http", "nginx-uwsgi"}
+	phpServers    = []string{"gatehouse-php", "nginx-php", "nginx-php-keepalive"}
+	uwsgiServers  = []string{"gatehouse-uwsgi", "nginx-uwsgi"}
 )
 
 // scenario is one load shape. A load scenario drives wrk with Conns keep-alive
 // connections requesting Path, sending Pipeline requests per write when
-// Pipeline > 0; an idle scenario holds Idle connections open after one request
-// each and measures memory. Servers are the contenders it runs, Baseline the one
+// Pipeline > 0, or on a new connection per request when Close is set; an idle
+// scenario holds Idle connections open after one request each and measures
+// memory. Servers are the contenders it runs, Baseline the one
 // its ratios compare with, and Check what each server must answer before it is
 // measured.
 type scenario struct {
@@ -124,6 +134,7 @@ type scenario struct {
 	App      string // WSGI scenarios: module:callable in bench/apps
 	Conns    int
 	Pipeline int
+	Close    bool // wrk sends "Connection: close": one connection per request
 	Idle     int
 	Servers  []string
 	Baseline string
@@ -132,14 +143,16 @@ type scenario struct {
 }
 
 var scenarios = []scenario{
-	{Name: "c50", Path: "/plaintext", Conns: 50, Servers: plaintextServers, Baseline: "gatehouse-epoll", Check: checkPlaintext,
+	{Name: "c50", Path: "/plaintext", Conns: 50, Servers: slices.Concat(plaintextServers, []string{"gatehouse-reuseport"}), Baseline: "gatehouse-epoll", Check: checkPlaintext,
 		About: "wrk -t1 -c50, keep-alive GET /plaintext"},
-	{Name: "c256", Path: "/plaintext", Conns: 256, Servers: plaintextServers, Baseline: "gatehouse-epoll", Check: checkPlaintext,
+	{Name: "c256", Path: "/plaintext", Conns: 256, Servers: slices.Concat(plaintextServers, []string{"gatehouse-reuseport"}), Baseline: "gatehouse-epoll", Check: checkPlaintext,
 		About: "wrk -t1 -c256, keep-alive GET /plaintext"},
 	{Name: "pipeline16", Path: "/plaintext", Conns: 256, Pipeline: 16, Servers: plaintextServers, Baseline: "gatehouse-epoll", Check: checkPlaintext,
 		About: "wrk -t1 -c256, 16 pipelined GETs per write (pipeline.lua); every response counts"},
 	{Name: "idle10k", Path: "/plaintext", Idle: 10000, Servers: plaintextServers, Baseline: "gatehouse-epoll", Check: checkPlaintext,
 		About: "10,000 keep-alive connections, one GET each, then idle for 2 s; server VmRSS"},
+	{Name: "close50", Path: "/plaintext", Conns: 50, Close: true, Servers: acceptServers, Baseline: "gatehouse-epoll", Check: checkPlaintext,
+		About: "wrk -t1 -c50 -H 'Connection: close', GET /plaintext: a new connection for every request"},
 	{Name: "static13", Path: "/hello.txt", Conns: 50, Servers: staticServers, Baseline: "gatehouse-static", Check: checkStatic,
 		About: "wrk -t1 -c50, keep-alive GET /hello.txt: a 13-byte file served from disk"},
 	{Name: "static64k", Path: "/64k.bin", Conns: 50, Servers: staticServers, Baseline: "gatehouse-static", Check: checkStatic,
@@ -168,6 +181,7 @@ type config struct {
 	wrk       string
 	serverCPU string
 	clientCPU string
+	procs     int // GOMAXPROCS of the Go servers
 	clkTck    int64
 	servers   []serverSpec // the contenders of the selected scenarios
 	scenarios []scenario   // each with only the selected servers
@@ -196,6 +210,7 @@ func main() {
 	flag.StringVar(&cfg.wrk, "wrk", "wrk", "wrk binary")
 	flag.StringVar(&cfg.serverCPU, "server-cpu", "1", "CPU list the servers are pinned to (taskset -c)")
 	flag.StringVar(&cfg.clientCPU, "client-cpu", "0", "CPU list wrk is pinned to (taskset -c)")
+	flag.IntVar(&cfg.procs, "gomaxprocs", 1, "GOMAXPROCS of the Go servers (the epoll engine runs as many loops)")
 	flag.StringVar(&cfg.outPath, "out", "", "markdown report file (default <dir>/results/latest.md)")
 	flag.Parse()
 
@@ -285,6 +300,9 @@ func setup(cfg *config, scenarioFl, serverFl, baseline string, idleConns int) er
 	picked, err := pick(servers, func(s serverSpec) string { return s.Name }, serverFl, "server")
 	if err != nil {
 		return err
+	}
+	if serverFl == "" {
+		picked = slices.DeleteFunc(picked, func(s serverSpec) bool { return s.OptIn })
 	}
 	// Each scenario keeps the selected servers among its own; one left with
 	// none is dropped, and the servers that remain anywhere are the ones built
@@ -594,7 +612,7 @@ func (s *server) stop() {
 	os.RemoveAll(s.dir)
 }
 
-// startServer starts s pinned to the server CPU with GOMAXPROCS=1, waits until
+// startServer starts s pinned to the server CPU with GOMAXPROCS=-gomaxprocs, waits until
 // it accepts, and checks that it answers sc's requests correctly and runs where
 // it should.
 func startServer(cfg *config, sc scenario, s serverSpec, port int) (*server, error) {
@@ -636,7 +654,7 @@ func startServer(cfg *config, sc scenario, s serverSpec, port int) (*server, err
 		prog = filepath.Join(cfg.binDir, s.Build)
 	}
 	cmd := exec.Command("taskset", append([]string{"-c", cfg.serverCPU, prog}, args...)...)
-	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+	cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(cfg.procs))
 	out := &tailBuffer{max: 4096}
 	cmd.Stdout, cmd.Stderr = out, out
 	// Should the runner die without a chance to stop it, SIGTERM rather than

@@ -30,7 +30,7 @@ func newReport(cfg *config) *report {
 	}
 	fmt.Fprintf(&b, "- reps: %d per server and scenario, order rotated each rep; duration: %v timed after a %v warm-up\n",
 		cfg.reps, cfg.duration, cfg.warmup)
-	fmt.Fprintf(&b, "- pinning: servers on CPU %s with GOMAXPROCS=1; wrk -t1 on CPU %s\n", cfg.serverCPU, cfg.clientCPU)
+	fmt.Fprintf(&b, "- pinning: servers on CPU %s with GOMAXPROCS=%d; wrk -t1 on CPU %s\n", cfg.serverCPU, cfg.procs, cfg.clientCPU)
 	fmt.Fprintf(&b, "- CPU/req: the server's utime+stime from /proc/<pid>/stat over the timed run (CLK_TCK %d), summed over its processes (nginx: master and worker), ÷ requests wrk completed\n", cfg.clkTck)
 	fmt.Fprintf(&b, "- ratios compare with each scenario's baseline rep by rep (the median of the per-rep ratios) and are oriented so that > 1 means the baseline is better\n")
 	return &report{cfg: cfg, header: b.String()}

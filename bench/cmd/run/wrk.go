@@ -84,6 +84,9 @@ func runWrk(cfg *config, sc scenario, port int, d time.Duration) (wrkResult, err
 	if sc.Pipeline > 0 {
 		args = append(args, "-s", cfg.luaPath)
 	}
+	if sc.Close {
+		args = append(args, "-H", "Connection: close")
+	}
 	args = append(args, fmt.Sprintf("http://127.0.0.1:%d%s", port, sc.Path))
 	if sc.Pipeline > 0 {
 		args = append(args, "--", strconv.Itoa(sc.Pipeline))

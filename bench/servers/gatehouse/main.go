@@ -2,10 +2,10 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log"
-	"net"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -13,6 +13,7 @@ import (
 
 	"gatehouse/engine"
 	"gatehouse/engine/epoll"
+	"gatehouse/listen"
 	shttp "gatehouse/serve/http1"
 	"gatehouse/web"
 
@@ -24,6 +25,8 @@ var hello = []byte("Hello, World!")
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	eng := flag.String("engine", "epoll", "connection engine: epoll or goroutine")
+	accept := flag.String("accept", "shared", "epoll engine: shared (one listening socket for all loops) or reuseport (one per loop)")
+	stats := flag.Bool("stats", false, "epoll engine: on SIGTERM or SIGINT, print the connections each loop accepted")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until SIGTERM or SIGINT")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -42,7 +45,11 @@ func main() {
 	// The zero Config means every default; the Server field defaults to "gatehouse".
 	app := shttp.New(h, shttp.Config{})
 
-	l, err := net.Listen("tcp", *addr)
+	if *accept != "shared" && *accept != "reuseport" {
+		fmt.Fprintf(os.Stderr, "gatehouse: unknown -accept %q (want shared or reuseport)\n", *accept)
+		os.Exit(2)
+	}
+	l, err := listen.Listen(context.Background(), listen.Config{Addr: *addr, ReusePort: *accept == "reuseport"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -51,7 +58,12 @@ func main() {
 		srv := &engine.Server{Handler: app}
 		log.Fatal(srv.Serve(l))
 	case "epoll":
-		srv := &epoll.Server{Handler: app}
+		srv := &epoll.Server{Handler: app, ReusePort: *accept == "reuseport"}
+		if *stats {
+			sig := make(chan os.Signal, 1)
+			signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+			go func() { <-sig; fmt.Fprintf(os.Stderr, "accepted per loop: %v\n", srv.Accepted()); os.Exit(0) }()
+		}
 		log.Fatal(srv.Serve(l))
 	default:
 		fmt.Fprintf(os.Stderr, "gatehouse: unknown -engine %q (want epoll or goroutine)\n", *eng)
