@@ -32,7 +32,8 @@ type Config struct {
 	MaxIdle int
 	// IdleTimeout closes a connection unused for this long. Default 60 s.
 	IdleTimeout time.Duration
-	// DialTimeout bounds a connect. Default 5 s; expiry is answered 504.
+	// DialTimeout bounds a TCP connect. Default 5 s; expiry is answered 504.
+	// (A Unix connect never waits: it succeeds, or fails at once.)
 	DialTimeout time.Duration
 	// QueueTimeout bounds the wait for a connection when every address is at
 	// MaxConns. Default 10 s; expiry is answered 503 with Retry-After.
@@ -47,8 +48,10 @@ type Config struct {
 	// RetryAfter is sent, in seconds, as Retry-After with the 503 of a full
 	// queue. Default 1.
 	RetryAfter int
-	// Dial opens a connection; nil uses net.Dialer. The context carries the
-	// DialTimeout deadline.
+	// Dial opens a connection; the context carries the DialTimeout deadline.
+	// nil: net.Dialer for TCP; on Linux, Unix addresses are connected with
+	// two system calls and the socket joins Go's poller only when a read or
+	// write has to wait.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 }
 
@@ -77,9 +80,13 @@ func (c Config) withDefaults() Config {
 	if c.RetryAfter <= 0 {
 		c.RetryAfter = DefaultRetryAfter
 	}
-	if c.Dial == nil {
-		var d net.Dialer
-		c.Dial = d.DialContext
-	}
 	return c
+}
+
+func (c *Config) dial() func(ctx context.Context, network, address string) (net.Conn, error) {
+	if c.Dial != nil {
+		return c.Dial
+	}
+	var d net.Dialer
+	return d.DialContext
 }

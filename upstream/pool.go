@@ -306,10 +306,17 @@ func (p *Pool) popWaiter() *waiter {
 
 // dial connects to a in a slot reserved for it.
 func (p *Pool) dial(ctx context.Context, a *address) (*Conn, error) {
-	dctx, cancel := context.WithTimeout(ctx, p.cfg.DialTimeout)
-	nc, err := p.cfg.Dial(dctx, a.network, a.addr)
-	timedOut := dctx.Err() == context.DeadlineExceeded
-	cancel()
+	var nc net.Conn
+	var err error
+	timedOut := false
+	if a.network == "unix" && p.cfg.Dial == nil {
+		nc, err = dialUnix(a.addr)
+	} else {
+		dctx, cancel := context.WithTimeout(ctx, p.cfg.DialTimeout)
+		nc, err = p.cfg.dial()(dctx, a.network, a.addr)
+		timedOut = dctx.Err() == context.DeadlineExceeded
+		cancel()
+	}
 	p.mu.Lock()
 	if err != nil {
 		if ctx.Err() == nil {
