@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -208,6 +209,9 @@ func (h *Handler) packet(r *web.Request, length int64) ([]byte, error) {
 	return pkt, nil
 }
 
+// bufPool holds the buffers responses are read into, 16 KiB each.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
+
 // exchange is one request to uWSGI and its response.
 type exchange struct {
 	h        *Handler
@@ -260,7 +264,9 @@ func (x *exchange) write(p []byte) error {
 // receive reads the response head, then relays the body.
 func (x *exchange) receive(sendErr error) error {
 	h := x.h
-	buf := make([]byte, 16<<10)
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
 	var resp http1.Response
 	p := http1.ResponseParser{Limits: h.cfg.Limits}
 	var r, w int // buf[r:w] is unconsumed
