@@ -238,6 +238,11 @@ type Conn struct {
 // Context is canceled when the connection ends or the server is force-closed.
 func (c *Conn) Context() context.Context { return c.ctx }
 
+// Gone cancels the connection's context: the protocol saw the peer close it
+// while a request runs. The goroutine engine reads only when the protocol asks,
+// so the protocol is what notices.
+func (c *Conn) Gone() { c.cancel() }
+
 // SetIdle marks the connection idle: between requests, with nothing buffered. It
 // returns false when the server is draining: the caller closes the connection
 // instead of waiting for another request.

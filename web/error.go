@@ -57,6 +57,11 @@ func MethodNotAllowed(allow string) error { return &Error{Status: 405, Allow: al
 // from proto/* (which cannot import this package).
 type statusCoder interface{ HTTPStatus() int }
 
+// StatusClientClosed is the status access logs record for a request whose
+// connection ended before it was answered (the client went away, or the
+// server was force-closed): nginx's 499. It is never sent.
+const StatusClientClosed = 499
+
 // StatusOf maps an error to the status code it is answered with. This is the one
 // place that mapping lives:
 //

@@ -71,6 +71,7 @@ func (x *exchange) run() (outcome, error) {
 		}
 		return slotBroken, x.workerFailed(err)
 	}
+	web.WatchClient(x.w) // without a body: a client that leaves aborts the request
 	for {
 		t, n, err := fc.next()
 		if err != nil {
@@ -81,6 +82,7 @@ func (x *exchange) run() (outcome, error) {
 			if err := x.body(n); err != nil {
 				return x.readFailed(err)
 			}
+			web.WatchClient(x.w) // once the body is read to its end
 		case frameHead:
 			b, err := fc.payload(n)
 			if err != nil {

@@ -396,26 +396,36 @@ max_conns = 2
 }
 
 // A client that leaves while a CGI script prints nothing has the script
-// killed at once on the epoll engine (the default): the engine sees the
-// close and cancels the request.
+// killed at once, on both engines: epoll sees the close on its loop, the
+// goroutine engine by the watch the CGI gateway asks for. The request is
+// logged as abandoned (499), not as a failure.
 func TestCGIClientGoneSilentScript(t *testing.T) {
-	p := start(t, "--cgi", "/cgi-bin="+testdataDir(t, "cgi-bin"), "--engine", "epoll")
-	pidFile := filepath.Join(t.TempDir(), "pid")
-	curl(t, "--max-time", "1", "http://"+p.addr+"/cgi-bin/silent.sh?"+pidFile)
-	b, err := os.ReadFile(pidFile)
-	if err != nil {
-		t.Fatalf("the script did not start: %v", err)
-	}
-	var pid int
-	fmt.Sscan(string(b), &pid)
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		if err := syscall.Kill(pid, 0); err != nil {
-			break // gone
-		}
-		if time.Now().After(deadline) {
-			syscall.Kill(pid, syscall.SIGKILL) // the script the test started
-			t.Fatalf("script %d still runs 5 s after its client left", pid)
-		}
-		time.Sleep(20 * time.Millisecond)
+	for _, engine := range []string{"epoll", "goroutine"} {
+		t.Run(engine, func(t *testing.T) {
+			p := start(t, "--cgi", "/cgi-bin="+testdataDir(t, "cgi-bin"), "--engine", engine, "--log-level", "info")
+			pidFile := filepath.Join(t.TempDir(), "pid")
+			curl(t, "--max-time", "1", "http://"+p.addr+"/cgi-bin/silent.sh?"+pidFile)
+			b, err := os.ReadFile(pidFile)
+			if err != nil {
+				t.Fatalf("the script did not start: %v", err)
+			}
+			var pid int
+			fmt.Sscan(string(b), &pid)
+			for deadline := time.Now().Add(5 * time.Second); ; {
+				if err := syscall.Kill(pid, 0); err != nil {
+					break // gone
+				}
+				if time.Now().After(deadline) {
+					syscall.Kill(pid, syscall.SIGKILL) // the script the test started
+					t.Fatalf("script %d still runs 5 s after its client left", pid)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			p.stderr.WaitFor(t, "request abandoned")
+			logs := p.stderr.String()
+			if !strings.Contains(logs, "status=499") || strings.Contains(logs, "level=ERROR") {
+				t.Fatalf("want an INFO line with status=499 and no ERROR; log:\n%s", logs)
+			}
+		})
 	}
 }

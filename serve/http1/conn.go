@@ -87,6 +87,13 @@ type conn struct {
 	sfErr                  error
 	idleN                  int
 	hijacked               bool
+
+	// The client watch of the goroutine engine (watch.go).
+	watching  bool
+	watchDone chan struct{}
+	watchByte [1]byte
+	watchN    int
+	watchErr  error
 }
 
 func newConn() *conn {
@@ -209,6 +216,9 @@ func (c *conn) idleReadFailed(err error) {
 // the raw read callback takes a buffer from the pool, reads, and gives it back if
 // the read would block, so the wait itself pins no memory.
 func (c *conn) readIdle() error {
+	if c.takeWatchByte() {
+		return nil
+	}
 	if c.rc == nil {
 		c.rbuf = &c.inline
 		n, err := c.nc.Read(c.rbuf.b)
@@ -431,11 +441,19 @@ func (c *conn) serveRequest() bool {
 		c.resp.WriteHeader(200)
 	default:
 		err = c.callHandler()
+		c.unwatch()
 	}
 	c.body.active = false
 
 	if err != nil {
-		if c.resp.committed {
+		if early == nil && c.ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			// The connection ended under the handler (the client went away, or
+			// the server was force-closed): nobody is left to answer. Logged,
+			// and counted in the access log, as nginx's 499.
+			c.log().Info("request abandoned: the connection ended", "remote", c.remote,
+				"status", web.StatusClientClosed, "method", method, "target", string(h.Target), "err", err)
+			c.resp.abandon()
+		} else if c.resp.committed {
 			// Too late for an error page: cut the response short so the client
 			// sees it is incomplete.
 			c.resp.closeAfter = true

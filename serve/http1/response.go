@@ -63,6 +63,14 @@ func (w *response) reset(isHead bool) {
 	w.pending = w.small[:0]
 }
 
+// abandon gives up on a response whose connection ended: nothing more is
+// written and the connection closes.
+func (w *response) abandon() {
+	w.releasePending()
+	w.committed, w.abort, w.closeAfter = true, true, true
+	w.status, w.length = web.StatusClientClosed, -1
+}
+
 // resetForError discards what the handler prepared, before an error page.
 func (w *response) resetForError() {
 	w.header.Reset()
@@ -417,12 +425,17 @@ func (w *response) SendFile(f *os.File, offset, count int64) error {
 	return nil
 }
 
+// WatchClient cancels the request's context as soon as the client closes the
+// connection, while the handler waits (see watch.go and web.WatchClient).
+func (w *response) WatchClient() { w.c.watchClient() }
+
 // Upgrade hands the connection to the handler. Pending output is written first.
 func (w *response) Upgrade() (net.Conn, error) {
 	c := w.c
 	if c.hijacked {
 		return nil, ErrUpgraded
 	}
+	c.unwatch()
 	if !c.flush() {
 		return nil, w.werr
 	}

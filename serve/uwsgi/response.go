@@ -58,6 +58,14 @@ func (w *response) reset() {
 	w.abort, w.werr = false, nil
 }
 
+// abandon gives up on a response whose connection ended: nothing more is
+// written.
+func (w *response) abandon() {
+	w.pending = w.pending[:0]
+	w.committed, w.abort = true, true
+	w.status, w.length = web.StatusClientClosed, -1
+}
+
 func (w *response) resetForError() {
 	w.header.Reset()
 	w.status = 0

@@ -1,6 +1,7 @@
 package uwsgi
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -69,6 +70,9 @@ type conn struct {
 	body   bodyReader
 	resp   response
 	entry  web.AccessEntry
+
+	watching  bool // watch.go
+	watchDone chan struct{}
 }
 
 func newConn() *conn {
@@ -145,10 +149,17 @@ func (c *conn) serve() {
 		herr = early
 	} else {
 		herr = c.callHandler()
+		c.unwatch()
 	}
 	c.body.active = false
 	if herr != nil {
-		if c.resp.committed {
+		if early == nil && c.req.Context().Err() != nil && errors.Is(herr, context.Canceled) {
+			// The connection ended under the handler (nginx went away, or the
+			// server was force-closed): nobody is left to answer; nginx's 499.
+			c.log().Info("request abandoned: the connection ended", "remote", c.req.RemoteAddr(),
+				"status", web.StatusClientClosed, "method", c.req.Method(), "target", string(c.req.Target()), "err", herr)
+			c.resp.abandon()
+		} else if c.resp.committed {
 			c.log().Error("handler failed after responding", "remote", c.req.RemoteAddr(),
 				"method", c.req.Method(), "target", string(c.req.Target()), "err", herr)
 			c.resp.abort = true

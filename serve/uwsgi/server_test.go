@@ -545,3 +545,67 @@ func FuzzServeConn(f *testing.F) {
 		}
 	})
 }
+
+// A peer (nginx) that closes the connection while the handler waits cancels
+// the request: the handler asked for the watch with web.WatchClient. The log
+// records an abandoned request (499); a peer that waits gets its answer.
+func TestWatchPeerGone(t *testing.T) {
+	ended := make(chan string, 2)
+	h := web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error {
+		io.Copy(io.Discard, r.Body())
+		web.WatchClient(w)
+		select {
+		case <-r.Context().Done():
+			ended <- "canceled"
+			return r.Context().Err()
+		case <-time.After(200 * time.Millisecond):
+			ended <- "answered"
+			_, err := w.WriteString("late")
+			return err
+		}
+	})
+	al := &accessLog{}
+	addr, logs := start(t, "unix", h, uwsgi.Config{AccessLog: al})
+
+	// A peer that waits: the watch is ended, the answer arrives whole.
+	r, body := do(t, addr, set(nginxVars("POST", "/wait"), "CONTENT_LENGTH", "3"), "abc")
+	if r.StatusCode != 200 || body != "late" || <-ended != "answered" {
+		t.Fatalf("waiting peer: %d %q", r.StatusCode, body)
+	}
+
+	// A peer that leaves.
+	c := dial(t, addr)
+	c.Write(packet(t, 0, nginxVars("GET", "/wait")))
+	time.Sleep(50 * time.Millisecond)
+	c.Close()
+	select {
+	case got := <-ended:
+		if got != "canceled" {
+			t.Fatalf("handler %s; want it canceled when the peer left", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("handler not ended")
+	}
+	logs.WaitFor(t, "request abandoned")
+	if l := logs.String(); !strings.Contains(l, "status=499") || strings.Contains(l, "level=ERROR") {
+		t.Fatalf("log:\n%s", l)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		al.mu.Lock()
+		n := len(al.entries)
+		last := ""
+		if n > 0 {
+			last = al.entries[n-1]
+		}
+		al.mu.Unlock()
+		if n == 2 {
+			if !strings.HasPrefix(last, "499 /wait") {
+				t.Fatalf("access log entry %q, want 499", last)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("access log has %d entries, want 2", n)
+		}
+	}
+}

@@ -1,0 +1,196 @@
+package http1_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"io"
+	"math/big"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"gatehouse/engine"
+	shttp "gatehouse/serve/http1"
+	"gatehouse/web"
+)
+
+// waitingHandler asks for the client watch, then waits for its context or for
+// release; it reports what ended the wait on ended.
+type waitingHandler struct {
+	ended   chan string
+	release chan struct{}
+}
+
+func newWaitingHandler() *waitingHandler {
+	return &waitingHandler{ended: make(chan string, 4), release: make(chan struct{}, 4)}
+}
+
+func (h *waitingHandler) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
+	if r.Path() != "/wait" {
+		w.WriteString("quick " + r.Path())
+		return nil
+	}
+	io.Copy(io.Discard, r.Body())
+	web.WatchClient(w)
+	select {
+	case <-r.Context().Done():
+		h.ended <- "canceled"
+		return r.Context().Err()
+	case <-h.release:
+		h.ended <- "released"
+		w.WriteString("waited")
+		return nil
+	case <-time.After(10 * time.Second):
+		h.ended <- "timeout"
+		return nil
+	}
+}
+
+func (h *waitingHandler) wantEnded(t *testing.T, want string) {
+	t.Helper()
+	select {
+	case got := <-h.ended:
+		if got != want {
+			t.Fatalf("handler ended by %q, want %q", got, want)
+		}
+	case <-time.After(8 * time.Second):
+		t.Fatalf("handler still waits; want it %s", want)
+	}
+}
+
+// A client that closes while its handler waits cancels the request, on both
+// engines; the log records an abandoned request (499), not a failure.
+func TestWatchClientGone(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engineName string) {
+		for _, how := range []string{"close", "half-close"} {
+			t.Run(how, func(t *testing.T) {
+				h := newWaitingHandler()
+				ts := startServer(t, engineName, h, shttp.Config{})
+				c := dial(t, ts.addr)
+				c.send("POST /wait HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc")
+				time.Sleep(50 * time.Millisecond) // the handler is waiting
+				if how == "close" {
+					c.conn.Close()
+				} else {
+					c.conn.(*net.TCPConn).CloseWrite()
+				}
+				h.wantEnded(t, "canceled")
+				ts.logs.WaitFor(t, "request abandoned")
+				if l := ts.logs.String(); !strings.Contains(l, "status=499") || strings.Contains(l, "level=ERROR") {
+					t.Fatalf("log:\n%s", l)
+				}
+			})
+		}
+	})
+}
+
+// The watch reads the first byte of a pipelined request; that request is
+// served whole after the one that waited, and nothing is canceled.
+func TestWatchClientPipelined(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engineName string) {
+		h := newWaitingHandler()
+		ts := startServer(t, engineName, h, shttp.Config{})
+		c := dial(t, ts.addr)
+		c.send("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n")
+		time.Sleep(50 * time.Millisecond)
+		c.send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+		time.Sleep(50 * time.Millisecond)
+		h.release <- struct{}{}
+		h.wantEnded(t, "released")
+		if r := c.read("GET"); r.StatusCode != 200 || r.body != "waited" {
+			t.Fatalf("first response: %d %q", r.StatusCode, r.body)
+		}
+		if r := c.read("GET"); r.StatusCode != 200 || r.body != "quick /next" {
+			t.Fatalf("second response: %d %q", r.StatusCode, r.body)
+		}
+		// And the connection goes on.
+		c.send("GET /third HTTP/1.1\r\nHost: x\r\n\r\n")
+		if r := c.read("GET"); r.StatusCode != 200 || r.body != "quick /third" {
+			t.Fatalf("third response: %d %q", r.StatusCode, r.body)
+		}
+	})
+}
+
+// A request whose handler waited and was answered leaves the connection as it
+// was: the next request on it is read with its deadlines, byte for byte.
+func TestWatchClientKeepAlive(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engineName string) {
+		h := newWaitingHandler()
+		ts := startServer(t, engineName, h, shttp.Config{})
+		c := dial(t, ts.addr)
+		for i := range 3 {
+			c.send("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n")
+			h.release <- struct{}{}
+			h.wantEnded(t, "released")
+			if r := c.read("GET"); r.StatusCode != 200 || r.body != "waited" {
+				t.Fatalf("response %d: %d %q", i, r.StatusCode, r.body)
+			}
+		}
+	})
+}
+
+// On TLS (the goroutine engine): the watch's read through tls.Conn is ended
+// by a deadline without breaking the connection, and a client that closes
+// cancels the request.
+func TestWatchClientTLS(t *testing.T) {
+	cert := selfSigned(t)
+	h := newWaitingHandler()
+	logs := &logBuffer{}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &engine.Server{Handler: shttp.New(h, shttp.Config{Scheme: "https", Logger: logs.Logger()})}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(tls.NewListener(l, &tls.Config{Certificates: []tls.Certificate{cert}})) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		<-done
+	})
+	tc, err := tls.Dial("tcp", l.Addr().String(), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &client{t: t, conn: tc, br: bufio.NewReader(tc)}
+	t.Cleanup(func() { tc.Close() })
+	for i := range 2 {
+		c.send("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n")
+		time.Sleep(20 * time.Millisecond)
+		h.release <- struct{}{}
+		h.wantEnded(t, "released")
+		if r := c.read("GET"); r.StatusCode != 200 || r.body != "waited" {
+			t.Fatalf("response %d: %d %q", i, r.StatusCode, r.body)
+		}
+	}
+	c.send("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n")
+	time.Sleep(50 * time.Millisecond)
+	tc.Close()
+	h.wantEnded(t, "canceled")
+}
+
+func selfSigned(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
