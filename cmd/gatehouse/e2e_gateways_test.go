@@ -429,3 +429,63 @@ func TestCGIClientGoneSilentScript(t *testing.T) {
 		})
 	}
 }
+
+// The keys of uwsgi and cgi routes that only the file sets, each with an
+// effect the real program shows: uwsgi's params, max_vars_size and
+// modifier1 (uWSGI has no application for packet type 5 and closes); cgi's
+// env allow-list, params and nph.
+func TestGatewayKeysFromFile(t *testing.T) {
+	usock := startUWSGIServer(t)
+	t.Setenv("GH_TEST_PASSED", "passed")
+	t.Setenv("GH_TEST_KEPT", "kept")
+	dir := testutil.ShortTempDir(t)
+	addr := freeAddr(t)
+	conf := filepath.Join(dir, "gatehouse.toml")
+	os.WriteFile(conf, []byte(`
+[access_log]
+path = "off"
+
+[[listen]]
+addr = "`+addr+`"
+
+[[site]]
+  [[site.route]]
+  path = "/py/"
+  uwsgi = { pass = "`+usock+`", params = { APP_FLAVOR = "blue" }, max_vars_size = "4k" }
+
+  [[site.route]]
+  path = "/psgi/"
+  uwsgi = { pass = "`+usock+`", modifier1 = 5 }
+
+  [[site.route]]
+  path = "/cgi-bin/"
+  cgi = { root = "`+testdataDir(t, "cgi-bin")+`", env = ["PATH", "GH_TEST_PASSED"], params = { X_PARAM = "from-file" }, nph = true }
+`), 0o644)
+	p := startConfig(t, conf, addr)
+	base := "http://" + p.addr
+
+	out, _, err := curl(t, base+"/py/env")
+	var env map[string]string
+	if err != nil || json.Unmarshal([]byte(out), &env) != nil || env["APP_FLAVOR"] != "blue" {
+		t.Fatalf("uwsgi params: %v %s", err, out)
+	}
+	out, _, _ = curl(t, "-o", "/dev/null", "-w", "%{http_code}", "-H", "X-Big: "+strings.Repeat("b", 5000), base+"/py/env")
+	if out != "431" {
+		t.Fatalf("uwsgi max_vars_size: a 5 KB field got %s, want 431", out)
+	}
+	out, _, _ = curl(t, "-o", "/dev/null", "-w", "%{http_code}", base+"/psgi/env")
+	if out != "502" {
+		t.Fatalf("uwsgi modifier1 = 5: got %s, want 502 (uWSGI refuses the packet type)", out)
+	}
+
+	out, _, err = curl(t, base+"/cgi-bin/keys.sh")
+	v := lines(out)
+	if err != nil || v["GH_TEST_PASSED"] != "passed" || v["GH_TEST_KEPT"] != "" || v["X_PARAM"] != "from-file" {
+		t.Fatalf("cgi env and params: %v\n%s", err, out)
+	}
+	out, _, err = curl(t, "-i", base+"/cgi-bin/nph-status.sh")
+	if err != nil || !strings.HasPrefix(out, "HTTP/1.1 299 Whole Response\r\n") || !strings.Contains(out, "X-NPH: yes") ||
+		!strings.HasSuffix(out, "from the script\n") {
+		t.Fatalf("cgi nph: %v\n%q", err, out)
+	}
+}
