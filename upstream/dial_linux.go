@@ -15,15 +15,14 @@ import (
 // getsockname or getpeername). A Unix connect never waits: it succeeds or
 // fails at once (EAGAIN when the listener's backlog is full, ECONNREFUSED
 // when nobody listens), so DialTimeout has nothing to bound.
-func dialUnix(path string) (net.Conn, error) {
+func dialUnix(ua *unixAddr) (net.Conn, error) {
 	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, os.NewSyscallError("socket", err)
 	}
-	raddr := &net.UnixAddr{Name: path, Net: "unix"}
-	sa := &syscall.SockaddrUnix{Name: path}
+	raddr := ua.net
 	for {
-		err = syscall.Connect(fd, sa)
+		err = syscall.Connect(fd, ua.sa)
 		if err != syscall.EINTR {
 			break
 		}
@@ -33,6 +32,17 @@ func dialUnix(path string) (net.Conn, error) {
 		return nil, &net.OpError{Op: "dial", Net: "unix", Addr: raddr, Err: os.NewSyscallError("connect", err)}
 	}
 	return &unixConn{fd: fd, raddr: raddr}, nil
+}
+
+// unixAddr is a Unix socket's address in the two forms a dial needs, made
+// once per configured address.
+type unixAddr struct {
+	net *net.UnixAddr
+	sa  *syscall.SockaddrUnix
+}
+
+func newUnixAddr(path string) *unixAddr {
+	return &unixAddr{net: &net.UnixAddr{Name: path, Net: "unix"}, sa: &syscall.SockaddrUnix{Name: path}}
 }
 
 // unixConn is a connected Unix socket that joins Go's poller only when it

@@ -23,7 +23,7 @@ func unixPair(t *testing.T) (*unixConn, net.Conn) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	nc, err := dialUnix(path)
+	nc, err := dialUnix(newUnixAddr(path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func unixPair(t *testing.T) (*unixConn, net.Conn) {
 
 func TestDialUnixErrors(t *testing.T) {
 	dir := testutil.ShortTempDir(t)
-	_, err := dialUnix(dir + "/nobody.sock")
+	_, err := dialUnix(newUnixAddr(dir + "/nobody.sock"))
 	if !errors.Is(err, syscall.ENOENT) {
 		t.Fatalf("no socket file: err = %v, want ENOENT", err)
 	}
@@ -56,7 +56,7 @@ func TestDialUnixErrors(t *testing.T) {
 	}
 	l.(*net.UnixListener).SetUnlinkOnClose(false)
 	l.Close()
-	if _, err := dialUnix(dir + "/gone.sock"); !errors.Is(err, syscall.ECONNREFUSED) {
+	if _, err := dialUnix(newUnixAddr(dir + "/gone.sock")); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("closed listener: err = %v, want ECONNREFUSED", err)
 	}
 }

@@ -45,6 +45,7 @@ type address struct {
 	open      int     // connections counted against MaxConns: in use, idle or being dialed
 	idle      []*Conn // oldest first; handed out from the end
 	downUntil time.Time
+	unix      *unixAddr // network "unix": the socket's address, made once
 }
 
 func (a *address) down(now time.Time) bool { return now.Before(a.downUntil) }
@@ -74,7 +75,11 @@ func New(cfg Config) (*Pool, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.addrs = append(p.addrs, &address{name: s, network: network, addr: addr})
+		a := &address{name: s, network: network, addr: addr}
+		if network == "unix" {
+			a.unix = newUnixAddr(addr)
+		}
+		p.addrs = append(p.addrs, a)
 	}
 	return p, nil
 }
@@ -310,7 +315,7 @@ func (p *Pool) dial(ctx context.Context, a *address) (*Conn, error) {
 	var err error
 	timedOut := false
 	if a.network == "unix" && p.cfg.Dial == nil {
-		nc, err = dialUnix(a.addr)
+		nc, err = dialUnix(a.unix)
 	} else {
 		dctx, cancel := context.WithTimeout(ctx, p.cfg.DialTimeout)
 		nc, err = p.cfg.dial()(dctx, a.network, a.addr)

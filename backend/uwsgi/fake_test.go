@@ -185,15 +185,15 @@ func TestVarsTooLarge(t *testing.T) {
 	// Exactly at the limit, then one byte past it.
 	h, _ := newHandler(t, Config{Upstream: upstream.Config{Addrs: []string{f.addr}}, MaxVarsBytes: 2000})
 	req := func(n int) *web.Request { return webtest.NewRequest("GET", "/", nil, "X-Big: "+strings.Repeat("b", n)) }
-	base, err := h.packet(req(0), 0)
+	base, err := h.packet(nil, req(0), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	room := 2000 - (len(base) - puwsgi.HeaderSize) // the X-Big value "" already counts its name
-	if _, err := h.packet(req(room), 0); err != nil {
+	if _, err := h.packet(nil, req(room), 0); err != nil {
 		t.Fatalf("at the limit: %v", err)
 	}
-	if _, err := h.packet(req(room+1), 0); !errors.Is(err, puwsgi.ErrVarsTooLarge) {
+	if _, err := h.packet(nil, req(room+1), 0); !errors.Is(err, puwsgi.ErrVarsTooLarge) {
 		t.Fatalf("one past: %v", err)
 	}
 }

@@ -158,9 +158,14 @@ func (h *Handler) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
 		defer f.Close()
 		body, length = f, n
 	}
-	pkt, err := h.packet(r, length)
+	pp := pktPool.Get().(*[]byte)
+	defer pktPool.Put(pp)
+	pkt, err := h.packet((*pp)[:0], r, length)
 	if err != nil {
 		return err
+	}
+	if cap(pkt) <= maxPooledPacket {
+		*pp = pkt[:0] // grown for a large request: keep the larger buffer
 	}
 
 	uc, err := h.pool.Get(ctx)
@@ -185,7 +190,7 @@ func (h *Handler) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
 }
 
 // packet builds the request packet: the CGI variables of proto/cgienv.
-func (h *Handler) packet(r *web.Request, length int64) ([]byte, error) {
+func (h *Handler) packet(dst []byte, r *web.Request, length int64) ([]byte, error) {
 	cr := webcgi.Request(r)
 	// The path split by the mount point is the one routing matched (merged
 	// slashes, unreserved escapes decoded), so SCRIPT_NAME is a prefix of it
@@ -196,7 +201,7 @@ func (h *Handler) packet(r *web.Request, length int64) ([]byte, error) {
 	}
 	m := cgienv.Mount{ScriptName: h.cfg.Mount, ServerSoftware: h.cfg.ServerSoftware, Extra: h.cfg.Params}
 	var b puwsgi.Builder
-	b.Reset(make([]byte, 0, 1024), h.cfg.Modifier1, h.cfg.Modifier2, h.cfg.MaxVarsBytes)
+	b.Reset(dst, h.cfg.Modifier1, h.cfg.Modifier2, h.cfg.MaxVarsBytes)
 	switch err := cgienv.Build(cr, &m, b.Add); {
 	case errors.Is(err, cgienv.ErrPath):
 		return nil, &web.Error{Status: 400, Err: err}
@@ -209,6 +214,12 @@ func (h *Handler) packet(r *web.Request, length int64) ([]byte, error) {
 	}
 	return pkt, nil
 }
+
+// pktPool holds the buffers request packets are built in: 1 KiB, grown to
+// what a request needs up to maxPooledPacket.
+var pktPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+const maxPooledPacket = 8 << 10
 
 // bufPool holds the buffers responses are read into, 16 KiB each.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
