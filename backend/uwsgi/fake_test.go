@@ -226,7 +226,8 @@ func TestResponses(t *testing.T) {
 				}
 			}},
 		{"bytes past the length dropped", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA", 200, "ok", true, nil},
-		// Nothing was sent yet when the body fell short: the client gets 502.
+		// The body falls short: 502 when the close came with the bytes, a
+		// cut 200 when the head went out before it (see the loop below).
 		{"short body", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", 502, "*", true, nil},
 		// Past the server's buffer the head is out: the client sees the cut.
 		{"long body cut", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + strings.Repeat("x", 50000), 200, strings.Repeat("x", 50000), false, nil},
@@ -243,6 +244,14 @@ func TestResponses(t *testing.T) {
 			h, _ := newHandler(t, Config{Upstream: upstream.Config{Addrs: []string{f.addr}}})
 			addr := serve(t, h)
 			r, body, err := do(t, addr, request(c.method, "/", ""))
+			if c.name == "short body" && r.StatusCode == 200 {
+				// The bytes came before the close: they were flushed while the
+				// rest was awaited, so the client must see the body cut.
+				if body != "short" || err == nil {
+					t.Fatalf("cut 200: body %q, err %v; want \"short\" and an incomplete body", body, err)
+				}
+				return
+			}
 			if r.StatusCode != c.status || body != c.body && c.body != "*" || (err == nil) != c.complete {
 				t.Fatalf("%d %q %v", r.StatusCode, body, err)
 			}
