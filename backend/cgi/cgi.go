@@ -228,6 +228,7 @@ type proc struct {
 	raw      syscall.RawConn // stdout's, for reads that do not wait
 	stderr   *stderrLog
 	timedOut atomic.Bool
+	gone     atomic.Bool // killed because the request ended (its client left)
 	waited   bool
 }
 
@@ -248,7 +249,7 @@ func (p *proc) wait() {
 	var ee *exec.ExitError
 	switch {
 	case err == nil, errors.Is(err, exec.ErrWaitDelay):
-	case errors.As(err, &ee) && p.timedOut.Load():
+	case errors.As(err, &ee) && (p.timedOut.Load() || p.gone.Load()): // we killed it
 	case errors.As(err, &ee):
 		p.h.cfg.Logger.Warn("cgi script failed", "script", p.name, "status", ee.ProcessState.String())
 	default:
@@ -332,6 +333,8 @@ func (h *Handler) run(w web.ResponseWriter, r *web.Request, s *script) error {
 	stop := context.AfterFunc(ctx, func() {
 		if ctx.Err() == context.DeadlineExceeded {
 			p.timedOut.Store(true)
+		} else {
+			p.gone.Store(true)
 		}
 		p.kill()
 		now := time.Now()
@@ -436,8 +439,8 @@ func (h *Handler) relay(ctx context.Context, w web.ResponseWriter, r *web.Reques
 		if k == 0 && rerr != nil {
 			if rerr == io.EOF {
 				p.wait()
-				if p.timedOut.Load() {
-					return errTimeout
+				if err := p.outcome(ctx, nil); err != nil {
+					return err // killed: its timeout, or its client left
 				}
 				h.cfg.Logger.Warn("cgi script ended without a response head", "script", p.name, "output", len(buf))
 				return errNoHead
@@ -458,8 +461,8 @@ func (h *Handler) relay(ctx context.Context, w web.ResponseWriter, r *web.Reques
 			return p.outcome(ctx, err)
 		}
 		p.wait()
-		if p.timedOut.Load() {
-			return errTimeout
+		if err := p.outcome(ctx, nil); err != nil {
+			return err
 		}
 		return h.localRedirect(w, r, hd.location)
 	}
@@ -525,10 +528,7 @@ func (h *Handler) relay(ctx context.Context, w web.ResponseWriter, r *web.Reques
 		}
 	}
 	p.wait()
-	if p.timedOut.Load() {
-		return errTimeout
-	}
-	return nil
+	return p.outcome(ctx, nil)
 }
 
 var (
