@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -233,15 +234,61 @@ type Conn struct {
 	state  atomic.Int32
 	ctx    context.Context
 	cancel context.CancelFunc
+
+	// The watch (WatchPeer): its goroutine's result, handed over on watchDone.
+	watching  bool
+	watchDone chan struct{}
+	watchByte [1]byte
+	watchN    int
+	watchErr  error
 }
 
 // Context is canceled when the connection ends or the server is force-closed.
 func (c *Conn) Context() context.Context { return c.ctx }
 
-// Gone cancels the connection's context: the protocol saw the peer close it
-// while a request runs. The goroutine engine reads only when the protocol asks,
-// so the protocol is what notices.
-func (c *Conn) Gone() { c.cancel() }
+// WatchPeer watches for the peer closing the connection while a handler
+// waits on something else: this engine reads only when the protocol asks, so
+// without it a client that leaves goes unseen until the response is written.
+// A goroutine reads one byte with no deadline; EOF or a reset cancels the
+// connection's context (a half-close counts, as for nginx). The protocol calls
+// it only with nothing of the peer's left unread that it must see first (the
+// request body read to its end), from the goroutine serving the connection,
+// and ends it with StopWatch before it reads or hands over the connection.
+func (c *Conn) WatchPeer() {
+	if c.watching {
+		return
+	}
+	if c.watchDone == nil {
+		c.watchDone = make(chan struct{}, 1)
+	}
+	c.watching = true
+	c.NetConn.SetReadDeadline(time.Time{})
+	go func() {
+		c.watchN, c.watchErr = c.NetConn.Read(c.watchByte[:])
+		if c.watchN == 0 && !errors.Is(c.watchErr, os.ErrDeadlineExceeded) {
+			c.cancel()
+		}
+		c.watchDone <- struct{}{}
+	}()
+}
+
+// StopWatch ends WatchPeer's watch and waits for its goroutine. It returns
+// the byte the watch read, if it read one (the start of a pipelined request,
+// which the caller must parse first), and whether the peer is gone (the
+// context is then canceled). The read deadline is left in the past: set a new
+// one before reading. Without a watch it returns zeros.
+func (c *Conn) StopWatch() (b byte, got, gone bool) {
+	if !c.watching {
+		return 0, false, false
+	}
+	c.NetConn.SetReadDeadline(time.Unix(1, 0))
+	<-c.watchDone
+	c.watching = false
+	got = c.watchN > 0
+	gone = !got && !errors.Is(c.watchErr, os.ErrDeadlineExceeded)
+	c.watchN, c.watchErr = 0, nil
+	return c.watchByte[0], got, gone
+}
 
 // SetIdle marks the connection idle: between requests, with nothing buffered. It
 // returns false when the server is draining: the caller closes the connection

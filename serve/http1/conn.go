@@ -88,12 +88,9 @@ type conn struct {
 	idleN                  int
 	hijacked               bool
 
-	// The client watch of the goroutine engine (watch.go).
-	watching  bool
-	watchDone chan struct{}
-	watchByte [1]byte
+	// A byte the client watch read: the next request's first (watch.go).
+	watchByte byte
 	watchN    int
-	watchErr  error
 }
 
 func newConn() *conn {

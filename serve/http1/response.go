@@ -455,6 +455,10 @@ func (w *response) Upgrade() (net.Conn, error) {
 		buffered = append([]byte(nil), c.rbuf.b[c.r:c.w]...)
 		c.r = c.w
 	}
+	if c.watchN > 0 { // the client watch read the tunnel's first byte
+		buffered = append(buffered, c.watchByte)
+		c.watchN = 0
+	}
 	return &upgradedConn{Conn: nc, buffered: buffered}, nil
 }
 

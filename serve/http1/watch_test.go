@@ -194,3 +194,38 @@ func selfSigned(t *testing.T) tls.Certificate {
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
+
+// A handler that watched the client, then takes the connection over, gets the
+// byte the watch read first: nothing of the tunnel is lost.
+func TestWatchClientThenUpgrade(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e string) {
+		h := web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error {
+			web.WatchClient(w)
+			time.Sleep(100 * time.Millisecond) // the client's first tunnel bytes arrive meanwhile
+			conn, err := w.Upgrade()
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+			got := make([]byte, 5)
+			if _, err := io.ReadFull(conn, got); err != nil {
+				return nil
+			}
+			conn.Write(got)
+			return nil
+		})
+		ts := startServer(t, e, h, shttp.Config{})
+		c := dial(t, ts.addr)
+		c.send("GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		time.Sleep(30 * time.Millisecond)
+		c.send("hello")
+		if r, err := c.tryReadUpgrade(); err != nil || r != 101 {
+			t.Fatalf("%d %v", r, err)
+		}
+		buf := make([]byte, 5)
+		if _, err := io.ReadFull(c.br, buf); err != nil || string(buf) != "hello" {
+			t.Fatalf("echo %q %v; want \"hello\"", buf, err)
+		}
+	})
+}

@@ -70,9 +70,6 @@ type conn struct {
 	body   bodyReader
 	resp   response
 	entry  web.AccessEntry
-
-	watching  bool // watch.go
-	watchDone chan struct{}
 }
 
 func newConn() *conn {
