@@ -272,6 +272,9 @@ func (c *Conn) WatchPeer() {
 	}()
 }
 
+// Watching reports whether WatchPeer's watch runs.
+func (c *Conn) Watching() bool { return c.watching }
+
 // StopWatch ends WatchPeer's watch and waits for its goroutine. It returns
 // the byte the watch read, if it read one (the start of a pipelined request,
 // which the caller must parse first), and whether the peer is gone (the

@@ -114,7 +114,7 @@ func (c *conn) start(s *Server, ec *engine.Conn) {
 		}
 	}
 	c.r, c.w, c.bodyBase, c.nreq, c.broken, c.hijacked = 0, 0, 0, 0, false, false
-	c.rdl, c.wdl = 0, 0
+	c.rdl, c.wdl, c.watchN = 0, 0, 0
 	c.tickNow()
 	c.parser.Limits = c.cfg.Limits
 	c.parser.Reset()
@@ -132,6 +132,7 @@ func (c *conn) end() {
 	c.head.Reset()
 	c.srv, c.cfg, c.ec, c.nc, c.rc, c.tls = nil, nil, nil, nil, nil, nil
 	c.ctx, c.drain = nil, nil
+	c.watchN = 0 // a pipelined byte the watch read, never served: not the next client's
 }
 
 func (c *conn) releaseBuffers() {

@@ -163,7 +163,7 @@ func (c *conn) startEvent(s *Server, ev engine.EventConn) {
 	c.r, c.w, c.bodyBase, c.broken, c.hijacked = 0, 0, 0, false, false
 	c.nreq = int(*ev.Word())
 	c.refusal, c.headStarted = nil, false
-	c.rdl, c.wdl = 0, 0
+	c.rdl, c.wdl, c.watchN = 0, 0, 0
 	c.base, c.now = time.Time{}, ev.Now() // clock() reads the wall clock when first asked
 	c.parser.Limits = c.cfg.Limits
 	c.parser.Reset()

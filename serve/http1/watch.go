@@ -21,20 +21,18 @@ func (c *conn) watchClient() {
 // unwatch ends the watch: a byte it read becomes the start of the next
 // request, a client that left closes the connection after this response.
 func (c *conn) unwatch() {
-	if c.ec == nil {
+	if c.ec == nil || !c.ec.Watching() {
 		return
 	}
 	b, got, gone := c.ec.StopWatch()
+	c.rdl = -1 // in the past: the next setReadDeadline sets it, even to none
 	switch {
 	case got:
 		c.watchByte, c.watchN = b, 1
 	case gone:
 		c.log().Debug("client closed the connection while a request ran", "remote", c.remote)
 		c.resp.closeAfter = true
-	default:
-		return
 	}
-	c.rdl = -1 // in the past: the next setReadDeadline sets it
 }
 
 // takeWatchByte moves a byte the watch read into the read buffer, at the start

@@ -229,3 +229,49 @@ func TestWatchClientThenUpgrade(t *testing.T) {
 		}
 	})
 }
+
+// With no idle timeout (idle_timeout = "0s"), a watched request that ended
+// normally leaves the connection usable: the watch's stop moved the read
+// deadline, and the next read must not inherit it.
+func TestWatchClientNoIdleTimeout(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engineName string) {
+		h := newWaitingHandler()
+		ts := startServer(t, engineName, h, shttp.Config{IdleTimeout: -1})
+		c := dial(t, ts.addr)
+		for i := range 3 {
+			c.send("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n")
+			h.release <- struct{}{}
+			h.wantEnded(t, "released")
+			if r := c.read("GET"); r.StatusCode != 200 || r.body != "waited" {
+				t.Fatalf("response %d: %d %q", i, r.StatusCode, r.body)
+			}
+		}
+	})
+}
+
+// A byte the watch read on a connection that then closes (here after one
+// request) is dropped with it: the pooled state must not put it in front of
+// the next client's request.
+func TestWatchByteStaysWithItsConnection(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engineName string) {
+		h := newWaitingHandler()
+		ts := startServer(t, engineName, h, shttp.Config{MaxRequestsPerConn: 1})
+		for i := range 5 {
+			a := dial(t, ts.addr)
+			a.send("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n")
+			time.Sleep(20 * time.Millisecond)
+			a.send("X") // the start of a request this connection will not serve
+			time.Sleep(20 * time.Millisecond)
+			h.release <- struct{}{}
+			h.wantEnded(t, "released")
+			a.read("GET")
+			a.expectClosed()
+
+			b := dial(t, ts.addr)
+			b.send("GET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+			if r := b.read("GET"); r.StatusCode != 200 || r.body != "quick /b" {
+				t.Fatalf("round %d: the next connection got %d %q", i, r.StatusCode, r.body)
+			}
+		}
+	})
+}
