@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 
@@ -76,6 +77,9 @@ func (x *exchange) run() (outcome, error) {
 		t, n, err := fc.next()
 		if err != nil {
 			return x.readFailed(err)
+		}
+		if !x.discarding && x.r.Context().Err() != nil {
+			x.clientGone(t)
 		}
 		switch t {
 		case frameGet:
@@ -259,6 +263,17 @@ func (x *exchange) write(p []byte) error {
 	_, err := x.w.Write(p)
 	x.clientErr(err)
 	return nil
+}
+
+// clientGone stops a response whose client left (the request's context was
+// canceled; web.WatchClient has the server watch for that): the worker is
+// told to stop (A; a G frame gets its A from body) and the rest is dropped.
+func (x *exchange) clientGone(t byte) {
+	x.result = fmt.Errorf("wsgi: client went away: %w", x.r.Context().Err())
+	x.discarding = true
+	if t != frameGet {
+		x.fc.send(frameAbort, nil) // an error: the next read reports the broken worker
+	}
 }
 
 // clientErr handles a failed write to the client: the worker is told to stop

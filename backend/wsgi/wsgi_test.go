@@ -723,3 +723,30 @@ func TestCloseEndsWorkers(t *testing.T) {
 		}
 	}
 }
+
+// A client that leaves while the application works without output: when the
+// application answers, the answer is dropped, the request is logged as
+// abandoned (499), and the worker serves the next request.
+func TestClientGoneBeforeAnswer(t *testing.T) {
+	f := start(t, Config{Workers: 1, App: "apps:plain"})
+	pid := f.pool.Stats().Workers[0].PID
+	conn, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "GET /slow?s=0.5 HTTP/1.1\r\nHost: x\r\n\r\n")
+	time.Sleep(100 * time.Millisecond)
+	conn.Close()
+	f.logs.WaitForWithin(t, "request abandoned", 3*time.Second)
+	if l := f.logs.String(); !strings.Contains(l, "status=499") {
+		t.Fatalf("want status=499 in the log:\n%s", l)
+	}
+	c := client()
+	defer closeIdle(c)
+	if _, body := get(t, c, f.url+"/hello"); body != "Hello, world" {
+		t.Errorf("next request: %q", body)
+	}
+	if w := f.pool.Stats().Workers[0]; w.PID != pid {
+		t.Errorf("worker replaced (%d → %d)", pid, w.PID)
+	}
+}

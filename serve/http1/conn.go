@@ -448,9 +448,9 @@ func (c *conn) serveRequest() bool {
 			// The connection ended under the handler (the client went away, or
 			// the server was force-closed): nobody is left to answer. Logged,
 			// and counted in the access log, as nginx's 499.
-			c.log().Info("request abandoned: the connection ended", "remote", c.remote,
-				"status", web.StatusClientClosed, "method", method, "target", string(h.Target), "err", err)
 			c.resp.abandon()
+			c.log().Info("request abandoned: the connection ended", "remote", c.remote,
+				"status", c.resp.status, "method", method, "target", string(h.Target), "err", err)
 		} else if c.resp.committed {
 			// Too late for an error page: cut the response short so the client
 			// sees it is incomplete.

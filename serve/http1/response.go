@@ -64,11 +64,15 @@ func (w *response) reset(isHead bool) {
 }
 
 // abandon gives up on a response whose connection ended: nothing more is
-// written and the connection closes.
+// written and the connection closes. The access log keeps the status of a
+// head already sent, 499 otherwise.
 func (w *response) abandon() {
 	w.releasePending()
+	if !w.committed {
+		w.status = web.StatusClientClosed
+	}
 	w.committed, w.abort, w.closeAfter = true, true, true
-	w.status, w.length = web.StatusClientClosed, -1
+	w.length = -1
 }
 
 // resetForError discards what the handler prepared, before an error page.

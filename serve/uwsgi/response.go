@@ -62,8 +62,11 @@ func (w *response) reset() {
 // written.
 func (w *response) abandon() {
 	w.pending = w.pending[:0]
+	if !w.committed {
+		w.status = web.StatusClientClosed
+	}
 	w.committed, w.abort = true, true
-	w.status, w.length = web.StatusClientClosed, -1
+	w.length = -1
 }
 
 func (w *response) resetForError() {

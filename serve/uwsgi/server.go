@@ -153,9 +153,9 @@ func (c *conn) serve() {
 		if early == nil && c.req.Context().Err() != nil && errors.Is(herr, context.Canceled) {
 			// The connection ended under the handler (nginx went away, or the
 			// server was force-closed): nobody is left to answer; nginx's 499.
-			c.log().Info("request abandoned: the connection ended", "remote", c.req.RemoteAddr(),
-				"status", web.StatusClientClosed, "method", c.req.Method(), "target", string(c.req.Target()), "err", herr)
 			c.resp.abandon()
+			c.log().Info("request abandoned: the connection ended", "remote", c.req.RemoteAddr(),
+				"status", c.resp.status, "method", c.req.Method(), "target", string(c.req.Target()), "err", herr)
 		} else if c.resp.committed {
 			c.log().Error("handler failed after responding", "remote", c.req.RemoteAddr(),
 				"method", c.req.Method(), "target", string(c.req.Target()), "err", herr)
