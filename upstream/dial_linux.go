@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -68,7 +69,8 @@ var errNetClosing = net.ErrClosed
 
 func (c *unixConn) Read(p []byte) (int, error) {
 	if f := c.f.Load(); f != nil {
-		return f.Read(p)
+		n, err := f.Read(p)
+		return n, c.fileError("read", err)
 	}
 	c.mu.Lock()
 	if f := c.f.Load(); f != nil || c.closed {
@@ -76,7 +78,8 @@ func (c *unixConn) Read(p []byte) (int, error) {
 		if f == nil {
 			return 0, c.opError("read", errNetClosing)
 		}
-		return f.Read(p)
+		n, err := f.Read(p)
+		return n, c.fileError("read", err)
 	}
 	if expired(c.rdl) {
 		c.mu.Unlock()
@@ -93,7 +96,8 @@ func (c *unixConn) Read(p []byte) (int, error) {
 	if err == syscall.EAGAIN {
 		f := c.promote()
 		c.mu.Unlock()
-		return f.Read(p)
+		n, err := f.Read(p)
+		return n, c.fileError("read", err)
 	}
 	c.mu.Unlock()
 	switch {
@@ -107,7 +111,8 @@ func (c *unixConn) Read(p []byte) (int, error) {
 
 func (c *unixConn) Write(p []byte) (int, error) {
 	if f := c.f.Load(); f != nil {
-		return f.Write(p)
+		n, err := f.Write(p)
+		return n, c.fileError("write", err)
 	}
 	c.mu.Lock()
 	if f := c.f.Load(); f != nil || c.closed {
@@ -115,7 +120,8 @@ func (c *unixConn) Write(p []byte) (int, error) {
 		if f == nil {
 			return 0, c.opError("write", errNetClosing)
 		}
-		return f.Write(p)
+		n, err := f.Write(p)
+		return n, c.fileError("write", err)
 	}
 	if expired(c.wdl) {
 		c.mu.Unlock()
@@ -134,7 +140,7 @@ func (c *unixConn) Write(p []byte) (int, error) {
 			f := c.promote()
 			c.mu.Unlock()
 			n, err := f.Write(p[done:])
-			return done + n, err
+			return done + n, c.fileError("write", err)
 		}
 		c.mu.Unlock()
 		return done, c.opError("write", os.NewSyscallError("write", err))
@@ -157,6 +163,22 @@ func (c *unixConn) promote() *os.File {
 }
 
 func expired(t time.Time) bool { return !t.IsZero() && !time.Now().Before(t) }
+
+// fileError gives an error of the poller's file the form a net.Conn's has: a
+// *net.OpError, net.ErrClosed once closed; io.EOF stays as it is.
+func (c *unixConn) fileError(op string, err error) error {
+	if err == nil || err == io.EOF {
+		return err
+	}
+	if errors.Is(err, os.ErrClosed) {
+		return c.opError(op, errNetClosing)
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return c.opError(op, err)
+}
 
 func (c *unixConn) opError(op string, err error) error {
 	return &net.OpError{Op: op, Net: "unix", Addr: c.raddr, Err: err}

@@ -260,3 +260,22 @@ func TestPoolDialsUnixDirectly(t *testing.T) {
 		t.Fatalf("echo = %q, %v", line, err)
 	}
 }
+
+// Once on the poller, errors keep a net.Conn's form: *net.OpError, timeouts
+// that say so, net.ErrClosed after Close.
+func TestUnixConnErrorsAfterPromotion(t *testing.T) {
+	c, _ := unixPair(t)
+	c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	_, err := c.Read(make([]byte, 8)) // waits: promoted, then times out
+	var oe *net.OpError
+	if c.f.Load() == nil || !errors.As(err, &oe) || !oe.Timeout() || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("timeout on the poller: %#v", err)
+	}
+	c.Close()
+	if _, err := c.Read(make([]byte, 8)); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Read after Close = %v, want net.ErrClosed", err)
+	}
+	if _, err := c.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Write after Close = %v, want net.ErrClosed", err)
+	}
+}

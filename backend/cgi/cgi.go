@@ -228,13 +228,14 @@ type proc struct {
 	raw      syscall.RawConn // stdout's, for reads that do not wait
 	stderr   *stderrLog
 	timedOut atomic.Bool
-	gone     atomic.Bool // killed because the request ended (its client left)
+	killed   atomic.Bool // by us: its timeout, its client gone, or its response abandoned
 	waited   bool
 }
 
 // kill ends the script's whole process group: a script's children (a shell
 // pipeline, a background job) must not outlive a request that was abandoned.
 func (p *proc) kill() {
+	p.killed.Store(true)
 	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 }
 
@@ -249,7 +250,7 @@ func (p *proc) wait() {
 	var ee *exec.ExitError
 	switch {
 	case err == nil, errors.Is(err, exec.ErrWaitDelay):
-	case errors.As(err, &ee) && (p.timedOut.Load() || p.gone.Load()): // we killed it
+	case errors.As(err, &ee) && p.killed.Load(): // ended by kill: the reason is logged where it was decided
 	case errors.As(err, &ee):
 		p.h.cfg.Logger.Warn("cgi script failed", "script", p.name, "status", ee.ProcessState.String())
 	default:
@@ -265,11 +266,12 @@ func (p *proc) wait() {
 // holds (64 KiB on Linux) before reading its input therefore blocks until the
 // timeout, as with Apache's mod_cgi; scripts read their input first.
 func (h *Handler) run(w web.ResponseWriter, r *web.Request, s *script) error {
-	ctx, cancel := context.WithCancel(r.Context())
+	ctx := r.Context()
 	if h.cfg.Timeout > 0 {
-		ctx, cancel = context.WithTimeout(r.Context(), h.cfg.Timeout)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.cfg.Timeout)
+		defer cancel()
 	}
-	defer cancel()
 
 	// stdin: nothing, a pipe fed from the body, or the spooled body.
 	var stdin, feed *os.File
@@ -333,8 +335,6 @@ func (h *Handler) run(w web.ResponseWriter, r *web.Request, s *script) error {
 	stop := context.AfterFunc(ctx, func() {
 		if ctx.Err() == context.DeadlineExceeded {
 			p.timedOut.Store(true)
-		} else {
-			p.gone.Store(true)
 		}
 		p.kill()
 		now := time.Now()
@@ -405,7 +405,7 @@ func (p *proc) readReady(buf []byte) (int, error) {
 // outcome maps a failed read of the script's output to the request's fate.
 func (p *proc) outcome(ctx context.Context, err error) error {
 	switch {
-	case p.timedOut.Load():
+	case p.timedOut.Load() || ctx.Err() == context.DeadlineExceeded:
 		return errTimeout
 	case ctx.Err() != nil:
 		return fmt.Errorf("cgi: %s: client went away: %w", p.name, ctx.Err())

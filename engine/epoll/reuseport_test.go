@@ -357,3 +357,38 @@ func TestReusePortDualStack(t *testing.T) {
 		t.Fatalf("loops accepted %v: IPv4 connections did not reach every loop", got)
 	}
 }
+
+// A loop that cannot watch its own socket (ReusePort) takes that socket out of
+// the SO_REUSEPORT group, so no connection is hashed onto a queue nobody
+// accepts from: every client is served by the other loop.
+func TestReusePortLoopCannotWatch(t *testing.T) {
+	s := &Server{Handler: &lineEcho{}, Loops: 2, ReusePort: true}
+	l := listenTCP(t, true)
+	s.init()
+	failFD := -1
+	watch := watchListener
+	watchListener = func(epfd, fd int, ev *syscall.EpollEvent) error {
+		if epfd == s.loops[1].epfd {
+			failFD = fd
+			return syscall.ENOMEM
+		}
+		return watch(epfd, fd, ev)
+	}
+	t.Cleanup(func() { watchListener = watch })
+	serveOn(t, s, l)
+	listening(t, s)
+	for i := range 40 { // without the fix about half would hang on loop 1's socket
+		c, err := net.DialTimeout("tcp", l.Addr().String(), 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		echo(t, c, fmt.Sprintf("line %d\n", i))
+		c.Close()
+	}
+	if failFD < 0 {
+		t.Fatal("the hook never failed loop 1's socket")
+	}
+	if n := s.Accepted(); n[1] != 0 || n[0] != 40 {
+		t.Fatalf("accepted per loop %v, want [40 0]", n)
+	}
+}

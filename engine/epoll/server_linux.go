@@ -223,12 +223,31 @@ func (l *loop) addListener(ln *listener) {
 	}
 	fd := ln.fd(l)
 	ev := syscall.EpollEvent{Events: ln.events(), Fd: int32(fd)}
-	if err := syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
+	if err := watchListener(l.epfd, fd, &ev); err != nil {
 		l.srv.logger().Error("epoll: cannot watch listener", "err", err)
+		ln.unwatched(l)
 		ln.refs.Done()
 		return
 	}
 	l.listeners = append(l.listeners, ln)
+}
+
+// watchListener adds a listening socket to a loop's epoll set; tests replace
+// it to make it fail.
+var watchListener = func(epfd, fd int, ev *syscall.EpollEvent) error {
+	return syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, fd, ev)
+}
+
+// unwatched handles a loop that cannot watch ln: with a socket of its own
+// (ReusePort), the kernel would still hash connections onto it, to wait
+// there with nobody accepting, so that socket stops listening (shutdown on a
+// listening socket takes it out of the SO_REUSEPORT group) and the other
+// loops' sockets take them all. A shared socket needs nothing: the other
+// loops accept from it.
+func (ln *listener) unwatched(l *loop) {
+	if len(ln.fds) > 1 {
+		syscall.Shutdown(ln.fds[l.id], syscall.SHUT_RD)
+	}
 }
 
 func (l *loop) removeListener(ln *listener) {
@@ -314,9 +333,11 @@ func (l *loop) resumeAccept(ln *listener) {
 			l.paused = append(l.paused[:i], l.paused[i+1:]...)
 			fd := ln.fd(l)
 			ev := syscall.EpollEvent{Events: ln.events(), Fd: int32(fd)}
-			if syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, fd, &ev) == nil {
+			if err := watchListener(l.epfd, fd, &ev); err == nil {
 				l.listeners = append(l.listeners, ln)
 			} else {
+				l.srv.logger().Error("epoll: cannot watch listener again", "err", err)
+				ln.unwatched(l)
 				ln.refs.Done()
 			}
 			return
