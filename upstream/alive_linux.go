@@ -3,6 +3,7 @@ package upstream
 import (
 	"net"
 	"syscall"
+	"time"
 )
 
 // alive reports whether an idle connection can carry a new request: its peer
@@ -18,6 +19,9 @@ func alive(c net.Conn) bool {
 	if err != nil {
 		return false
 	}
+	// RawConn.Read fails at once past the read deadline, and the last
+	// exchange's may have passed while the connection sat idle.
+	c.SetReadDeadline(time.Time{})
 	ok = false
 	err = rc.Read(func(fd uintptr) bool {
 		var b [1]byte

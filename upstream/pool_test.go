@@ -701,3 +701,30 @@ func (c *countedConn) Close() error {
 	c.once.Do(func() { c.open.Add(-1) })
 	return c.Conn.Close()
 }
+
+// An idle connection whose last read deadline passed while it waited is still
+// alive and handed out again: the check must not trip over the old deadline.
+func TestIdleAfterDeadlinePassed(t *testing.T) {
+	for _, network := range []string{"tcp", "unix"} {
+		t.Run(network, func(t *testing.T) {
+			s := startEcho(t, network)
+			p := newPool(t, Config{Addrs: []string{s.addr}})
+			conn := get(t, p)
+			if err := roundTrip(t, conn, "x"); err != nil {
+				t.Fatal(err)
+			}
+			conn.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+			conn.Release(true)
+			time.Sleep(30 * time.Millisecond)
+			next := get(t, p)
+			if !next.Reused() || next.Conn != conn.Conn {
+				t.Fatal("a healthy idle connection was not reused")
+			}
+			next.SetDeadline(time.Now().Add(5 * time.Second))
+			if err := roundTrip(t, next, "y"); err != nil {
+				t.Fatal(err)
+			}
+			next.Release(false)
+		})
+	}
+}
