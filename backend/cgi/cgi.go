@@ -483,7 +483,7 @@ func (h *Handler) relay(ctx context.Context, w web.ResponseWriter, r *web.Reques
 		status = 200
 	}
 	for _, f := range hd.fields {
-		if hopByHop(f.name) {
+		if http1.HopByHop(f.name) {
 			continue
 		}
 		if http1.EqualFold(f.name, "content-length") {
@@ -535,24 +535,6 @@ var (
 	contentTypeName = []byte("Content-Type")
 	locationName    = []byte("Location")
 )
-
-// hopByHop reports fields that describe one connection, which the server
-// manages (RFC 9110 §7.6.1); a script's copy would contradict the framing.
-func hopByHop(name []byte) bool {
-	switch len(name) {
-	case 2:
-		return http1.EqualFold(name, "te")
-	case 7:
-		return http1.EqualFold(name, "trailer") || http1.EqualFold(name, "upgrade")
-	case 10:
-		return http1.EqualFold(name, "connection") || http1.EqualFold(name, "keep-alive")
-	case 16:
-		return http1.EqualFold(name, "proxy-connection")
-	case 17:
-		return http1.EqualFold(name, "transfer-encoding")
-	}
-	return false
-}
 
 // isLocalPath reports a local-pathquery (RFC 3875 §6.3.2): an absolute path.
 // "//host/x" is a network-path reference to another host, not a local path.

@@ -1,7 +1,6 @@
 package fastcgi
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"gatehouse/proto/fcgi"
+	"gatehouse/proto/http1"
 	"gatehouse/upstream"
 	"gatehouse/web"
 )
@@ -228,7 +228,7 @@ func (h *Handler) read(ex *exchange, w web.ResponseWriter, r *web.Request, c *up
 				headDone = true
 				hdr := w.Header()
 				for _, fl := range ex.head.Fields {
-					if !hopByHop(fl.Name) {
+					if !http1.HopByHop(fl.Name) {
 						hdr.AddBytes(fl.Name, fl.Value)
 					}
 				}
@@ -316,16 +316,3 @@ func (h *Handler) read(ex *exchange, w web.ResponseWriter, r *web.Request, c *up
 func (h *Handler) protocolError(c *upstream.Conn, err error) error {
 	return &web.Error{Status: 502, Err: fmt.Errorf("fastcgi: from %s: %w", c.Upstream(), err)}
 }
-
-// hopByHop reports the fields that describe one connection, not the message
-// (RFC 9110 §7.6.1): they are the server's to set towards the client.
-func hopByHop(name []byte) bool {
-	for _, n := range [...]string{"connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade"} {
-		if len(name) == len(n) && equalFold(name, n) {
-			return true
-		}
-	}
-	return false
-}
-
-func equalFold(b []byte, s string) bool { return bytes.EqualFold(b, []byte(s)) }

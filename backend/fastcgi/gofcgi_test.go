@@ -1,6 +1,7 @@
 package fastcgi
 
 import (
+	"bytes"
 	"crypto/md5"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/http/fcgi"
 	"strings"
 	"testing"
+	"time"
 
 	"gatehouse/internal/testutil"
 	shttp "gatehouse/serve/http1"
@@ -57,6 +59,12 @@ func TestGoChild(t *testing.T) {
 		<-release
 		io.WriteString(w, "second\n")
 	})
+	mux.HandleFunc("/hop", func(w http.ResponseWriter, r *http.Request) {
+		for _, f := range []string{"Keep-Alive", "Trailer", "Upgrade", "Proxy-Connection", "X-Kept"} {
+			w.Header().Set(f, "x-app")
+		}
+		io.WriteString(w, "hop")
+	})
 	sock := startGoChild(t, mux)
 	logs := &logBuffer{}
 	h, err := New(Config{Prefix: "/", Root: "/srv/app", Script: "/srv/app/main", Upstream: upstream.Config{Addrs: []string{sock}}, Logger: logs.Logger()})
@@ -71,6 +79,20 @@ func TestGoChild(t *testing.T) {
 	resp, body := do(t, c, "GET", base+"/env/a%20b?x=1", nil, "X-Test: yes", "Proxy: evil")
 	if want := "GET /env/a b x=1|" + addr + "|yes|/srv/app/main||/srv/app"; resp.StatusCode != 200 || body != want {
 		t.Fatalf("env: %d %q, want %q", resp.StatusCode, body, want)
+	}
+
+	// Fields about the application's own connection do not reach the client
+	// (RFC 9110 §7.6.1); the others do.
+	raw, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(raw, "GET /hop HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	head, _ := io.ReadAll(raw)
+	raw.Close()
+	if !bytes.Contains(head, []byte("\r\nX-Kept: x-app\r\n")) || bytes.Count(head, []byte("x-app")) != 1 {
+		t.Fatalf("hop-by-hop fields reached the client:\n%s", head)
 	}
 
 	for _, n := range []int{0, 100, 1 << 20} {

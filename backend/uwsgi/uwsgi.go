@@ -318,7 +318,7 @@ func (x *exchange) receive(sendErr error) error {
 
 	hdr := x.w.Header()
 	for _, f := range resp.Fields {
-		if hopByHop(f.Name) || listedInConnection(&resp, f.Name) {
+		if http1.HopByHop(f.Name) || listedInConnection(&resp, f.Name) {
 			continue
 		}
 		hdr.AddBytes(f.Name, f.Value)
@@ -332,25 +332,6 @@ func (x *exchange) receive(sendErr error) error {
 		return x.relayChunked(buf, r, w)
 	}
 	return x.relay(buf, r, w, framing == http1.FramingLength, resp.ContentLength)
-}
-
-// hopByHop reports fields that describe one connection (RFC 9110 §7.6.1):
-// the server frames the response to the client itself. Content-Length stays:
-// it is the length the client gets, and the server checks the body against it.
-func hopByHop(name []byte) bool {
-	switch len(name) {
-	case 2:
-		return http1.EqualFold(name, "te")
-	case 7:
-		return http1.EqualFold(name, "trailer") || http1.EqualFold(name, "upgrade")
-	case 10:
-		return http1.EqualFold(name, "connection") || http1.EqualFold(name, "keep-alive")
-	case 16:
-		return http1.EqualFold(name, "proxy-connection")
-	case 17:
-		return http1.EqualFold(name, "transfer-encoding")
-	}
-	return false
 }
 
 // listedInConnection reports a field the Connection field names: hop-by-hop

@@ -372,12 +372,8 @@ func parseStatus(s []byte) (int, bool) {
 	return code, code >= 200 && code <= 599
 }
 
-// hopByHop reports the fields PEP 3333 reserves for the server.
+// hopByHop reports the fields PEP 3333 reserves for the server: the
+// hop-by-hop fields of RFC 9110, and the two RFC 2616 also counted.
 func hopByHop(name []byte) bool {
-	for _, h := range [...]string{"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authenticate", "proxy-authorization"} {
-		if http1.EqualFold(name, h) {
-			return true
-		}
-	}
-	return false
+	return http1.HopByHop(name) || http1.EqualFold(name, "proxy-authenticate") || http1.EqualFold(name, "proxy-authorization")
 }

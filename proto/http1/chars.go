@@ -137,3 +137,25 @@ func nextListElem(b []byte) (elem, rest []byte, ok bool) {
 	}
 	return trimOWS(b), nil, true
 }
+
+// HopByHop reports a field that describes one connection, not the message
+// (RFC 9110 §7.6.1: Connection, Keep-Alive, Proxy-Connection, TE, Trailer,
+// Transfer-Encoding, Upgrade). A gateway drops these from an application's
+// response: the server frames the response to its client itself.
+// Content-Length is not one: it is the length the client gets, and the
+// server checks the body against it.
+func HopByHop(name []byte) bool {
+	switch len(name) {
+	case 2:
+		return EqualFold(name, "te")
+	case 7:
+		return EqualFold(name, "trailer") || EqualFold(name, "upgrade")
+	case 10:
+		return EqualFold(name, "connection") || EqualFold(name, "keep-alive")
+	case 16:
+		return EqualFold(name, "proxy-connection")
+	case 17:
+		return EqualFold(name, "transfer-encoding")
+	}
+	return false
+}
