@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"text/template"
 	"time"
 )
 
@@ -114,26 +113,7 @@ func gatehouseUWSGIArgs(l launch) ([]string, error) {
 // nginxPHPConf is nginx in front of php-fpm, as its documentation and
 // Debian's snippets/fastcgi-php.conf set it up; Keepalive adds an upstream
 // block with kept connections.
-var nginxPHPConf = template.Must(template.New("nginx-php.conf").Parse(`# One run of the gatehouse benchmark; written by bench/cmd/run.
-worker_processes 1;
-master_process on;
-daemon off;
-pid "{{.Dir}}/nginx.pid";
-error_log "{{.Dir}}/error.log";
-worker_rlimit_nofile 20000;
-
-events {
-    worker_connections 16384;
-}
-
-http {
-    access_log off;
-    client_body_temp_path "{{.Dir}}/client_body_temp";
-    proxy_temp_path "{{.Dir}}/proxy_temp";
-    fastcgi_temp_path "{{.Dir}}/fastcgi_temp";
-    uwsgi_temp_path "{{.Dir}}/uwsgi_temp";
-    scgi_temp_path "{{.Dir}}/scgi_temp";
-    tcp_nodelay on;
+var nginxPHPConf = nginxTemplate("nginx-php.conf", `    tcp_nodelay on;
     keepalive_timeout 65;
     keepalive_requests 1000000;
 {{if .Keepalive}}
@@ -161,7 +141,7 @@ http {
 {{end}}        }
     }
 }
-`))
+`)
 
 func nginxPHPArgs(keepalive bool) func(l launch) ([]string, error) {
 	return func(l launch) ([]string, error) {

@@ -10,10 +10,10 @@ import (
 	"time"
 )
 
-// nginxConf is the whole nginx configuration of one run: one worker serving the
-// www directory on the run's port, everything it writes kept in the run's
-// directory, nothing taken from the system's /etc/nginx.
-var nginxConf = template.Must(template.New("nginx.conf").Parse(`# One run of the gatehouse benchmark; written by bench/cmd/run.
+// nginxHead starts every nginx.conf the runner writes: the process, its files
+// in the run directory, and the http block's temporary paths; each scenario's
+// template goes on inside the http block.
+const nginxHead = `# One run of the gatehouse benchmark; written by bench/cmd/run.
 # One worker on the one server CPU, as the Go servers run with GOMAXPROCS=1. The
 # master stays: that is how nginx is deployed, and the runner counts its CPU time
 # with the worker's.
@@ -36,7 +36,17 @@ http {
     fastcgi_temp_path "{{.Dir}}/fastcgi_temp";
     uwsgi_temp_path "{{.Dir}}/uwsgi_temp";
     scgi_temp_path "{{.Dir}}/scgi_temp";
+`
 
+// nginxTemplate is nginxHead followed by body, parsed.
+func nginxTemplate(name, body string) *template.Template {
+	return template.Must(template.New(name).Parse(nginxHead + body))
+}
+
+// nginxConf is the whole nginx configuration of one run: one worker serving the
+// www directory on the run's port, everything it writes kept in the run's
+// directory, nothing taken from the system's /etc/nginx.
+var nginxConf = nginxTemplate("nginx.conf", `
     sendfile on;
     # tcp_nopush (TCP_CORK) holds back the responses to pipelined requests.
     tcp_nopush off;
@@ -63,7 +73,7 @@ http {
         root "{{.WWW}}";
     }
 }
-`))
+`)
 
 // nginxArgs writes the run's nginx.conf into l.Dir, with nginx's file cache on
 // or off, has nginx check it (nginx -t), and returns the arguments that start

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"text/template"
 	"time"
 )
 
@@ -70,26 +69,7 @@ func uwsgiSocketReady(l launch) error { return sockReady(uwsgiSock(l)) }
 
 // nginxUWSGIConf is nginx in front of uWSGI: the static scenarios' settings,
 // with every request passed to the uWSGI socket.
-var nginxUWSGIConf = template.Must(template.New("nginx-uwsgi.conf").Parse(`# One run of the gatehouse benchmark; written by bench/cmd/run.
-worker_processes 1;
-master_process on;
-daemon off;
-pid "{{.Dir}}/nginx.pid";
-error_log "{{.Dir}}/error.log";
-worker_rlimit_nofile 20000;
-
-events {
-    worker_connections 16384;
-}
-
-http {
-    access_log off;
-    client_body_temp_path "{{.Dir}}/client_body_temp";
-    proxy_temp_path "{{.Dir}}/proxy_temp";
-    fastcgi_temp_path "{{.Dir}}/fastcgi_temp";
-    uwsgi_temp_path "{{.Dir}}/uwsgi_temp";
-    scgi_temp_path "{{.Dir}}/scgi_temp";
-    tcp_nodelay on;
+var nginxUWSGIConf = nginxTemplate("nginx-uwsgi.conf", `    tcp_nodelay on;
     keepalive_timeout 65;
     keepalive_requests 1000000;
 
@@ -101,7 +81,7 @@ http {
         }
     }
 }
-`))
+`)
 
 func nginxUWSGIArgs(l launch) ([]string, error) {
 	return nginxConfArgs(l, nginxUWSGIConf, struct {
