@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -200,45 +199,17 @@ func TestUWSGIPass(t *testing.T) {
 // nginx with uwsgi_pass in front of gatehouse's --socket, which serves the
 // same routes as HTTP would (here a static directory and a respond route).
 func TestSocketBehindNginx(t *testing.T) {
-	if _, err := exec.LookPath("nginx"); err != nil {
-		t.Fatalf("nginx is required (make test installs it): %v", err)
-	}
 	dir := testutil.ShortTempDir(t)
 	sock := filepath.Join(dir, "gh.sock")
 	os.WriteFile(filepath.Join(dir, "hello.txt"), []byte("hello via uwsgi\n"), 0o644)
 	p := start(t, "--socket", "unix:"+sock, "--static", "/files="+dir)
 
-	addr := testutil.FreeAddr(t)
-	user := ""
-	if os.Geteuid() == 0 {
-		user = "user root;"
-	}
-	conf := fmt.Sprintf(`daemon off;
-worker_processes 1;
-%[1]s
-pid %[2]s/nginx.pid;
-error_log %[2]s/error.log info;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path %[2]s/body;
-	proxy_temp_path %[2]s/proxy;
-	fastcgi_temp_path %[2]s/fastcgi;
-	uwsgi_temp_path %[2]s/uwsgi;
-	scgi_temp_path %[2]s/scgi;
-	server {
-		listen %[3]s;
+	addr := testutil.StartNginx(t, `
 		location / {
 			include /etc/nginx/uwsgi_params;
 			uwsgi_param UWSGI_SCRIPT evil:application;
-			uwsgi_pass unix:%[4]s;
-		}
-	}
-}
-`, user, dir, addr, sock)
-	os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644)
-	n := testutil.Start(t, nil, "nginx", "-p", dir+"/", "-e", dir+"/error.log", "-c", dir+"/nginx.conf")
-	n.WaitDial(t, addr)
+			uwsgi_pass unix:`+sock+`;
+		}`)
 
 	out, _, err := curl(t, "-i", "http://"+addr+"/files/hello.txt")
 	if err != nil || !strings.HasSuffix(out, "\r\n\r\nhello via uwsgi\n") || !strings.Contains(out, "Content-Type: text/plain") {

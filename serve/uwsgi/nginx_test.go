@@ -6,9 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -26,52 +23,18 @@ import (
 // uwsgi_params, plus a UWSGI_SCRIPT variable that uWSGI would act on.
 func startNginx(t *testing.T, upstream string) string {
 	t.Helper()
-	if _, err := exec.LookPath("nginx"); err != nil {
-		t.Fatalf("nginx is required (make test installs it): %v", err)
-	}
-	dir := testutil.ShortTempDir(t)
-	addr := testutil.FreeAddr(t)
-	user := ""
-	if os.Geteuid() == 0 {
-		user = "user root;" // workers keep access to the test's socket
-	}
-	conf := fmt.Sprintf(`
-daemon off;
-master_process on;
-worker_processes 1;
-%[1]s
-pid %[2]s/nginx.pid;
-error_log %[2]s/error.log info;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path %[2]s/body;
-	proxy_temp_path %[2]s/proxy;
-	fastcgi_temp_path %[2]s/fastcgi;
-	uwsgi_temp_path %[2]s/uwsgi;
-	scgi_temp_path %[2]s/scgi;
-	server {
-		listen %[3]s;
+	return testutil.StartNginx(t, fmt.Sprintf(`
 		location / {
 			include /etc/nginx/uwsgi_params;
 			uwsgi_param UWSGI_SCRIPT evil_module:application;
 			uwsgi_param UWSGI_CHDIR /tmp;
-			uwsgi_pass %[4]s;
+			uwsgi_pass %[1]s;
 		}
 		location /stream {
 			include /etc/nginx/uwsgi_params;
 			uwsgi_buffering off;
-			uwsgi_pass %[4]s;
-		}
-	}
-}
-`, user, dir, addr, upstream)
-	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p := testutil.Start(t, nil, "nginx", "-p", dir+"/", "-e", dir+"/error.log", "-c", dir+"/nginx.conf")
-	p.WaitDial(t, addr)
-	return addr
+			uwsgi_pass %[1]s;
+		}`, upstream))
 }
 
 // describe answers with what the handler saw, one fact per line, fields sorted.
