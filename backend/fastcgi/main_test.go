@@ -1,7 +1,6 @@
 package fastcgi
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -12,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse/engine"
+	"gatehouse/internal/testserve"
 	"gatehouse/internal/testutil"
 	shttp "gatehouse/serve/http1"
 	"gatehouse/web"
@@ -26,23 +25,10 @@ type logBuffer = testutil.LogBuffer
 // address; the server's log goes to logs.
 func serve(t *testing.T, h web.Handler, logs *logBuffer, cfg shttp.Config) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = logs.Logger()
 	}
-	srv := &engine.Server{Handler: shttp.New(h, cfg), Logger: cfg.Logger}
-	done := make(chan struct{})
-	go func() { srv.Serve(l); close(done) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		<-done
-	})
-	return l.Addr().String()
+	return testserve.HTTP(t, h, cfg)
 }
 
 // client returns an HTTP client whose idle connections are closed at the end

@@ -2,7 +2,6 @@ package static
 
 import (
 	"bufio"
-	"context"
 	"crypto/rand"
 	"io"
 	"log/slog"
@@ -14,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse/engine"
+	"gatehouse/internal/testserve"
 	shttp "gatehouse/serve/http1"
 	"gatehouse/web"
 )
@@ -61,20 +60,7 @@ func site(t *testing.T) (root string, big []byte) {
 
 func serve(t *testing.T, h web.Handler) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &engine.Server{Handler: shttp.New(h, shttp.Config{Logger: discardLogger()})}
-	done := make(chan struct{})
-	go func() { srv.Serve(l); close(done) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		<-done
-	})
-	return l.Addr().String()
+	return testserve.HTTP(t, h, shttp.Config{Logger: discardLogger()})
 }
 
 // get sends a raw request line (the target exactly as given, unnormalized, the

@@ -2,17 +2,15 @@ package uwsgi
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"gatehouse/engine"
+	"gatehouse/internal/testserve"
 	"gatehouse/internal/testutil"
 	shttp "gatehouse/serve/http1"
 	"gatehouse/web"
@@ -38,20 +36,7 @@ func newHandler(t *testing.T, cfg Config) (*Handler, *logBuffer) {
 // serve runs h behind the real HTTP server on 127.0.0.1.
 func serve(t *testing.T, h web.Handler) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &engine.Server{Handler: shttp.New(h, shttp.Config{Logger: slog.New(slog.DiscardHandler)})}
-	done := make(chan struct{})
-	go func() { srv.Serve(l); close(done) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		<-done
-	})
-	return l.Addr().String()
+	return testserve.HTTP(t, h, shttp.Config{})
 }
 
 func dial(t *testing.T, addr string) net.Conn {

@@ -3,7 +3,6 @@ package wsgi
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse/engine"
+	"gatehouse/internal/testserve"
 	"gatehouse/internal/testutil"
 	shttp "gatehouse/serve/http1"
 	"gatehouse/web"
@@ -97,20 +96,7 @@ func start(t *testing.T, cfg Config) *fixture {
 
 func serve(t *testing.T, h web.Handler, log *slog.Logger) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &engine.Server{Handler: shttp.New(h, shttp.Config{Logger: log, MaxBodyBytes: 8 << 20})}
-	done := make(chan struct{})
-	go func() { srv.Serve(l); close(done) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		<-done
-	})
-	return l.Addr().String()
+	return testserve.HTTP(t, h, shttp.Config{Logger: log, MaxBodyBytes: 8 << 20})
 }
 
 func client() *http.Client {

@@ -17,6 +17,8 @@ const module = "gatehouse"
 func layer(pkg string) (int, bool) {
 	p := strings.TrimPrefix(pkg, module+"/")
 	switch {
+	case p == "internal/testserve":
+		return 4, true // a test helper that runs the HTTP server: imported by tests only
 	case strings.HasPrefix(p, "internal/"):
 		return 0, true
 	case strings.HasPrefix(p, "proto/"), p == "web", p == "config":

@@ -3,7 +3,6 @@ package xsendfile
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -16,7 +15,7 @@ import (
 	"time"
 
 	"gatehouse/backend/static"
-	"gatehouse/engine"
+	"gatehouse/internal/testserve"
 	"gatehouse/internal/testutil"
 	shttp "gatehouse/serve/http1"
 	"gatehouse/web"
@@ -165,20 +164,7 @@ func cfgHeader(cfg Config) string {
 
 func serve(t *testing.T, h web.Handler, logs io.Writer) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &engine.Server{Handler: shttp.New(h, shttp.Config{Logger: slog.New(slog.NewTextHandler(logs, nil))})}
-	done := make(chan struct{})
-	go func() { srv.Serve(l); close(done) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		<-done
-	})
-	return l.Addr().String()
+	return testserve.HTTP(t, h, shttp.Config{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 }
 
 func get(t *testing.T, addr, method, target string, fields ...string) (*http.Response, string) {

@@ -2,10 +2,8 @@ package nethttp_test
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -14,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse/engine"
+	"gatehouse/internal/testserve"
 	shttp "gatehouse/serve/http1"
 	"gatehouse/web"
 	"gatehouse/web/nethttp"
@@ -22,20 +20,7 @@ import (
 
 func serve(t *testing.T, h web.Handler) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &engine.Server{Handler: shttp.New(h, shttp.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})}
-	done := make(chan struct{})
-	go func() { srv.Serve(l); close(done) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		<-done
-	})
-	return "http://" + l.Addr().String()
+	return "http://" + testserve.HTTP(t, h, shttp.Config{})
 }
 
 // The adapter runs with a real net/http client on the other side.

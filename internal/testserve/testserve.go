@@ -1,0 +1,39 @@
+// Package testserve runs a handler behind gatehouse's real HTTP/1.1 server
+// for tests of the packages above it (backends, middleware, adapters).
+package testserve
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"gatehouse/engine"
+	shttp "gatehouse/serve/http1"
+	"gatehouse/web"
+)
+
+// HTTP serves h with cfg on a fresh 127.0.0.1 port, on the goroutine engine,
+// and returns the address ("127.0.0.1:PORT"). cfg.Logger nil: logs are
+// dropped. The server shuts down (5 s grace) when the test ends.
+func HTTP(t testing.TB, h web.Handler, cfg shttp.Config) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	srv := &engine.Server{Handler: shttp.New(h, cfg), Logger: cfg.Logger}
+	done := make(chan struct{})
+	go func() { srv.Serve(l); close(done) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		<-done
+	})
+	return l.Addr().String()
+}
