@@ -98,10 +98,13 @@ func TestFlagsMeanTheFile(t *testing.T) {
 	dir := t.TempDir()
 	args := []string{"--http", ":8000", "--http", "unix:" + dir + "/g.sock", "--unix-mode", "0600",
 		"--static", "/assets=" + dir, "--demo", "--max-body", "1m", "--idle-timeout", "5s",
-		"--access-log-format", "json", "--log-level", "debug", "--grace", "3s", "--max-fields", "50"}
+		"--access-log-format", "json", "--log-level", "debug", "--grace", "3s", "--max-fields", "50",
+		"--engine", "epoll", "--accept", "reuseport"}
 	file := `
 [server]
 grace = "3s"
+engine = "epoll"
+accept = "reuseport"
 [log]
 level = "debug"
 format = "text"
