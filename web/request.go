@@ -159,6 +159,14 @@ func (r *Request) ContentLength() int64 { return r.contentLength }
 // returns EOF at once. Reading it after ServeHTTP returns is an error.
 func (r *Request) Body() io.Reader { return r.body }
 
+// SetBody replaces the request's body, for a middleware that read it, and
+// records its length (-1: unknown). The fields that describe the body's
+// framing (Content-Length, Transfer-Encoding) are the caller's to keep true.
+// body must not be nil.
+func (r *Request) SetBody(body io.Reader, contentLength int64) {
+	r.body, r.contentLength = body, contentLength
+}
+
 // Context returns the request's context. It is canceled when the connection closes
 // or the server shuts down.
 func (r *Request) Context() context.Context {

@@ -1,6 +1,9 @@
-// Package spool writes a request body of unknown length to an unlinked
-// temporary file, for the gateways that must send a length before the body
-// (CGI's and uwsgi's CONTENT_LENGTH).
+// Package spool reads request bodies to their end before a backend sees them:
+// Spooler keeps a body's first bytes in memory and the rest in an unlinked
+// temporary file (request buffering, so that a slow client never holds an
+// application worker), and ToFile writes a body of unknown length to a file,
+// for the gateways that must send a length before the body (CGI's and uwsgi's
+// CONTENT_LENGTH).
 package spool
 
 import (
