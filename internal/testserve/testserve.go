@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"gatehouse/engine"
+	"gatehouse/engine/epoll"
 	shttp "gatehouse/serve/http1"
 	"gatehouse/web"
 )
@@ -19,6 +20,21 @@ import (
 // dropped. The server shuts down (5 s grace) when the test ends.
 func HTTP(t testing.TB, h web.Handler, cfg shttp.Config) string {
 	t.Helper()
+	return HTTPOn(t, "goroutine", h, cfg)
+}
+
+// Engines lists the connection engines a test that depends on how writes
+// wait should run on: "goroutine", and "epoll" where it is supported.
+func Engines() []string {
+	if epoll.Supported {
+		return []string{"goroutine", "epoll"}
+	}
+	return []string{"goroutine"}
+}
+
+// HTTPOn is HTTP on the named engine (see Engines).
+func HTTPOn(t testing.TB, engineName string, h web.Handler, cfg shttp.Config) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -26,7 +42,18 @@ func HTTP(t testing.TB, h web.Handler, cfg shttp.Config) string {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	srv := &engine.Server{Handler: shttp.New(h, cfg), Logger: cfg.Logger}
+	var srv interface {
+		Serve(net.Listener) error
+		Shutdown(context.Context) error
+	}
+	switch engineName {
+	case "goroutine":
+		srv = &engine.Server{Handler: shttp.New(h, cfg), Logger: cfg.Logger}
+	case "epoll":
+		srv = &epoll.Server{Handler: shttp.New(h, cfg), Logger: cfg.Logger}
+	default:
+		t.Fatalf("testserve: unknown engine %q", engineName)
+	}
 	done := make(chan struct{})
 	go func() { srv.Serve(l); close(done) }()
 	t.Cleanup(func() {

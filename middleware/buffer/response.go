@@ -1,0 +1,519 @@
+package buffer
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+
+	"gatehouse/internal/bytesconv"
+	"gatehouse/proto/http1"
+	"gatehouse/web"
+)
+
+// How a response goes out, decided at its first body write, flush or file
+// (or when the handler returns without one).
+const (
+	undecided uint8 = iota
+	buffering       // into the queue; the drainer or finish sends it
+	passing         // straight to the client's writer
+)
+
+// segment is one piece of a buffered response, in order.
+type segment struct {
+	mem  *chunk   // memory: mem.b[:n]
+	file *os.File // a file range: the writer's spill file, or a file the handler sent
+	own  bool     // file is a duplicate descriptor, closed once sent
+	off  int64
+	n    int64
+}
+
+// writer is the web.ResponseWriter a buffered handler writes to. The handler
+// (the producer) only ever appends to the queue; the client's writer w is
+// used by one goroutine at a time: the producer's until the drainer starts,
+// the drainer's until it ends (finish waits for it).
+type writer struct {
+	b      *Buffer
+	w      web.ResponseWriter
+	r      *web.Request
+	header web.Header
+	status int
+	state  uint8
+
+	written int64 // body bytes the handler wrote
+	total   int64 // of them, bytes queued (memory and files)
+
+	mu       sync.Mutex
+	cond     sync.Cond // the drainer waits for work, the producer for room
+	q        []segment
+	qh       int   // q[qh:] waits to be sent
+	mem      int   // bytes of memory segments waiting
+	spilled  int64  // bytes of spill segments waiting
+	spill    *os.File
+	spillEnd int64 // where the next spilled byte goes in spill
+	sending  bool  // the drainer holds a segment outside the queue
+	running  bool  // the drainer has started
+	done     bool  // the producer has finished: drain and stop
+	drop     bool  // the handler failed: stop without sending the rest
+	err      error // the client's writer failed: sticky for the producer
+	exited   chan struct{}
+}
+
+var _ web.ResponseWriter = (*writer)(nil)
+
+func (b *Buffer) getWriter(w web.ResponseWriter, r *web.Request) *writer {
+	x, _ := b.ws.Get().(*writer)
+	if x == nil {
+		x = &writer{b: b}
+		x.cond.L = &x.mu
+	}
+	x.w, x.r = w, r
+	return x
+}
+
+func (b *Buffer) putWriter(x *writer) {
+	x.header.Reset()
+	clear(x.q)
+	x.q, x.qh = x.q[:0], 0
+	x.w, x.r, x.status, x.state = nil, nil, 0, undecided
+	x.written, x.total, x.mem, x.spilled = 0, 0, 0, 0
+	x.spill, x.spillEnd = nil, 0
+	x.sending, x.running, x.done, x.drop, x.err, x.exited = false, false, false, false, nil, nil
+	b.ws.Put(x)
+}
+
+func (x *writer) Header() *web.Header { return &x.header }
+
+func (x *writer) WriteHeader(status int) {
+	if x.state == undecided && x.status == 0 && status >= 200 && status <= 999 {
+		x.status = status
+	}
+}
+
+func (x *writer) Status() int { return x.status }
+
+func (x *writer) Written() int64 { return x.written }
+
+// decide hands the head to the client's writer and chooses how the body goes.
+// Streams pass through: Server-Sent Events, and responses whose application
+// says X-Accel-Buffering: no (nginx's field, which it does not forward
+// either). Everything else is buffered unless the configuration streams it.
+func (x *writer) decide() {
+	if x.status == 0 {
+		x.status = 200
+	}
+	h := x.w.Header()
+	stream := x.b.cfg.StreamResponses
+	for i := 0; i < x.header.Len(); i++ {
+		f := x.header.At(i)
+		switch {
+		case http1.EqualFold(f.Name, "x-accel-buffering"):
+			stream = http1.EqualFold(f.Value, "no")
+			continue
+		case http1.EqualFold(f.Name, "content-type") && isEventStream(f.Value):
+			stream = true
+		}
+		h.AddBytes(f.Name, f.Value)
+	}
+	x.w.WriteHeader(x.status)
+	x.state = buffering
+	if stream {
+		x.state = passing
+	}
+}
+
+func isEventStream(v []byte) bool {
+	const t = "text/event-stream"
+	return len(v) >= len(t) && http1.EqualFold(v[:len(t)], t) && (len(v) == len(t) || v[len(t)] == ';' || v[len(t)] == ' ')
+}
+
+func (x *writer) WriteString(s string) (int, error) {
+	return x.Write(bytesconv.Bytes(s)) // Write only reads p
+}
+
+func (x *writer) Write(p []byte) (int, error) {
+	if x.state == undecided {
+		x.decide()
+	}
+	if x.state == passing {
+		n, err := x.w.Write(p)
+		x.written += int64(n)
+		return n, err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	n := 0
+	for n < len(p) {
+		if x.err != nil {
+			return n, x.err
+		}
+		k, err := x.enqueue(p[n:])
+		n += k
+		x.written += int64(k)
+		x.total += int64(k)
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// enqueue queues a first part of p, or waits for room when memory and file
+// are full, and returns how much it queued. mu is held.
+func (x *writer) enqueue(p []byte) (int, error) {
+	cfg := &x.b.cfg
+	// Memory, up to ResponseMemory: the last chunk's room, then a new chunk.
+	if room := cfg.ResponseMemory - x.mem; room > 0 {
+		if n := len(x.q); n > x.qh && x.q[n-1].mem != nil && x.q[n-1].n < chunkSize {
+			s := &x.q[n-1]
+			k := copy(s.mem.b[s.n:min(chunkSize, s.n+int64(room))], p)
+			s.n += int64(k)
+			x.mem += k
+			return k, nil
+		}
+		c, _ := x.b.chunks.Get().(*chunk)
+		if c == nil {
+			c = new(chunk)
+		}
+		k := copy(c.b[:min(chunkSize, room)], p)
+		x.push(segment{mem: c, n: int64(k)})
+		x.mem += k
+		return k, nil
+	}
+	// Then the spill file, up to MaxTempFile waiting in it.
+	if cfg.MaxTempFile > 0 {
+		if x.spilled > 0 && x.spilled+int64(len(p)) > cfg.MaxTempFile {
+			return 0, x.waitFor(func() bool { return x.spilled+int64(len(p)) <= cfg.MaxTempFile || x.spilled == 0 })
+		}
+		return len(p), x.spillWrite(p)
+	}
+	// No file: wait until the client has taken some of the memory.
+	return 0, x.waitFor(func() bool { return x.mem < cfg.ResponseMemory })
+}
+
+// waitFor starts the drainer if need be and waits until ok, or the client's
+// writer fails. mu is held.
+func (x *writer) waitFor(ok func() bool) error {
+	x.startDrainer()
+	for !ok() && x.err == nil {
+		x.cond.Wait()
+	}
+	return x.err
+}
+
+func (x *writer) push(s segment) {
+	x.q = append(x.q, s)
+	if x.running {
+		x.cond.Broadcast()
+	}
+}
+
+// spillRotate is how far a spill file grows before, once it is empty, the
+// next spilled byte starts a new one.
+const spillRotate = 16 << 20
+
+// spillWrite appends p to the spill file, creating it on first use, and
+// queues it (extending the last segment when it is the file's end). Once the
+// queue holds a file the memory is not used again until it empties: bytes
+// go out in order. mu is held.
+func (x *writer) spillWrite(p []byte) error {
+	if x.spill != nil && x.spilled == 0 && x.spillEnd >= spillRotate {
+		// Nothing waits in the file, and a long stream has passed through
+		// it: a new file frees the space. The old one is never written again
+		// (sendfile(2) leaves the pages it sent to the socket, which must not
+		// change until they are on the wire), and goes with its descriptor.
+		x.spill.Close()
+		x.spill = nil
+	}
+	if x.spill == nil {
+		f, err := os.CreateTemp(x.b.cfg.TempDir, "gatehouse-response-*")
+		if err != nil {
+			return fmt.Errorf("buffer: response file: %w", err)
+		}
+		os.Remove(f.Name()) // unlinked: freed with the descriptor
+		x.spill, x.spillEnd = f, 0
+	}
+	if _, err := x.spill.WriteAt(p, x.spillEnd); err != nil {
+		return fmt.Errorf("buffer: response file: %w", err)
+	}
+	n := int64(len(p))
+	if k := len(x.q); k > x.qh && x.q[k-1].file == x.spill && x.q[k-1].off+x.q[k-1].n == x.spillEnd {
+		x.q[k-1].n += n
+	} else {
+		x.push(segment{file: x.spill, off: x.spillEnd, n: n})
+	}
+	x.spillEnd += n
+	x.spilled += n
+	// The response is larger than memory: it starts towards the client now
+	// rather than after the handler (nginx sends as its buffers fill).
+	x.startDrainer()
+	x.cond.Broadcast()
+	return nil
+}
+
+// Flush asks for what was written to reach the client without delay: the
+// drainer sends it while the handler goes on. It never waits for the client.
+func (x *writer) Flush() error {
+	if x.state == undecided {
+		x.decide()
+	}
+	if x.state == passing {
+		return x.w.Flush()
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.err != nil {
+		return x.err
+	}
+	x.startDrainer()
+	x.cond.Broadcast()
+	return nil
+}
+
+// SendFile queues the file range. The handler may close f when this returns,
+// so a buffered range holds a duplicate of its descriptor (the same open
+// file: what is sent is what f has when the drainer reaches it).
+func (x *writer) SendFile(f *os.File, offset, count int64) error {
+	if x.state == undecided {
+		x.decide()
+	}
+	if x.state == passing {
+		err := x.w.SendFile(f, offset, count)
+		if err == nil {
+			x.written += max(count, 0)
+		}
+		return err
+	}
+	if count <= 0 {
+		return nil
+	}
+	dup, err := dupFile(f)
+	if err != nil {
+		return err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.err != nil {
+		dup.Close()
+		return x.err
+	}
+	x.push(segment{file: dup, own: true, off: offset, n: count})
+	x.written += count
+	x.total += count
+	return nil
+}
+
+func dupFile(f *os.File) (*os.File, error) {
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	fd := -1
+	var derr error
+	if err := sc.Control(func(s uintptr) {
+		fd, derr = syscall.Dup(int(s))
+	}); err != nil {
+		return nil, err
+	}
+	if derr != nil {
+		return nil, fmt.Errorf("buffer: dup: %w", derr)
+	}
+	syscall.CloseOnExec(fd)
+	return os.NewFile(uintptr(fd), f.Name()), nil
+}
+
+// Upgrade sends everything queued, then hands the connection over.
+func (x *writer) Upgrade() (net.Conn, error) {
+	if x.state == undecided {
+		x.decide()
+	}
+	if x.state == buffering {
+		if err := x.sendAll(); err != nil {
+			return nil, err
+		}
+		x.state = passing
+	}
+	return x.w.Upgrade()
+}
+
+// WatchClient passes the request on to the client's writer (see
+// web.WatchClient) while the producer still owns it.
+func (x *writer) WatchClient() {
+	x.mu.Lock()
+	running := x.running
+	x.mu.Unlock()
+	if !running {
+		web.WatchClient(x.w)
+	}
+}
+
+// startDrainer starts the goroutine that sends the queue. mu is held.
+func (x *writer) startDrainer() {
+	if x.running {
+		return
+	}
+	x.running = true
+	x.exited = make(chan struct{})
+	go x.drain()
+}
+
+// drain sends queued segments to the client's writer as they come, flushing
+// whenever it has caught up with the handler, until the handler is done.
+func (x *writer) drain() {
+	defer close(x.exited)
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	flushed := false // a Flush with nothing queued still sends the head
+	for {
+		for x.qh == len(x.q) && !x.done && !x.drop && x.err == nil {
+			if !flushed {
+				flushed = true
+				x.mu.Unlock()
+				err := x.w.Flush()
+				x.mu.Lock()
+				if err != nil && x.err == nil {
+					x.err = err
+				}
+				continue
+			}
+			x.cond.Wait()
+		}
+		if x.drop || x.err != nil || x.qh == len(x.q) {
+			x.release()
+			x.cond.Broadcast()
+			return
+		}
+		s := x.q[x.qh]
+		x.q[x.qh] = segment{}
+		x.qh++
+		if x.qh == len(x.q) {
+			x.q, x.qh = x.q[:0], 0
+		}
+		x.sending = true
+		x.mu.Unlock()
+		err := x.send(s)
+		x.mu.Lock()
+		x.sending = false
+		x.finished(s)
+		if err != nil && x.err == nil {
+			x.err = err
+		}
+		flushed = false
+		x.cond.Broadcast()
+	}
+}
+
+// send writes one segment to the client's writer.
+func (x *writer) send(s segment) error {
+	if s.mem != nil {
+		_, err := x.w.Write(s.mem.b[:s.n])
+		return err
+	}
+	return x.w.SendFile(s.file, s.off, s.n)
+}
+
+// finished accounts for a segment sent or dropped, and releases what it held.
+// mu is held (or no drainer runs).
+func (x *writer) finished(s segment) {
+	switch {
+	case s.mem != nil:
+		x.mem -= int(s.n)
+		x.b.chunks.Put(s.mem)
+	case s.own:
+		s.file.Close()
+	default:
+		x.spilled -= s.n
+	}
+}
+
+// release drops whatever is still queued. mu is held (or no drainer runs).
+func (x *writer) release() {
+	for _, s := range x.q[x.qh:] {
+		x.finished(s)
+	}
+	clear(x.q)
+	x.q, x.qh = x.q[:0], 0
+}
+
+// sendAll sends the queue from the producer's goroutine, the drainer stopped
+// first if it ran; the drainer may start again later.
+func (x *writer) sendAll() error {
+	x.mu.Lock()
+	if x.running {
+		x.done = true
+		x.cond.Broadcast()
+		x.mu.Unlock()
+		<-x.exited
+		x.mu.Lock()
+		x.running, x.done = false, false
+		err := x.err
+		x.mu.Unlock()
+		return err
+	}
+	x.mu.Unlock()
+	var err error
+	for x.qh < len(x.q) && err == nil {
+		s := x.q[x.qh]
+		x.qh++
+		err = x.send(s)
+		x.finished(s)
+	}
+	x.release()
+	if err != nil {
+		x.err = err
+	}
+	return err
+}
+
+// finish completes the response after the handler returned with err. A
+// response still wholly in the queue goes out in one piece, with its length;
+// a failed handler's queue is dropped, so that the server can answer with an
+// error page instead (or cut a response that had started).
+func (x *writer) finish(err error) error {
+	if x.state == undecided {
+		if err != nil {
+			return err // nothing reached the client's writer: the server renders err
+		}
+		x.decide()
+	}
+	x.mu.Lock()
+	running := x.running
+	if running {
+		x.done = true
+		x.drop = err != nil
+		x.cond.Broadcast()
+	}
+	x.mu.Unlock()
+	if running {
+		<-x.exited
+	} else if x.state == buffering {
+		if err != nil {
+			x.release()
+			x.w.Header().Reset() // the server's error page brings its own
+		} else {
+			x.setLength()
+			x.sendAll()
+		}
+	}
+	if x.spill != nil {
+		x.spill.Close()
+	}
+	return err
+}
+
+// setLength gives a response that is whole in the queue its Content-Length,
+// unless the handler declared one: the client's writer would otherwise send a
+// long body chunked, not knowing its end.
+func (x *writer) setLength() {
+	if x.total == 0 || !http1.BodyAllowed(x.status) {
+		return
+	}
+	h := x.w.Header()
+	if h.Has("Content-Length") {
+		return
+	}
+	var digits [20]byte
+	h.Set("Content-Length", bytesconv.String(strconv.AppendInt(digits[:0], x.total, 10)))
+}
