@@ -73,6 +73,13 @@ type HTTP struct {
 	IdleTimeout        *Duration `toml:"idle_timeout"`          // 75s keep-alive wait
 	MaxRequestsPerConn *int      `toml:"max_requests_per_conn"` // 0: unlimited
 	ServerName         *string   `toml:"server_name"`           // "gatehouse"; "-" sends none
+
+	// Buffering between clients and applications (see Route's
+	// RequestBuffering and ResponseBuffering).
+	BodyBuffer     *Size  `toml:"body_buffer"`     // 16KiB of a request body in memory; the rest in a file
+	ResponseBuffer *Size  `toml:"response_buffer"` // 64KiB of a response in memory; the rest in a file
+	MaxTempFile    *Size  `toml:"max_temp_file"`   // 1GiB of a response in its file; then writes wait; "0": no file
+	TempDir        string `toml:"temp_dir"`        // for request bodies and responses; default the system's
 }
 
 // Listen is one listening socket.
@@ -135,6 +142,19 @@ type Route struct {
 	UWSGI    *UWSGI    `toml:"uwsgi"`
 	CGI      *CGI      `toml:"cgi"`
 
+	// RequestBuffering reads a request body to its end (memory, then a
+	// temporary file) before an application backend (wsgi, php, fastcgi,
+	// uwsgi, cgi) is given the request, so a slow uploader holds no worker.
+	// Default true; false streams the body to the application as it comes
+	// (uploads reach it at once, but a slow client holds a worker).
+	RequestBuffering *bool `toml:"request_buffering"`
+	// ResponseBuffering takes an application's response as fast as it is
+	// written (memory, then a temporary file), so a slow reader holds no
+	// worker; flushed blocks still go out at once. Default true; false
+	// passes the response through, and the application waits for the
+	// client. Server-Sent Events and X-Accel-Buffering: no always pass.
+	ResponseBuffering *bool `toml:"response_buffering"`
+
 	// XSendfile and XAccel let an application backend (php, fastcgi, uwsgi,
 	// cgi, wsgi) answer with a file that gatehouse sends itself.
 	XSendfile *XSendfile `toml:"x_sendfile"`
@@ -186,6 +206,13 @@ type WSGI struct {
 	// ScriptName is the mount point the application sees as SCRIPT_NAME.
 	// Default: the route's path without its trailing slash ("" for "/").
 	ScriptName *string `toml:"script_name"`
+}
+
+// IsApplication reports whether the route's backend runs an application in
+// workers of its own (wsgi, php, fastcgi, uwsgi, cgi): the routes whose
+// requests and responses are buffered.
+func (r *Route) IsApplication() bool {
+	return r.WSGI != nil || r.PHP != nil || r.FastCGI != nil || r.UWSGI != nil || r.CGI != nil
 }
 
 // Static serves files from a directory.

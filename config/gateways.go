@@ -62,7 +62,9 @@ type PHP struct {
 	ReadTimeout *Duration `toml:"read_timeout"`
 	// WriteTimeout bounds each write to php-fpm. Default "60s".
 	WriteTimeout *Duration `toml:"write_timeout"`
-	// Timeout bounds a whole request. Default: none.
+	// Timeout bounds a whole request, from dispatch to php-fpm to the end
+	// of its response; then 504 (php-fpm's child is released when the
+	// connection closes). Default "60s"; "0s": none.
 	Timeout *Duration `toml:"timeout"`
 	// CacheControl is sent with the files that are not scripts. Default:
 	// none.
@@ -88,7 +90,7 @@ type FastCGI struct {
 	KeepConn     bool      `toml:"keep_conn"`
 	ReadTimeout  *Duration `toml:"read_timeout"`  // default "60s"
 	WriteTimeout *Duration `toml:"write_timeout"` // default "60s"
-	Timeout      *Duration `toml:"timeout"`       // default: none
+	Timeout      *Duration `toml:"timeout"`       // default "60s"; "0s": none
 }
 
 // UWSGI passes requests to a uWSGI server (uwsgi --socket) over the uwsgi

@@ -228,6 +228,16 @@ func (c *Config) validateRoute(p string, r Route) Problems {
 	if w := r.WSGI; w != nil {
 		ps = append(ps, c.validateWSGI(p+".wsgi", r.Path, w)...)
 	}
+	if !r.IsApplication() {
+		for _, k := range []struct {
+			key string
+			set bool
+		}{{"request_buffering", r.RequestBuffering != nil}, {"response_buffering", r.ResponseBuffering != nil}} {
+			if k.set {
+				bad(p+"."+k.key, "route."+k.key+" applies only to application backends", "remove it; it means something with wsgi, php, fastcgi, uwsgi or cgi")
+			}
+		}
+	}
 	ps = append(ps, c.validateGateways(p, r)...)
 	if rs := r.Respond; rs != nil {
 		if rs.Status != 0 && (rs.Status < 200 || rs.Status > 599) {
@@ -258,6 +268,8 @@ func (c *Config) validateHTTP(bad func(path, msg, hint string)) {
 	}{
 		{"max_request_line", h.MaxRequestLine, 64}, {"max_header_bytes", h.MaxHeaderBytes, 256},
 		{"max_field_bytes", h.MaxFieldBytes, 64}, {"max_body", h.MaxBody, 0},
+		{"body_buffer", h.BodyBuffer, 1024}, {"response_buffer", h.ResponseBuffer, 1024},
+		{"max_temp_file", h.MaxTempFile, 0},
 	}
 	for _, s := range sizes {
 		if s.v != nil && s.v.Bytes < s.min {

@@ -22,6 +22,7 @@ import (
 	"gatehouse/config"
 	"gatehouse/listen"
 	"gatehouse/middleware/accesslog"
+	"gatehouse/middleware/buffer"
 	"gatehouse/proto/http1"
 	"gatehouse/route"
 	shttp "gatehouse/serve/http1"
@@ -42,6 +43,9 @@ type Built struct {
 	reloaders []func() error
 	pools     map[string]*upstream.Pool // by [[upstream]] name
 	spoolMax  int64                     // the gateways' bound on a chunked body they spool: [http] max_body
+	tempDir   string                    // [http] temp_dir: every temporary file
+	bufCfg    buffer.Config             // [http]'s buffer sizes
+	buffers   map[[2]bool]*buffer.Buffer
 }
 
 // Reload restarts what can be restarted in place (the WSGI workers, one at a
@@ -105,6 +109,15 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 		b.spoolMax = m
 	case m < 0:
 		b.spoolMax = 1 << 62 // max_body = "0": no limit
+	}
+	b.bufCfg = bufferConfig(cfg.HTTP, b.spoolMax)
+	b.tempDir = cfg.HTTP.TempDir
+	if d := b.tempDir; d != "" {
+		if err := checkDir(d); err != nil {
+			var rp *routeProblem
+			errors.As(dirProblem("http.temp_dir", d, err), &rp)
+			problem("http.temp_dir", rp.Error(), rp.hint)
+		}
 	}
 	for _, l := range cfg.Listen {
 		lc := listen.Config{Addr: l.Addr, Owner: l.Owner}
@@ -173,6 +186,9 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 		}
 		for j, r := range s.Route {
 			h, err := b.backend(r, site, opt)
+			if err == nil && r.IsApplication() && r.PHP == nil {
+				h = b.buffering(r).Wrap(h) // php buffers its scripts only (see php)
+			}
 			if err == nil && (r.XSendfile != nil || r.XAccel != nil) {
 				h, err = b.sendfiles(r, h)
 			}
@@ -365,6 +381,42 @@ func httpConfig(h config.HTTP) shttp.Config {
 		c.ServerName = *h.ServerName
 	}
 	return c
+}
+
+// bufferConfig maps [http]'s buffer keys onto middleware/buffer.Config.
+func bufferConfig(h config.HTTP, maxBody int64) buffer.Config {
+	c := buffer.Config{TempDir: h.TempDir, MaxBody: maxBody}
+	if h.BodyBuffer != nil {
+		c.BodyMemory = int(min(h.BodyBuffer.Bytes, 1<<30))
+	}
+	if h.ResponseBuffer != nil {
+		c.ResponseMemory = int(min(h.ResponseBuffer.Bytes, 1<<30))
+	}
+	if h.MaxTempFile != nil {
+		c.MaxTempFile = h.MaxTempFile.Bytes
+		if c.MaxTempFile == 0 {
+			c.MaxTempFile = -1 // "0": no file
+		}
+	}
+	return c
+}
+
+// buffering returns the buffering of an application route: request and
+// response buffering unless the route turns them off. Routes that agree
+// share one (and its pools of buffers).
+func (b *Built) buffering(r config.Route) *buffer.Buffer {
+	key := [2]bool{r.RequestBuffering != nil && !*r.RequestBuffering, r.ResponseBuffering != nil && !*r.ResponseBuffering}
+	if bf := b.buffers[key]; bf != nil {
+		return bf
+	}
+	c := b.bufCfg
+	c.StreamRequests, c.StreamResponses = key[0], key[1]
+	bf := buffer.New(c)
+	if b.buffers == nil {
+		b.buffers = map[[2]bool]*buffer.Buffer{}
+	}
+	b.buffers[key] = bf
+	return bf
 }
 
 // uwsgiServerConfig gives the uwsgi listeners the HTTP server's body limit and

@@ -136,8 +136,8 @@ func (b *Built) php(r config.Route) (web.Handler, error) {
 	fc, err := fastcgi.New(fastcgi.Config{
 		Pool: pool, Upstream: uc, Prefix: r.Path, Root: x.Root, PHP: true,
 		Index: x.Index, Fallback: x.Fallback, Params: params(x.Params),
-		ReadTimeout: durOr(x.ReadTimeout, 0), WriteTimeout: durOr(x.WriteTimeout, 0), Timeout: durOr(x.Timeout, 0),
-		NoKeepConn: !x.KeepConn, MaxSpoolBytes: b.spoolMax, Logger: b.Logger,
+		ReadTimeout: durOr(x.ReadTimeout, 0), WriteTimeout: durOr(x.WriteTimeout, 0), Timeout: durOr(x.Timeout, -1),
+		NoKeepConn: !x.KeepConn, MaxSpoolBytes: b.spoolMax, SpoolDir: b.tempDir, Logger: b.Logger,
 	})
 	if err != nil {
 		return nil, dirProblem("php.root", x.Root, err)
@@ -148,7 +148,7 @@ func (b *Built) php(r config.Route) (web.Handler, error) {
 		return nil, dirProblem("php.root", x.Root, err)
 	}
 	b.closers = append(b.closers, files.Close)
-	return &phpSite{scripts: fc, files: files}, nil
+	return &phpSite{scripts: b.buffering(r).Wrap(fc), files: files}, nil
 }
 
 // phpSite tries the scripts first: the FastCGI handler returns web.ErrNotFound,
@@ -172,8 +172,8 @@ func (b *Built) fastCGI(r config.Route) (web.Handler, error) {
 	h, err := fastcgi.New(fastcgi.Config{
 		Pool: pool, Upstream: uc, Prefix: prefixOf(r.Path), Root: x.Root, Script: x.Script,
 		Params:      params(x.Params),
-		ReadTimeout: durOr(x.ReadTimeout, 0), WriteTimeout: durOr(x.WriteTimeout, 0), Timeout: durOr(x.Timeout, 0),
-		NoKeepConn: !x.KeepConn, MaxSpoolBytes: b.spoolMax, Logger: b.Logger,
+		ReadTimeout: durOr(x.ReadTimeout, 0), WriteTimeout: durOr(x.WriteTimeout, 0), Timeout: durOr(x.Timeout, -1),
+		NoKeepConn: !x.KeepConn, MaxSpoolBytes: b.spoolMax, SpoolDir: b.tempDir, Logger: b.Logger,
 	})
 	if err != nil {
 		return nil, &routeProblem{"fastcgi", "", err}
@@ -198,7 +198,7 @@ func (b *Built) uwsgi(r config.Route) (web.Handler, error) {
 		Pool: pool, Upstream: uc, Mount: strings.TrimSuffix(prefixOf(r.Path), "/"),
 		Modifier1: uint8(x.Modifier1), Modifier2: uint8(x.Modifier2), Params: params(x.Params),
 		ReadTimeout: durOr(x.ReadTimeout, 0), WriteTimeout: durOr(x.WriteTimeout, 0),
-		MaxBodyBytes: b.spoolMax, Logger: b.Logger,
+		MaxBodyBytes: b.spoolMax, SpoolDir: b.tempDir, Logger: b.Logger,
 	}
 	if x.MaxVarsSize != nil {
 		c.MaxVarsBytes = int(x.MaxVarsSize.Bytes)
@@ -215,7 +215,7 @@ func (b *Built) cgi(r config.Route, site web.Handler) (web.Handler, error) {
 	x := r.CGI
 	c := cgi.Config{
 		Root: x.Root, Prefix: prefixOf(r.Path), WorkDir: x.WorkDir, Env: x.Env, Params: params(x.Params),
-		Timeout: durOr(x.Timeout, -1), NPH: x.NPH, LocalRedirect: site, MaxBodyBytes: b.spoolMax, Logger: b.Logger,
+		Timeout: durOr(x.Timeout, -1), NPH: x.NPH, LocalRedirect: site, MaxBodyBytes: b.spoolMax, SpoolDir: b.tempDir, Logger: b.Logger,
 	}
 	if x.WorkDir != "" {
 		if err := checkDir(x.WorkDir); err != nil {

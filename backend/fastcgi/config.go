@@ -12,6 +12,7 @@ const (
 	DefaultIndex          = "index.php"
 	DefaultReadTimeout    = 60 * time.Second
 	DefaultWriteTimeout   = 60 * time.Second
+	DefaultTimeout        = 60 * time.Second
 	DefaultMaxHeadBytes   = 32 << 10
 	DefaultMaxSpoolBytes  = 128 << 20 // the HTTP server's default body limit
 	DefaultServerSoftware = "gatehouse"
@@ -73,9 +74,11 @@ type Config struct {
 	// Default 60 s; expiry is treated as ReadTimeout's.
 	WriteTimeout time.Duration
 	// Timeout bounds the whole exchange, from the request's first byte to
-	// the response's last. Default 0: none (a script may stream as long as
-	// it makes progress; php-fpm's request_terminate_timeout bounds
-	// scripts).
+	// the response's last, so that nothing waits on the application
+	// forever, whatever progress it makes. Default 60 s, as the CGI
+	// gateway's (and nginx's fastcgi_read_timeout, which bounds only each
+	// wait); negative: none (a script may then stream as long as it makes
+	// progress). On expiry: as ReadTimeout's.
 	Timeout time.Duration
 
 	// MaxHeadBytes bounds the response head the application writes before

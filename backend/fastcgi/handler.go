@@ -106,6 +106,9 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = DefaultWriteTimeout
 	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
 	if cfg.MaxHeadBytes <= 0 {
 		cfg.MaxHeadBytes = DefaultMaxHeadBytes
 	}

@@ -139,8 +139,10 @@ type serveOptions struct {
 	sockAllow stringList
 	xSendfile string
 	xAccel    string
-	cfg       config.Config // keys set by the flags below
-	fs        *flag.FlagSet
+	// request_buffering and response_buffering of every application route
+	reqBuffering, respBuffering bool
+	cfg                         config.Config // keys set by the flags below
+	fs                          *flag.FlagSet
 }
 
 // wsgiFlags are the flags that only mean something with --wsgi.
@@ -308,6 +310,12 @@ func serveFlags(o *serveOptions) *flag.FlagSet {
 	fs.Var(durOpt{&h.WriteTimeout, "1m0s"}, "write-timeout", "time without progress writing a response; then close (0s: none)")
 	fs.Var(durOpt{&h.IdleTimeout, "1m15s"}, "idle-timeout", "how long a keep-alive connection may wait for its next request (0s: forever)")
 	fs.Var(intOpt{&h.MaxRequestsPerConn, "0"}, "max-requests-per-conn", "close a connection after this many requests (0: no limit)")
+	fs.BoolVar(&o.reqBuffering, "request-buffering", true, "read request bodies to their end before an application sees them (false: stream them; a slow uploader then holds a worker)")
+	fs.BoolVar(&o.respBuffering, "response-buffering", true, "take applications' responses as fast as they come (false: pass them through; a slow reader then holds a worker)")
+	fs.Var(sizeOpt{&h.BodyBuffer, "16KiB"}, "body-buffer", "request body `SIZE` kept in memory; the rest goes to a temporary file")
+	fs.Var(sizeOpt{&h.ResponseBuffer, "64KiB"}, "response-buffer", "response `SIZE` kept in memory for a slow client; the rest goes to a temporary file")
+	fs.Var(sizeOpt{&h.MaxTempFile, "1GiB"}, "max-temp-file", "most of one response waiting in its temporary file (`SIZE`); then the application waits (0: no file)")
+	fs.StringVar(&h.TempDir, "temp-dir", "", "`DIR` for the temporary files of request bodies and responses (default: the system's)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), serveUsage)
 		printDefaults(fs)
@@ -467,6 +475,23 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 			}
 			app.XAccel = &config.XAccel{Prefix: prefix, Dir: dir}
 		}
+	}
+	apps := 0
+	for i := range site.Route {
+		r := &site.Route[i]
+		if !r.IsApplication() {
+			continue
+		}
+		apps++
+		if !o.reqBuffering {
+			r.RequestBuffering = new(bool)
+		}
+		if !o.respBuffering {
+			r.ResponseBuffering = new(bool)
+		}
+	}
+	if apps == 0 && (!o.reqBuffering || !o.respBuffering) {
+		return nil, usagef("--request-buffering and --response-buffering apply to applications: add --wsgi, --php, --fastcgi-pass, --uwsgi-pass or --cgi")
 	}
 	if len(site.Route) == 0 {
 		return nil, usagef("nothing to serve: give --demo, --static /prefix=DIR, --wsgi MODULE:APP, --php DIR, --uwsgi-pass ADDR, --cgi /prefix=DIR or --config FILE (see gatehouse serve --help)")
