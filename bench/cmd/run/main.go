@@ -97,12 +97,17 @@ var servers = []serverSpec{
 	{Name: "nginx", Program: "nginx", Args: nginxArgs(false), Log: "error.log", Version: nginxVersion},
 	{Name: "nginx-cached", Program: "nginx", Args: nginxArgs(true), Log: "error.log", Version: nginxVersion},
 	{Name: "gatehouse-wsgi", Build: "gatehouse-cmd", BuildPkg: "gatehouse/cmd/gatehouse", Args: gatehouseWSGIArgs},
+	// gatehouse without request and response buffering, for what buffering
+	// costs: only when named.
+	{Name: "gatehouse-wsgi-unbuffered", Build: "gatehouse-cmd", BuildPkg: "gatehouse/cmd/gatehouse", Args: gatehouseWSGIUnbufferedArgs, OptIn: true},
 	{Name: "gunicorn", Program: "gunicorn", Args: gunicornArgs, Version: pythonVersion("gunicorn")},
 	{Name: "uwsgi-http", Program: "uwsgi", Args: uwsgiHTTPArgs, Version: uwsgiVersion},
 	{Name: "nginx-uwsgi", Program: "nginx", Args: nginxUWSGIArgs, Log: "error.log", Version: nginxVersion,
 		Peer: uwsgiPeer},
 	{Name: "gatehouse-php", Build: "gatehouse-cmd", BuildPkg: "gatehouse/cmd/gatehouse", Args: gatehousePHPArgs,
 		Version: phpVersion, Peer: phpFPMPeer},
+	{Name: "gatehouse-php-unbuffered", Build: "gatehouse-cmd", BuildPkg: "gatehouse/cmd/gatehouse", Args: gatehousePHPUnbufferedArgs,
+		Version: phpVersion, Peer: phpFPMPeer, OptIn: true},
 	{Name: "nginx-php", Program: "nginx", Args: nginxPHPArgs(false), Log: "error.log", Version: nginxVersion, Peer: phpFPMPeer},
 	{Name: "nginx-php-keepalive", Program: "nginx", Args: nginxPHPArgs(true), Log: "error.log", Version: nginxVersion, Peer: phpFPMPeer},
 	{Name: "gatehouse-uwsgi", Build: "gatehouse-cmd", BuildPkg: "gatehouse/cmd/gatehouse", Args: gatehouseUWSGIArgs,
@@ -116,8 +121,8 @@ var (
 	// -gomaxprocs 2 and two server CPUs, so that there are two loops).
 	acceptServers = []string{"gatehouse-epoll", "gatehouse-reuseport"}
 	staticServers = []string{"gatehouse-static", "nginx", "nginx-cached"}
-	wsgiServers   = []string{"gatehouse-wsgi", "gunicorn", "uwsgi-http", "nginx-uwsgi"}
-	phpServers    = []string{"gatehouse-php", "nginx-php", "nginx-php-keepalive"}
+	wsgiServers   = []string{"gatehouse-wsgi", "gatehouse-wsgi-unbuffered", "gunicorn", "uwsgi-http", "nginx-uwsgi"}
+	phpServers    = []string{"gatehouse-php", "gatehouse-php-unbuffered", "nginx-php", "nginx-php-keepalive"}
 	uwsgiServers  = []string{"gatehouse-uwsgi", "nginx-uwsgi"}
 )
 
