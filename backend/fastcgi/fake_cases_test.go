@@ -344,3 +344,21 @@ func upload(t *testing.T, addr, path string, size int) (*http.Response, string) 
 	body, _ := io.ReadAll(resp.Body)
 	return resp, string(body)
 }
+
+// Timeout is on by default, so that nothing waits on an application forever
+// whatever progress it makes (a script trickling output, php-fpm holding a
+// request); a negative Timeout turns it off.
+func TestTimeoutDefault(t *testing.T) {
+	a := startFake(t, func(c *fakeConn, req *fakeReq) bool { return false })
+	for _, c := range []struct {
+		set, want time.Duration
+	}{{0, DefaultTimeout}, {-1, -1}, {5 * time.Second, 5 * time.Second}} {
+		h := fakeHandler(t, a, Config{Timeout: c.set})
+		if h.cfg.Timeout != c.want {
+			t.Errorf("Timeout %v: %v, want %v", c.set, h.cfg.Timeout, c.want)
+		}
+	}
+	if DefaultTimeout <= 0 {
+		t.Fatal("no default timeout")
+	}
+}
