@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"gatehouse/internal/spool"
 	"gatehouse/proto/cgienv"
 	"gatehouse/proto/fcgi"
 	"gatehouse/upstream"
@@ -32,6 +33,7 @@ type Handler struct {
 	index    string
 	fallback string // relative to Root, checked; "" for none
 	log      *slog.Logger
+	spool    *spool.Spooler // bodies of unknown length
 }
 
 var _ web.Handler = (*Handler)(nil)
@@ -116,6 +118,7 @@ func New(cfg Config) (*Handler, error) {
 		cfg.MaxSpoolBytes = DefaultMaxSpoolBytes
 	}
 	h.cfg = cfg
+	h.spool = &spool.Spooler{Memory: spoolMem, Dir: cfg.SpoolDir, Pattern: "gatehouse-body-*"}
 	return h, nil
 }
 
