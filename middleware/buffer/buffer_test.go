@@ -618,5 +618,3 @@ func TestNothingCrossesRequests(t *testing.T) {
 		}
 	}
 }
-
-

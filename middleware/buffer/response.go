@@ -50,7 +50,7 @@ type writer struct {
 	q        []segment
 	qh       int   // q[qh:] waits to be sent
 	mem      int   // bytes of memory segments waiting
-	spilled  int64  // bytes of spill segments waiting
+	spilled  int64 // bytes of spill segments waiting
 	spill    *os.File
 	spillEnd int64 // where the next spilled byte goes in spill
 	sending  bool  // the drainer holds a segment outside the queue
