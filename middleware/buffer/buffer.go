@@ -106,6 +106,14 @@ func (b *Buffer) serve(next web.Handler, w web.ResponseWriter, r *web.Request) e
 		return next.ServeHTTP(w, r)
 	}
 	x := b.getWriter(w, r)
+	if b.cfg.StreamRequests && r.ContentLength() != 0 {
+		// The handler reads the body from the connection: the drainer,
+		// which writes to it, waits until the body is in (see
+		// writer.reading).
+		x.body = streamBody{x: x, r: r.Body(), left: r.ContentLength()}
+		x.reading = true
+		r.SetBody(&x.body, r.ContentLength())
+	}
 	err := next.ServeHTTP(x, r)
 	err = x.finish(err)
 	b.putWriter(x)

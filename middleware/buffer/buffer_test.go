@@ -618,3 +618,74 @@ func TestNothingCrossesRequests(t *testing.T) {
 		}
 	}
 }
+
+// A streamed request body and a buffered response share the connection: the
+// handler reads the body while the drainer sends what it flushed (run with
+// -race), and the client sends the body only once it has seen the first
+// block.
+func TestStreamedBodyWhileDraining(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, eng string) {
+		b, _ := newBuffer(t, Config{StreamRequests: true})
+		addr := serve(t, eng, b, func(w web.ResponseWriter, r *web.Request) error {
+			w.WriteString("ready\n")
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			n, err := io.Copy(io.Discard, r.Body())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "got %d\n", n)
+			return nil
+		}, shttp.Config{})
+		c := dial(t, addr)
+		body := bytes.Repeat([]byte("b"), 300<<10)
+		send(t, c, fmt.Sprintf("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", len(body)))
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, &http.Request{Method: "POST"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb := bufio.NewReader(resp.Body)
+		if line, err := rb.ReadString('\n'); err != nil || line != "ready\n" {
+			t.Fatalf("first block %q, %v", line, err)
+		}
+		send(t, c, string(body))
+		rest, _ := io.ReadAll(rb)
+		if string(rest) != fmt.Sprintf("got %d\n", len(body)) {
+			t.Fatalf("then %q", rest)
+		}
+	})
+}
+
+// With the body streamed, the response is still buffered once the body is
+// in: a handler that reads exactly its declared length (never seeing EOF)
+// and answers at length does not wait for a client that reads nothing.
+func TestStreamedBodyThenBufferedResponse(t *testing.T) {
+	b, _ := newBuffer(t, Config{StreamRequests: true})
+	returned := make(chan struct{})
+	addr := serve(t, "goroutine", b, func(w web.ResponseWriter, r *web.Request) error {
+		defer close(returned)
+		buf := make([]byte, r.ContentLength())
+		if _, err := io.ReadFull(r.Body(), buf); err != nil {
+			return err
+		}
+		big := make([]byte, 24<<20)
+		for i := 0; i < len(big); i += 8192 {
+			w.Write(big[i : i+8192])
+			w.Flush()
+		}
+		return nil
+	}, shttp.Config{})
+	c := dialSmall(t, addr)
+	send(t, c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler waited for the client")
+	}
+	_, got := readResponse(t, bufio.NewReader(c), "POST")
+	if len(got) != 24<<20 {
+		t.Fatalf("got %d bytes", len(got))
+	}
+}

@@ -27,6 +27,11 @@
 // responses that carry X-Accel-Buffering: no pass through unbuffered, as
 // nginx does; StreamResponses passes every response through.
 //
+// With StreamRequests, the handler reads its body from the connection while
+// the response is buffered: until the body is in, what the handler flushes
+// goes out from the handler's own goroutine (and waits for the client), since
+// a connection is not read and written by two goroutines of gatehouse's.
+//
 // A handler that fails before anything reached the client has its buffered
 // response dropped, so the server answers with an error page rather than a
 // half response.

@@ -2,6 +2,7 @@ package buffer
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -53,12 +54,40 @@ type writer struct {
 	spilled  int64 // bytes of spill segments waiting
 	spill    *os.File
 	spillEnd int64 // where the next spilled byte goes in spill
-	sending  bool  // the drainer holds a segment outside the queue
 	running  bool  // the drainer has started
 	done     bool  // the producer has finished: drain and stop
 	drop     bool  // the handler failed: stop without sending the rest
 	err      error // the client's writer failed: sticky for the producer
 	exited   chan struct{}
+
+	// reading is set while a streamed request body (request buffering off)
+	// may still be read from the connection: the drainer does not start
+	// then, since the connection is not safe for two goroutines, and what
+	// must go out goes from the producer's goroutine (see sendNow).
+	reading bool
+	body    streamBody
+}
+
+// streamBody is a request body read from the connection while the response
+// is buffered: it clears writer.reading once the body is read to its end
+// (its declared length, or EOF), or has failed.
+type streamBody struct {
+	x    *writer
+	r    io.Reader
+	left int64 // bytes of a declared length still to come; -1: unknown
+}
+
+func (b *streamBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if b.left > 0 {
+		b.left -= int64(n)
+	}
+	if err != nil || b.left == 0 {
+		b.x.mu.Lock()
+		b.x.reading = false
+		b.x.mu.Unlock()
+	}
+	return n, err
 }
 
 var _ web.ResponseWriter = (*writer)(nil)
@@ -77,10 +106,10 @@ func (b *Buffer) putWriter(x *writer) {
 	x.header.Reset()
 	clear(x.q)
 	x.q, x.qh = x.q[:0], 0
-	x.w, x.r, x.status, x.state = nil, nil, 0, undecided
+	x.w, x.r, x.status, x.state, x.body, x.reading = nil, nil, 0, undecided, streamBody{}, false
 	x.written, x.total, x.mem, x.spilled = 0, 0, 0, 0
 	x.spill, x.spillEnd = nil, 0
-	x.sending, x.running, x.done, x.drop, x.err, x.exited = false, false, false, false, nil, nil
+	x.running, x.done, x.drop, x.err, x.exited = false, false, false, nil, nil
 	b.ws.Put(x)
 }
 
@@ -196,7 +225,9 @@ func (x *writer) enqueue(p []byte) (int, error) {
 // waitFor starts the drainer if need be and waits until ok, or the client's
 // writer fails. mu is held.
 func (x *writer) waitFor(ok func() bool) error {
-	x.startDrainer()
+	if !x.startDrainer() {
+		return x.sendNow(false)
+	}
 	for !ok() && x.err == nil {
 		x.cond.Wait()
 	}
@@ -267,7 +298,9 @@ func (x *writer) Flush() error {
 	if x.err != nil {
 		return x.err
 	}
-	x.startDrainer()
+	if !x.startDrainer() {
+		return x.sendNow(true)
+	}
 	x.cond.Broadcast()
 	return nil
 }
@@ -349,14 +382,41 @@ func (x *writer) WatchClient() {
 	}
 }
 
-// startDrainer starts the goroutine that sends the queue. mu is held.
-func (x *writer) startDrainer() {
+// startDrainer starts the goroutine that sends the queue, and reports
+// whether it runs: not while a streamed request body is being read. mu is
+// held.
+func (x *writer) startDrainer() bool {
 	if x.running {
-		return
+		return true
+	}
+	if x.reading {
+		return false
 	}
 	x.running = true
 	x.exited = make(chan struct{})
 	go x.drain()
+	return true
+}
+
+// sendNow sends the queue from the producer's goroutine, and flushes when
+// asked: with a streamed request body still coming, the response waits for
+// the client as it would unbuffered (the trade-off request_buffering = false
+// makes). mu is held, and released meanwhile.
+func (x *writer) sendNow(flush bool) error {
+	x.mu.Unlock()
+	defer x.mu.Lock()
+	err := x.sendAll()
+	if err == nil && flush {
+		err = x.w.Flush()
+	}
+	if err != nil {
+		x.mu.Lock()
+		if x.err == nil {
+			x.err = err
+		}
+		x.mu.Unlock()
+	}
+	return err
 }
 
 // drain sends queued segments to the client's writer as they come, flushing
@@ -391,11 +451,9 @@ func (x *writer) drain() {
 		if x.qh == len(x.q) {
 			x.q, x.qh = x.q[:0], 0
 		}
-		x.sending = true
 		x.mu.Unlock()
 		err := x.send(s)
 		x.mu.Lock()
-		x.sending = false
 		x.finished(s)
 		if err != nil && x.err == nil {
 			x.err = err
