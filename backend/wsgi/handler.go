@@ -25,6 +25,7 @@ var (
 	errTimeout     = &web.Error{Status: 504, Err: errors.New("wsgi: request over its timeout")}
 	errAppRaised   = &web.Error{Status: 500, Err: errors.New("wsgi: the application raised an exception")}
 	errBadHead     = &web.Error{Status: 500, Err: errors.New("wsgi: the application gave an invalid status or header")}
+	errBadLength   = &web.Error{Status: 502, Err: errors.New("wsgi: the application gave an invalid or conflicting Content-Length")}
 )
 
 // outcome says what a request left its slot in.
@@ -226,6 +227,7 @@ func (x *exchange) head(b []byte) {
 		return
 	}
 	h := x.w.Header()
+	length := int64(-1)
 	for len(rest) > 0 {
 		var name, value []byte
 		name, rest, _ = bytes.Cut(rest, []byte{0})
@@ -238,6 +240,27 @@ func (x *exchange) head(b []byte) {
 		if hopByHop(name) {
 			continue // PEP 3333: the server's business, not the application's
 		}
+		if http1.EqualFold(name, "content-length") {
+			// The response's framing: one value of 1*DIGIT (RFC 9110 §8.6).
+			// Repeats of the same value are merged into one, as §8.6 lets a
+			// recipient do (a middleware setting the length again is
+			// harmless); different values could frame the body two ways, so
+			// the response is refused, as the uwsgi gateway refuses it.
+			n, ok := http1.ParseContentLength(value)
+			switch {
+			case !ok:
+				h.Reset()
+				x.badLength("invalid Content-Length", value)
+				return
+			case length >= 0 && n != length:
+				h.Reset()
+				x.badLength("conflicting Content-Length values", value)
+				return
+			case length >= 0:
+				continue
+			}
+			length = n
+		}
 		h.AddBytes(name, value)
 	}
 	x.w.WriteHeader(code)
@@ -248,6 +271,15 @@ func (x *exchange) badHead(why string, what []byte) {
 	x.p.log.Error("wsgi application gave an invalid response head", "worker", x.s.w.id,
 		"reason", why, "value", string(what), "target", string(x.r.Target()))
 	x.result = errBadHead
+	x.discarding = true
+}
+
+// badLength refuses a response whose Content-Length cannot frame it: 502, as
+// for an upstream server's response that could be read two ways.
+func (x *exchange) badLength(why string, what []byte) {
+	x.p.log.Error("wsgi application gave an invalid response head", "worker", x.s.w.id,
+		"reason", why, "value", string(what), "target", string(x.r.Target()))
+	x.result = errBadLength
 	x.discarding = true
 }
 

@@ -736,3 +736,49 @@ func TestClientGoneBeforeAnswer(t *testing.T) {
 		t.Errorf("worker replaced (%d → %d)", pid, w.PID)
 	}
 }
+
+// The application's Content-Length: one valid value frames the response;
+// identical repeats are one value (RFC 9110 §8.6 lets a recipient merge them);
+// different values, or a value that is not 1*DIGIT, make the response one that
+// can be read two ways, or not at all: 502, as from an upstream server, with
+// the reason in the log.
+func TestResponseContentLength(t *testing.T) {
+	f := start(t, Config{Workers: 1, App: "apps:plain"})
+	c := client()
+	defer closeIdle(c)
+	for _, tc := range []struct {
+		query  string
+		status int
+		length int64
+		reason string
+	}{
+		{"cl=5", 200, 5, ""},
+		{"cl=5&cl=5", 200, 5, ""},
+		{"cl=5&cl=005", 200, 5, ""},
+		{"cl=5&cl=6", 502, 0, "conflicting Content-Length"},
+		{"cl=6&cl=5&body=hello!", 502, 0, "conflicting Content-Length"},
+		{"cl=5&cl=5&cl=4", 502, 0, "conflicting Content-Length"},
+		{"cl=abc", 502, 0, "invalid Content-Length"},
+		{"cl=-5", 502, 0, "invalid Content-Length"},
+		{"cl=5,5", 502, 0, "invalid Content-Length"},
+		{"cl=", 502, 0, "invalid Content-Length"},
+		{"cl=99999999999999999999", 502, 0, "invalid Content-Length"},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			resp, body := get(t, c, f.url+"/length?"+tc.query)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d (body %q)", resp.StatusCode, tc.status, body)
+			}
+			if tc.status == 200 {
+				if resp.ContentLength != tc.length || len(resp.Header.Values("Content-Length")) != 1 || body != "hello" {
+					t.Errorf("Content-Length %d %q, body %q", resp.ContentLength, resp.Header.Values("Content-Length"), body)
+				}
+				return
+			}
+			f.logs.WaitForWithin(t, tc.reason, time.Second)
+		})
+	}
+	if _, body := get(t, c, f.url+"/hello"); body != "Hello, world" {
+		t.Errorf("after the bad responses: %q", body)
+	}
+}

@@ -85,6 +85,12 @@ def plain(environ, start_response):
     if path == "/bad-header":
         start_response("200 OK", [("Content-Type", "text/plain"), ("X-Split", "a\r\nSet-Cookie: evil=1")])
         return [b"never"]
+    if path == "/length":
+        # Content-Length fields as the query lists them (cl=5&cl=6), then the body.
+        q = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        body = q.get("body", ["hello"])[0].encode()
+        start_response("200 OK", [("Content-Type", "text/plain")] + [("Content-Length", v) for v in q.get("cl", [])])
+        return [body]
     if path == "/hop":
         start_response("200 OK", [("Content-Type", "text/plain"), ("Connection", "close"), ("Transfer-Encoding", "chunked")])
         return [b"hop"]
