@@ -782,3 +782,51 @@ func TestResponseContentLength(t *testing.T) {
 		t.Errorf("after the bad responses: %q", body)
 	}
 }
+
+// A reload whose new processes cannot import the application (a broken
+// deploy) logs why, never that the workers were reloaded, and the old
+// workers keep serving.
+func TestReloadFailsToImport(t *testing.T) {
+	dir := t.TempDir()
+	mod := filepath.Join(dir, "reloadapp.py")
+	good := "def application(environ, start_response):\n" +
+		"    start_response('200 OK', [('Content-Type', 'text/plain')])\n" +
+		"    return [b'old code']\n"
+	if err := os.WriteFile(mod, []byte(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := start(t, Config{Workers: 2, App: "reloadapp", Chdir: dir, Env: []string{"PYTHONDONTWRITEBYTECODE=1"}})
+	pids := map[int]bool{}
+	for _, w := range f.pool.Stats().Workers {
+		pids[w.PID] = true
+	}
+	if err := os.WriteFile(mod, []byte("raise RuntimeError('deployed broken on purpose')\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := f.pool.Reload()
+	if err == nil || !strings.Contains(err.Error(), "deployed broken on purpose") {
+		t.Errorf("Reload: %v, want the import error", err)
+	}
+	logs := f.logs.String()
+	if !strings.Contains(logs, "deployed broken on purpose") {
+		t.Errorf("the reason is not in the log:\n%s", logs)
+	}
+	if strings.Contains(logs, "reloaded") {
+		t.Errorf("a failed reload logged that the workers were reloaded:\n%s", logs)
+	}
+	if !strings.Contains(logs, "wsgi reload failed") {
+		t.Errorf("no line says the reload failed:\n%s", logs)
+	}
+	c := client()
+	defer closeIdle(c)
+	for range 4 {
+		if resp, body := get(t, c, f.url+"/"); resp.StatusCode != 200 || body != "old code" {
+			t.Errorf("after the failed reload: %d %q", resp.StatusCode, body)
+		}
+	}
+	for _, w := range f.pool.Stats().Workers {
+		if !pids[w.PID] || w.State != "ready" {
+			t.Errorf("worker %d: pid %d %s, want an old process, ready", w.ID, w.PID, w.State)
+		}
+	}
+}
