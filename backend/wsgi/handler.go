@@ -79,7 +79,11 @@ func (x *exchange) run() (outcome, error) {
 		if err != nil {
 			return x.readFailed(err)
 		}
-		if !x.discarding && x.r.Context().Err() != nil {
+		if !x.discarding && t != frameGet && x.r.Context().Err() != nil {
+			// A G frame is answered from the body even so: what the client
+			// sent before it left (nothing, for a request without a body) is
+			// the application's to read, to its end; only a body cut short
+			// fails. The response it then starts is what gets dropped.
 			x.clientGone(t)
 		}
 		switch t {
@@ -209,8 +213,12 @@ func (x *exchange) body(n int) error {
 		return fc.send(frameBodyEnd, nil)
 	case rerr != nil:
 		// The client's body failed: the application is told it ended badly,
-		// and the client gets the body's error (413, 400, 408).
+		// and the client gets the body's error (413, 400, 408), unless it
+		// has left, which is then what cut the body short.
 		x.result = rerr
+		if err := x.r.Context().Err(); err != nil {
+			x.result = fmt.Errorf("wsgi: client went away: %w", err)
+		}
 		x.discarding = true
 		return fc.send(frameAbort, nil)
 	}

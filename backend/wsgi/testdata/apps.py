@@ -91,6 +91,17 @@ def plain(environ, start_response):
         body = q.get("body", ["hello"])[0].encode()
         start_response("200 OK", [("Content-Type", "text/plain")] + [("Content-Length", v) for v in q.get("cl", [])])
         return [body]
+    if path == "/read-after":
+        # Reads wsgi.input once the file named by flag exists (the test makes
+        # it when the client has half-closed), and logs what it read.
+        flag = q["flag"][0]
+        for _ in range(1000):
+            if os.path.exists(flag):
+                break
+            time.sleep(0.005)
+        data = environ["wsgi.input"].read()
+        environ["wsgi.errors"].write("input %r\n" % data)
+        return _text(start_response, "read %d" % len(data))
     if path == "/hop":
         start_response("200 OK", [("Content-Type", "text/plain"), ("Connection", "close"), ("Transfer-Encoding", "chunked")])
         return [b"hop"]
