@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"gatehouse/internal/lograte"
 	"gatehouse/proto/cgienv"
 	"gatehouse/proto/fcgi"
 	"gatehouse/upstream"
@@ -32,6 +33,7 @@ type Handler struct {
 	index    string
 	fallback string // relative to Root, checked; "" for none
 	log      *slog.Logger
+	failures webcgi.Failures // the failed requests' log, rate-limited
 }
 
 var _ web.Handler = (*Handler)(nil)
@@ -113,6 +115,7 @@ func New(cfg Config) (*Handler, error) {
 		cfg.MaxSpoolBytes = DefaultMaxSpoolBytes
 	}
 	h.cfg = cfg
+	h.failures = webcgi.Failures{Limiter: lograte.Limiter{Logger: h.log}, Msg: "fastcgi request failed"}
 	return h, nil
 }
 
@@ -140,8 +143,13 @@ func (h *Handler) Close() error {
 	return nil
 }
 
-// ServeHTTP runs the request through the application.
+// ServeHTTP runs the request through the application. Its failures are
+// logged here, rate-limited (webcgi.Failures), not by the server per request.
 func (h *Handler) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
+	return h.failures.Check(r, h.serve(w, r), "upstream", h.pool.String())
+}
+
+func (h *Handler) serve(w web.ResponseWriter, r *web.Request) error {
 	raw := r.RoutePath() // cleaned by the router: slashes merged, no dot segments
 	rawKey, ok := bytes.CutPrefix(raw, []byte(h.prefix))
 	if !ok || len(rawKey) > 0 && rawKey[0] != '/' {
