@@ -33,7 +33,7 @@ type Handler struct {
 	index    string
 	fallback string // relative to Root, checked; "" for none
 	log      *slog.Logger
-	failures webcgi.Failures // the failed requests' log, rate-limited
+	failures *webcgi.Failures // the failed requests' log, rate-limited
 }
 
 var _ web.Handler = (*Handler)(nil)
@@ -115,7 +115,7 @@ func New(cfg Config) (*Handler, error) {
 		cfg.MaxSpoolBytes = DefaultMaxSpoolBytes
 	}
 	h.cfg = cfg
-	h.failures = webcgi.Failures{Limiter: lograte.Limiter{Logger: h.log}, Msg: "fastcgi request failed"}
+	h.failures = &webcgi.Failures{Limiter: lograte.Limiter{Logger: h.log}, Msg: "fastcgi request failed"}
 	return h, nil
 }
 

@@ -92,7 +92,7 @@ type Handler struct {
 	cfg      Config
 	pool     *upstream.Pool
 	ownPool  bool
-	failures webcgi.Failures // the failed requests' log, rate-limited
+	failures *webcgi.Failures // the failed requests' log, rate-limited
 }
 
 var _ web.Handler = (*Handler)(nil)
@@ -131,7 +131,7 @@ func New(cfg Config) (*Handler, error) {
 		cfg.Logger = slog.Default()
 	}
 	h := &Handler{cfg: cfg, pool: pool, ownPool: own}
-	h.failures = webcgi.Failures{Limiter: lograte.Limiter{Logger: cfg.Logger}, Msg: "uwsgi request failed"}
+	h.failures = &webcgi.Failures{Limiter: lograte.Limiter{Logger: cfg.Logger}, Msg: "uwsgi request failed"}
 	return h, nil
 }
 
