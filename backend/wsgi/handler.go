@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 
 	"gatehouse/proto/cgienv"
@@ -37,16 +38,20 @@ const (
 	slotTimedOut                // dumpAndKill has it
 )
 
-// ServeHTTP runs the request in a free worker thread.
+// ServeHTTP runs the request in a free worker thread. Its failures are logged
+// here, rate-limited (webcgi.Failures), not by the server per request.
 func (p *Pool) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
 	s, err := p.acquire(r.Context())
 	if err != nil {
-		return err
+		return p.requests.Check(r, err, "app", p.cfg.App)
 	}
 	x := exchange{p: p, s: s, fc: s.fc, w: w, r: r}
 	state, err := x.run()
 	p.release(s, state)
-	return err
+	if x.logged {
+		return web.Logged(err)
+	}
+	return p.requests.Check(r, err, "app", p.cfg.App)
 }
 
 // exchange is one request's conversation with a worker thread.
@@ -59,7 +64,15 @@ type exchange struct {
 
 	headSet    bool  // the application's status and headers are on w
 	discarding bool  // the client or the application failed: read to X, pass nothing
+	logged     bool  // a failure of this request is in the log already
 	result     error // what ServeHTTP returns once X arrives
+}
+
+// fail logs a failure of the request through the pool's rate limiter, as
+// one of the kind named by key and msg.
+func (x *exchange) fail(key, msg string, args ...any) {
+	x.logged = true
+	x.p.requests.Log(slog.LevelError, key, msg, args...)
 }
 
 func (x *exchange) run() (outcome, error) {
@@ -131,7 +144,7 @@ func (x *exchange) run() (outcome, error) {
 			if err != nil {
 				return x.readFailed(err)
 			}
-			x.p.log.Error("wsgi application raised", "worker", x.s.w.id, "pid", x.s.w.pid,
+			x.fail(string(b), "wsgi application raised", "worker", x.s.w.id, "pid", x.s.w.pid,
 				"method", x.r.Method(), "target", string(x.r.Target()), "traceback", string(b))
 			if x.result == nil {
 				x.result = errAppRaised
@@ -147,7 +160,7 @@ func (x *exchange) run() (outcome, error) {
 			}
 			if x.result == nil && !x.headSet {
 				x.result = errBadHead
-				x.p.log.Error("wsgi application returned without calling start_response", "worker", x.s.w.id,
+				x.fail("", "wsgi application returned without calling start_response", "worker", x.s.w.id,
 					"method", x.r.Method(), "target", string(x.r.Target()))
 			}
 			return slotFine, x.result
@@ -276,7 +289,7 @@ func (x *exchange) head(b []byte) {
 }
 
 func (x *exchange) badHead(why string, what []byte) {
-	x.p.log.Error("wsgi application gave an invalid response head", "worker", x.s.w.id,
+	x.fail(why+"\x00"+string(what), "wsgi application gave an invalid response head", "worker", x.s.w.id,
 		"reason", why, "value", string(what), "target", string(x.r.Target()))
 	x.result = errBadHead
 	x.discarding = true
@@ -285,7 +298,7 @@ func (x *exchange) badHead(why string, what []byte) {
 // badLength refuses a response whose Content-Length cannot frame it: 502, as
 // for an upstream server's response that could be read two ways.
 func (x *exchange) badLength(why string, what []byte) {
-	x.p.log.Error("wsgi application gave an invalid response head", "worker", x.s.w.id,
+	x.fail(why+"\x00"+string(what), "wsgi application gave an invalid response head", "worker", x.s.w.id,
 		"reason", why, "value", string(what), "target", string(x.r.Target()))
 	x.result = errBadLength
 	x.discarding = true
@@ -363,7 +376,8 @@ func (x *exchange) file(n int) error {
 // the timeout (the worker's stacks are logged and it is replaced), else 502.
 func (x *exchange) readFailed(err error) (outcome, error) {
 	if !x.s.disarm() {
-		return slotTimedOut, x.final(errTimeout) // the timer has the worker killed
+		x.logged = true // with the worker's stacks, by the timer that has it killed
+		return slotTimedOut, x.final(errTimeout)
 	}
 	return slotBroken, x.final(x.workerFailed(err))
 }
@@ -371,10 +385,10 @@ func (x *exchange) readFailed(err error) (outcome, error) {
 func (x *exchange) workerFailed(err error) error {
 	w := x.s.w
 	if errors.Is(err, errProtocol) {
-		x.p.log.Error("wsgi worker broke the protocol", "worker", w.id, "pid", w.pid, "err", err)
+		x.fail(err.Error(), "wsgi worker broke the protocol", "worker", w.id, "pid", w.pid, "err", err)
 		return errWorkerProto
 	}
-	x.p.log.Error("wsgi worker failed during a request", "worker", w.id, "pid", w.pid,
+	x.fail(err.Error(), "wsgi worker failed during a request", "worker", w.id, "pid", w.pid,
 		"method", x.r.Method(), "target", string(x.r.Target()), "err", err)
 	return errWorkerDied
 }

@@ -10,17 +10,20 @@ import (
 	"syscall"
 	"time"
 
+	"gatehouse/internal/lograte"
 	"gatehouse/proto/cgienv"
 	"gatehouse/web"
+	"gatehouse/web/webcgi"
 )
 
 // Pool runs a WSGI application in supervised worker processes and serves
 // requests with it. It is a web.Handler. gatehouse owns the queue: a request
 // waits for a free slot (a worker thread) up to QueueTimeout.
 type Pool struct {
-	cfg   Config
-	log   *slog.Logger
-	mount cgienv.Mount
+	cfg      Config
+	log      *slog.Logger
+	mount    cgienv.Mount
+	requests *webcgi.Failures // the failed requests' log, rate-limited
 
 	mu       sync.Mutex
 	workers  []*worker // by id-1: the current process of each id
@@ -49,6 +52,7 @@ func Start(cfg Config) (*Pool, error) {
 	cfg = cfg.withDefaults()
 	p := &Pool{
 		cfg: cfg, log: cfg.Logger,
+		requests: &webcgi.Failures{Limiter: lograte.Limiter{Logger: cfg.Logger}, Msg: "wsgi request failed"},
 		mount:    cgienv.Mount{ScriptName: cfg.ScriptName, ServerSoftware: cfg.ServerSoftware},
 		workers:  make([]*worker, cfg.Workers),
 		gens:     make([]int, cfg.Workers),

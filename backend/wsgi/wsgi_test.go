@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/internal/lograte"
 	"gatehouse/internal/testserve"
 	"gatehouse/internal/testutil"
 	shttp "gatehouse/serve/http1"
@@ -828,5 +829,38 @@ func TestReloadFailsToImport(t *testing.T) {
 		if !pids[w.PID] || w.State != "ready" {
 			t.Errorf("worker %d: pid %d %s, want an old process, ready", w.ID, w.PID, w.State)
 		}
+	}
+}
+
+// An application that fails every request the same way (here it raises) is
+// logged once at once, with its traceback, then counted: one line per
+// interval, not a line per request.
+func TestFailuresRateLimited(t *testing.T) {
+	f := start(t, Config{Workers: 1, App: "apps:plain"})
+	clock := testutil.NewClock(time.Now())
+	f.pool.requests.Now, f.pool.requests.AfterFunc = clock.Now, clock.AfterFunc
+	c := client()
+	defer closeIdle(c)
+	for range 30 {
+		if resp, _ := get(t, c, f.url+"/raise"); resp.StatusCode != 500 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	failures := func() []string {
+		var out []string
+		for _, l := range strings.Split(f.logs.String(), "\n") {
+			if strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=WARN") {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	got := failures()
+	if len(got) != 1 || !strings.Contains(got[0], "wsgi application raised") || !strings.Contains(got[0], "boom before start_response") {
+		t.Fatalf("30 failed requests: want one line at once, with the traceback; got %d:\n%s", len(got), strings.Join(got, "\n"))
+	}
+	clock.Advance(lograte.DefaultInterval)
+	if got = failures(); len(got) != 2 || !strings.Contains(got[1], "wsgi application raised: 29 more like this in the last 10s") {
+		t.Fatalf("after the interval:\n%s", strings.Join(got, "\n"))
 	}
 }
