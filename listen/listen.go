@@ -1,8 +1,9 @@
 // Package listen opens listening sockets: TCP on IPv4 and IPv6, and Unix domain
 // sockets whose file mode and owner decide who may connect.
 //
-// A Unix socket is bound under a temporary name, given its mode and owner, and only
-// then renamed into place, so it is never reachable with the wrong permissions. A
+// A Unix socket is bound under a temporary name, given its mode and owner, renamed
+// into place, and only then set listening, so it never takes a connection with the
+// wrong permissions (a bound socket that does not listen refuses every connect). A
 // stale socket file (nothing listens on it) is replaced; a live one is an error, and
 // a path that is not a socket is never deleted.
 package listen
@@ -101,17 +102,29 @@ func listenUnix(path string, cfg Config) (net.Listener, error) {
 	if mode == 0 {
 		mode = DefaultUnixMode
 	}
+	// The socket is bound under a temporary name and only listens once it has
+	// its mode and owner and its final name: until listen(2), a connect to a
+	// bound socket is refused (ECONNREFUSED), whoever tries. net.ListenUnix
+	// binds and listens in one call, so the file would accept connections
+	// with the mode the umask gave it until chmod, which is the window we
+	// close here. rename(2) keeps the inode the socket is bound to.
 	tmp := fmt.Sprintf("%s.%d.%d.tmp", path, os.Getpid(), time.Now().UnixNano()%1e9)
-	ul, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
+		return nil, fmt.Errorf("listen %s: socket: %w", cfg.Addr, err)
 	}
-	ul.SetUnlinkOnClose(false) // the socket is renamed; Close removes the final path
+	bound := "" // the name to remove on failure
 	fail := func(err error) (net.Listener, error) {
-		ul.Close()
-		os.Remove(tmp)
+		syscall.Close(fd)
+		if bound != "" {
+			os.Remove(bound)
+		}
 		return nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
 	}
+	if err := syscall.Bind(fd, &syscall.SockaddrUnix{Name: tmp}); err != nil {
+		return fail(&os.SyscallError{Syscall: "bind", Err: err})
+	}
+	bound = tmp
 	if err := os.Chmod(tmp, mode.Perm()); err != nil {
 		return fail(err)
 	}
@@ -123,12 +136,29 @@ func listenUnix(path string, cfg Config) (net.Listener, error) {
 	if err := os.Rename(tmp, path); err != nil {
 		return fail(err)
 	}
+	bound = path
 	fi, err := os.Lstat(path)
 	if err != nil {
 		return fail(err)
 	}
+	if err := syscall.Listen(fd, listenBacklog); err != nil {
+		return fail(&os.SyscallError{Syscall: "listen", Err: err})
+	}
+	f := os.NewFile(uintptr(fd), path)
+	l, err := net.FileListener(f) // a duplicate of fd, in Go's poller
+	f.Close()
+	if err != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	ul := l.(*net.UnixListener)
+	ul.SetUnlinkOnClose(false) // Close removes the final path, if it is still ours
 	return &unixListener{UnixListener: ul, path: path, ino: inode(fi)}, nil
 }
+
+// listenBacklog is the backlog asked of listen(2); the kernel caps it at
+// net.core.somaxconn, as it does Go's own listeners'.
+const listenBacklog = 65535
 
 // clearStale removes path if it is a socket nothing listens on.
 func clearStale(path string) error {

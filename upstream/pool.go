@@ -443,6 +443,15 @@ func closeAll(cs []*Conn) {
 	}
 }
 
+// String names the pool's addresses, comma-separated, for the log.
+func (p *Pool) String() string {
+	names := make([]string, len(p.addrs))
+	for i, a := range p.addrs {
+		names[i] = a.name
+	}
+	return strings.Join(names, ",")
+}
+
 // AddrStats describes one address of a pool.
 type AddrStats struct {
 	Addr string

@@ -38,6 +38,28 @@ func Errorf(status int, format string, args ...any) error {
 	return &Error{Status: status, Err: fmt.Errorf(format, args...)}
 }
 
+// Logged marks err as already logged by the handler that returns it (a
+// gateway logs its failures itself, rate-limited, with what it knows of
+// them): the server answers it as any error, by its status, and logs it
+// again only at debug level. Logged(nil) is nil.
+func Logged(err error) error {
+	if err == nil || IsLogged(err) {
+		return err
+	}
+	return &loggedError{err}
+}
+
+// IsLogged reports whether err was marked by Logged.
+func IsLogged(err error) bool {
+	var le *loggedError
+	return errors.As(err, &le)
+}
+
+type loggedError struct{ err error }
+
+func (e *loggedError) Error() string { return e.err.Error() }
+func (e *loggedError) Unwrap() error { return e.err }
+
 // Common errors for handlers to return.
 var (
 	ErrBadRequest   = &Error{Status: 400}

@@ -194,3 +194,21 @@ func TestChain(t *testing.T) {
 		t.Fatalf("%v", order)
 	}
 }
+
+// An error marked Logged keeps its status and its Retry-After; only the
+// server's log line changes.
+func TestLogged(t *testing.T) {
+	busy := &web.Error{Status: 503, RetryAfter: 7, Err: errors.New("queue full")}
+	err := web.Logged(busy)
+	if !web.IsLogged(err) || web.IsLogged(busy) || web.StatusOf(err) != 503 || !errors.Is(err, busy) || err.Error() != busy.Error() {
+		t.Fatalf("Logged: %v logged=%v status=%d", err, web.IsLogged(err), web.StatusOf(err))
+	}
+	if web.Logged(nil) != nil || web.Logged(err) != err {
+		t.Fatal("web.Logged(nil) or Logged twice")
+	}
+	rec := webtest.NewRecorder()
+	web.WriteError(rec, err)
+	if rec.Code != 503 || rec.Header().Get("Retry-After") != "7" {
+		t.Fatalf("rendered %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
+	}
+}

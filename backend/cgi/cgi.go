@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"gatehouse/internal/lograte"
 	"gatehouse/internal/rawio"
 	"gatehouse/proto/cgienv"
 	"gatehouse/proto/http1"
@@ -97,10 +98,11 @@ type Config struct {
 
 // Handler runs the CGI scripts of one Config.
 type Handler struct {
-	cfg   Config
-	root  string   // absolute, symlinks resolved
-	mount string   // Prefix without its trailing '/'
-	env   []string // NAME=value from gatehouse's environment
+	cfg      Config
+	root     string           // absolute, symlinks resolved
+	mount    string           // Prefix without its trailing '/'
+	env      []string         // NAME=value from gatehouse's environment
+	failures *webcgi.Failures // the failed requests' log, rate-limited
 }
 
 var _ web.Handler = (*Handler)(nil)
@@ -149,6 +151,7 @@ func New(cfg Config) (*Handler, error) {
 		names = []string{"PATH"}
 	}
 	h := &Handler{cfg: cfg, root: root, mount: strings.TrimSuffix(cfg.Prefix, "/")}
+	h.failures = &webcgi.Failures{Limiter: lograte.Limiter{Logger: cfg.Logger}, Msg: "cgi request failed"}
 	for _, name := range names {
 		if v, ok := os.LookupEnv(name); ok {
 			h.env = append(h.env, name+"="+v)
@@ -167,6 +170,11 @@ var (
 
 // ServeHTTP resolves the script the path names and runs it.
 func (h *Handler) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
+	return h.failures.Check(r, h.serve(w, r), "root", h.root)
+}
+
+// serve is ServeHTTP but for the failures' log.
+func (h *Handler) serve(w web.ResponseWriter, r *web.Request) error {
 	rel, ok := bytes.CutPrefix(r.RoutePath(), []byte(h.mount))
 	if !ok || len(rel) == 0 || rel[0] != '/' {
 		return web.ErrNotFound // "/cgi-binX" is not under "/cgi-bin/"
@@ -252,9 +260,10 @@ func (p *proc) wait() {
 	case err == nil, errors.Is(err, exec.ErrWaitDelay):
 	case errors.As(err, &ee) && p.killed.Load(): // ended by kill: the reason is logged where it was decided
 	case errors.As(err, &ee):
-		p.h.cfg.Logger.Warn("cgi script failed", "script", p.name, "status", ee.ProcessState.String())
+		status := ee.ProcessState.String()
+		p.h.failures.Log(slog.LevelWarn, p.name+"\x00"+status, "cgi script failed", "script", p.name, "status", status)
 	default:
-		p.h.cfg.Logger.Warn("cgi script wait failed", "script", p.name, "err", err)
+		p.h.failures.Log(slog.LevelWarn, p.name, "cgi script wait failed", "script", p.name, "err", err)
 	}
 }
 
@@ -428,8 +437,8 @@ func (h *Handler) relay(ctx context.Context, w web.ResponseWriter, r *web.Reques
 		}
 		if err != errNeedMore {
 			p.kill()
-			h.cfg.Logger.Warn("cgi script sent a bad response head", "script", p.name, "err", err)
-			return err
+			return h.failures.Warn(err, p.name+"\x00"+err.Error(), "cgi script sent a bad response head",
+				"script", p.name, "target", string(r.Target()), "err", err)
 		}
 		if len(buf) == cap(buf) {
 			buf = slices.Grow(buf, len(buf))
@@ -442,8 +451,8 @@ func (h *Handler) relay(ctx context.Context, w web.ResponseWriter, r *web.Reques
 				if err := p.outcome(ctx, nil); err != nil {
 					return err // killed: its timeout, or its client left
 				}
-				h.cfg.Logger.Warn("cgi script ended without a response head", "script", p.name, "output", len(buf))
-				return errNoHead
+				return h.failures.Warn(errNoHead, p.name, "cgi script ended without a response head",
+					"script", p.name, "target", string(r.Target()), "output", len(buf))
 			}
 			return p.outcome(ctx, rerr)
 		}

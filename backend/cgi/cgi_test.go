@@ -97,6 +97,7 @@ type fixture struct {
 	gofile        string // stream.sh waits for it
 	logs          *logBuffer
 	addr          string
+	h             *Handler
 }
 
 func setup(t *testing.T, cfg Config) *fixture {
@@ -145,6 +146,7 @@ func setup(t *testing.T, cfg Config) *fixture {
 		t.Fatal(err)
 	}
 	*h = *built
+	fx.h = h
 	fx.addr = serve(t, mux)
 	return fx
 }

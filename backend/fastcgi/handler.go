@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"gatehouse/internal/lograte"
 	"gatehouse/internal/spool"
 	"gatehouse/proto/cgienv"
 	"gatehouse/proto/fcgi"
@@ -33,7 +34,8 @@ type Handler struct {
 	index    string
 	fallback string // relative to Root, checked; "" for none
 	log      *slog.Logger
-	spool    *spool.Spooler // bodies of unknown length
+	spool    *spool.Spooler   // bodies of unknown length
+	failures *webcgi.Failures // the failed requests' log, rate-limited
 }
 
 var _ web.Handler = (*Handler)(nil)
@@ -119,6 +121,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h.cfg = cfg
 	h.spool = &spool.Spooler{Memory: spoolMem, Dir: cfg.SpoolDir, Pattern: "gatehouse-body-*"}
+	h.failures = &webcgi.Failures{Limiter: lograte.Limiter{Logger: h.log}, Msg: "fastcgi request failed"}
 	return h, nil
 }
 
@@ -146,8 +149,13 @@ func (h *Handler) Close() error {
 	return nil
 }
 
-// ServeHTTP runs the request through the application.
+// ServeHTTP runs the request through the application. Its failures are
+// logged here, rate-limited (webcgi.Failures), not by the server per request.
 func (h *Handler) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
+	return h.failures.Check(r, h.serve(w, r), "upstream", h.pool.String())
+}
+
+func (h *Handler) serve(w web.ResponseWriter, r *web.Request) error {
 	raw := r.RoutePath() // cleaned by the router: slashes merged, no dot segments
 	rawKey, ok := bytes.CutPrefix(raw, []byte(h.prefix))
 	if !ok || len(rawKey) > 0 && rawKey[0] != '/' {

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"gatehouse/internal/lograte"
 	"gatehouse/internal/rawio"
 	"gatehouse/proto/cgienv"
 	"gatehouse/proto/http1"
@@ -80,16 +81,18 @@ type Config struct {
 	SpoolDir string
 	// ServerSoftware is SERVER_SOFTWARE. Default "gatehouse".
 	ServerSoftware string
-	// Logger receives a line per failed exchange with uWSGI. nil means
+	// Logger receives the failed exchanges with uWSGI: the first of a kind at
+	// once, then one line per interval with their count. nil means
 	// slog.Default().
 	Logger *slog.Logger
 }
 
 // Handler forwards requests to uWSGI over the uwsgi protocol.
 type Handler struct {
-	cfg     Config
-	pool    *upstream.Pool
-	ownPool bool
+	cfg      Config
+	pool     *upstream.Pool
+	ownPool  bool
+	failures *webcgi.Failures // the failed requests' log, rate-limited
 }
 
 var _ web.Handler = (*Handler)(nil)
@@ -127,7 +130,9 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Handler{cfg: cfg, pool: pool, ownPool: own}, nil
+	h := &Handler{cfg: cfg, pool: pool, ownPool: own}
+	h.failures = &webcgi.Failures{Limiter: lograte.Limiter{Logger: cfg.Logger}, Msg: "uwsgi request failed"}
+	return h, nil
 }
 
 // Close closes the connection pool, when New built it.
@@ -146,8 +151,14 @@ var (
 	errShortBody  = &web.Error{Status: 502, Err: errors.New("uwsgi: upstream closed the connection inside the body")}
 )
 
-// ServeHTTP sends the request to uWSGI and streams the answer back.
+// ServeHTTP sends the request to uWSGI and streams the answer back. Its
+// failures are logged here, rate-limited (webcgi.Failures), not by the server
+// per request.
 func (h *Handler) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
+	return h.failures.Check(r, h.serve(w, r), "upstream", h.pool.String())
+}
+
+func (h *Handler) serve(w web.ResponseWriter, r *web.Request) error {
 	ctx := r.Context()
 	body, length := r.Body(), r.ContentLength()
 	if length < 0 {
@@ -296,8 +307,9 @@ func (x *exchange) receive(sendErr error) error {
 			continue
 		}
 		if err != http1.ErrNeedMore {
-			h.cfg.Logger.Warn("uwsgi upstream sent a bad response head", "upstream", x.upstream, "err", err)
-			return err // a *http1.ResponseError: 502
+			// a *http1.ResponseError: 502
+			return h.failures.Warn(err, x.upstream+"\x00"+err.Error(), "uwsgi upstream sent a bad response head",
+				"upstream", x.upstream, "target", string(x.r.Target()), "err", err)
 		}
 		if w == len(buf) {
 			// Make room: move the partial head down, or grow up to the limit.
@@ -363,18 +375,17 @@ func (x *exchange) readFailed(err, sendErr error, partial bool) error {
 	case x.r.Context().Err() != nil:
 		return fmt.Errorf("uwsgi: client went away: %w", x.r.Context().Err())
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		h.cfg.Logger.Warn("uwsgi upstream timed out", "upstream", x.upstream, "timeout", h.cfg.ReadTimeout)
-		return errTimeout
+		return h.failures.Warn(errTimeout, x.upstream, "uwsgi upstream timed out",
+			"upstream", x.upstream, "timeout", h.cfg.ReadTimeout, "target", string(x.r.Target()))
 	case errors.Is(sendErr, os.ErrDeadlineExceeded):
 		return errSendTime
 	}
 	if !partial && x.pktLen-puwsgi.HeaderSize > uwsgiBufferSize {
-		h.cfg.Logger.Warn("uwsgi upstream closed without a response; uWSGI drops a request whose variables exceed its --buffer-size (4096 bytes by default)",
-			"upstream", x.upstream, "vars_bytes", x.pktLen-puwsgi.HeaderSize, "err", err)
-	} else {
-		h.cfg.Logger.Warn("uwsgi upstream closed without a response", "upstream", x.upstream, "err", err, "send_err", sendErr)
+		return h.failures.Warn(errNoResponse, x.upstream, "uwsgi upstream closed without a response; uWSGI drops a request whose variables exceed its --buffer-size (4096 bytes by default)",
+			"upstream", x.upstream, "vars_bytes", x.pktLen-puwsgi.HeaderSize, "target", string(x.r.Target()), "err", err)
 	}
-	return errNoResponse
+	return h.failures.Warn(errNoResponse, x.upstream, "uwsgi upstream closed without a response",
+		"upstream", x.upstream, "target", string(x.r.Target()), "err", err, "send_err", sendErr)
 }
 
 // bodyFailed maps a failed read of the body (after the head went out).
@@ -383,8 +394,8 @@ func (x *exchange) bodyFailed(err error) error {
 	case x.r.Context().Err() != nil:
 		return fmt.Errorf("uwsgi: client went away: %w", x.r.Context().Err())
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		x.h.cfg.Logger.Warn("uwsgi upstream timed out inside the body", "upstream", x.upstream, "timeout", x.h.cfg.ReadTimeout)
-		return errTimeout
+		return x.h.failures.Warn(errTimeout, x.upstream, "uwsgi upstream timed out inside the body",
+			"upstream", x.upstream, "timeout", x.h.cfg.ReadTimeout, "target", string(x.r.Target()))
 	case err == io.EOF:
 		return errShortBody
 	}

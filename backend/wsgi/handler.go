@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 
 	"gatehouse/proto/cgienv"
@@ -25,6 +26,7 @@ var (
 	errTimeout     = &web.Error{Status: 504, Err: errors.New("wsgi: request over its timeout")}
 	errAppRaised   = &web.Error{Status: 500, Err: errors.New("wsgi: the application raised an exception")}
 	errBadHead     = &web.Error{Status: 500, Err: errors.New("wsgi: the application gave an invalid status or header")}
+	errBadLength   = &web.Error{Status: 502, Err: errors.New("wsgi: the application gave an invalid or conflicting Content-Length")}
 )
 
 // outcome says what a request left its slot in.
@@ -36,16 +38,20 @@ const (
 	slotTimedOut                // dumpAndKill has it
 )
 
-// ServeHTTP runs the request in a free worker thread.
+// ServeHTTP runs the request in a free worker thread. Its failures are logged
+// here, rate-limited (webcgi.Failures), not by the server per request.
 func (p *Pool) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
 	s, err := p.acquire(r.Context())
 	if err != nil {
-		return err
+		return p.requests.Check(r, err, "app", p.cfg.App)
 	}
 	x := exchange{p: p, s: s, fc: s.fc, w: w, r: r}
 	state, err := x.run()
 	p.release(s, state)
-	return err
+	if x.logged {
+		return web.Logged(err)
+	}
+	return p.requests.Check(r, err, "app", p.cfg.App)
 }
 
 // exchange is one request's conversation with a worker thread.
@@ -58,7 +64,15 @@ type exchange struct {
 
 	headSet    bool  // the application's status and headers are on w
 	discarding bool  // the client or the application failed: read to X, pass nothing
+	logged     bool  // a failure of this request is in the log already
 	result     error // what ServeHTTP returns once X arrives
+}
+
+// fail logs a failure of the request through the pool's rate limiter, as
+// one of the kind named by key and msg.
+func (x *exchange) fail(key, msg string, args ...any) {
+	x.logged = true
+	x.p.requests.Log(slog.LevelError, key, msg, args...)
 }
 
 func (x *exchange) run() (outcome, error) {
@@ -78,7 +92,11 @@ func (x *exchange) run() (outcome, error) {
 		if err != nil {
 			return x.readFailed(err)
 		}
-		if !x.discarding && x.r.Context().Err() != nil {
+		if !x.discarding && t != frameGet && x.r.Context().Err() != nil {
+			// A G frame is answered from the body even so: what the client
+			// sent before it left (nothing, for a request without a body) is
+			// the application's to read, to its end; only a body cut short
+			// fails. The response it then starts is what gets dropped.
 			x.clientGone(t)
 		}
 		switch t {
@@ -126,7 +144,7 @@ func (x *exchange) run() (outcome, error) {
 			if err != nil {
 				return x.readFailed(err)
 			}
-			x.p.log.Error("wsgi application raised", "worker", x.s.w.id, "pid", x.s.w.pid,
+			x.fail(string(b), "wsgi application raised", "worker", x.s.w.id, "pid", x.s.w.pid,
 				"method", x.r.Method(), "target", string(x.r.Target()), "traceback", string(b))
 			if x.result == nil {
 				x.result = errAppRaised
@@ -142,7 +160,7 @@ func (x *exchange) run() (outcome, error) {
 			}
 			if x.result == nil && !x.headSet {
 				x.result = errBadHead
-				x.p.log.Error("wsgi application returned without calling start_response", "worker", x.s.w.id,
+				x.fail("", "wsgi application returned without calling start_response", "worker", x.s.w.id,
 					"method", x.r.Method(), "target", string(x.r.Target()))
 			}
 			return slotFine, x.result
@@ -208,8 +226,12 @@ func (x *exchange) body(n int) error {
 		return fc.send(frameBodyEnd, nil)
 	case rerr != nil:
 		// The client's body failed: the application is told it ended badly,
-		// and the client gets the body's error (413, 400, 408).
+		// and the client gets the body's error (413, 400, 408), unless it
+		// has left, which is then what cut the body short.
 		x.result = rerr
+		if err := x.r.Context().Err(); err != nil {
+			x.result = fmt.Errorf("wsgi: client went away: %w", err)
+		}
 		x.discarding = true
 		return fc.send(frameAbort, nil)
 	}
@@ -226,6 +248,7 @@ func (x *exchange) head(b []byte) {
 		return
 	}
 	h := x.w.Header()
+	length := int64(-1)
 	for len(rest) > 0 {
 		var name, value []byte
 		name, rest, _ = bytes.Cut(rest, []byte{0})
@@ -238,6 +261,27 @@ func (x *exchange) head(b []byte) {
 		if hopByHop(name) {
 			continue // PEP 3333: the server's business, not the application's
 		}
+		if http1.EqualFold(name, "content-length") {
+			// The response's framing: one value of 1*DIGIT (RFC 9110 §8.6).
+			// Repeats of the same value are merged into one, as §8.6 lets a
+			// recipient do (a middleware setting the length again is
+			// harmless); different values could frame the body two ways, so
+			// the response is refused, as the uwsgi gateway refuses it.
+			n, ok := http1.ParseContentLength(value)
+			switch {
+			case !ok:
+				h.Reset()
+				x.badLength("invalid Content-Length", value)
+				return
+			case length >= 0 && n != length:
+				h.Reset()
+				x.badLength("conflicting Content-Length values", value)
+				return
+			case length >= 0:
+				continue
+			}
+			length = n
+		}
 		h.AddBytes(name, value)
 	}
 	x.w.WriteHeader(code)
@@ -245,9 +289,18 @@ func (x *exchange) head(b []byte) {
 }
 
 func (x *exchange) badHead(why string, what []byte) {
-	x.p.log.Error("wsgi application gave an invalid response head", "worker", x.s.w.id,
+	x.fail(why+"\x00"+string(what), "wsgi application gave an invalid response head", "worker", x.s.w.id,
 		"reason", why, "value", string(what), "target", string(x.r.Target()))
 	x.result = errBadHead
+	x.discarding = true
+}
+
+// badLength refuses a response whose Content-Length cannot frame it: 502, as
+// for an upstream server's response that could be read two ways.
+func (x *exchange) badLength(why string, what []byte) {
+	x.fail(why+"\x00"+string(what), "wsgi application gave an invalid response head", "worker", x.s.w.id,
+		"reason", why, "value", string(what), "target", string(x.r.Target()))
+	x.result = errBadLength
 	x.discarding = true
 }
 
@@ -323,7 +376,8 @@ func (x *exchange) file(n int) error {
 // the timeout (the worker's stacks are logged and it is replaced), else 502.
 func (x *exchange) readFailed(err error) (outcome, error) {
 	if !x.s.disarm() {
-		return slotTimedOut, x.final(errTimeout) // the timer has the worker killed
+		x.logged = true // with the worker's stacks, by the timer that has it killed
+		return slotTimedOut, x.final(errTimeout)
 	}
 	return slotBroken, x.final(x.workerFailed(err))
 }
@@ -331,10 +385,10 @@ func (x *exchange) readFailed(err error) (outcome, error) {
 func (x *exchange) workerFailed(err error) error {
 	w := x.s.w
 	if errors.Is(err, errProtocol) {
-		x.p.log.Error("wsgi worker broke the protocol", "worker", w.id, "pid", w.pid, "err", err)
+		x.fail(err.Error(), "wsgi worker broke the protocol", "worker", w.id, "pid", w.pid, "err", err)
 		return errWorkerProto
 	}
-	x.p.log.Error("wsgi worker failed during a request", "worker", w.id, "pid", w.pid,
+	x.fail(err.Error(), "wsgi worker failed during a request", "worker", w.id, "pid", w.pid,
 		"method", x.r.Method(), "target", string(x.r.Target()), "err", err)
 	return errWorkerDied
 }

@@ -6,14 +6,17 @@ import (
 	"log/slog"
 	"testing"
 
+	"gatehouse/internal/lograte"
 	"gatehouse/proto/http1"
+	"gatehouse/web/webcgi"
 	"gatehouse/web/webtest"
 )
 
 // FuzzHead feeds arbitrary H frames (STATUS\0NAME\0VALUE...) to the code
 // that applies them: whatever a worker sends, the response either gets a
 // status from 200 to 599 and fields that are tokens with values that cannot
-// split the head, or nothing at all (the exchange becomes a 500).
+// split the head, or nothing at all (the exchange becomes a 500, or a 502 for
+// a bad Content-Length).
 func FuzzHead(f *testing.F) {
 	for _, s := range []string{
 		"200 OK\x00Content-Type\x00text/plain",
@@ -26,7 +29,8 @@ func FuzzHead(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	p := &Pool{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	p := &Pool{log: log, requests: &webcgi.Failures{Limiter: lograte.Limiter{Logger: log}}}
 	s := &slot{w: &worker{p: p, id: 1}}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		rec := webtest.NewRecorder()

@@ -10,17 +10,20 @@ import (
 	"syscall"
 	"time"
 
+	"gatehouse/internal/lograte"
 	"gatehouse/proto/cgienv"
 	"gatehouse/web"
+	"gatehouse/web/webcgi"
 )
 
 // Pool runs a WSGI application in supervised worker processes and serves
 // requests with it. It is a web.Handler. gatehouse owns the queue: a request
 // waits for a free slot (a worker thread) up to QueueTimeout.
 type Pool struct {
-	cfg   Config
-	log   *slog.Logger
-	mount cgienv.Mount
+	cfg      Config
+	log      *slog.Logger
+	mount    cgienv.Mount
+	requests *webcgi.Failures // the failed requests' log, rate-limited
 
 	mu       sync.Mutex
 	workers  []*worker // by id-1: the current process of each id
@@ -49,6 +52,7 @@ func Start(cfg Config) (*Pool, error) {
 	cfg = cfg.withDefaults()
 	p := &Pool{
 		cfg: cfg, log: cfg.Logger,
+		requests: &webcgi.Failures{Limiter: lograte.Limiter{Logger: cfg.Logger}, Msg: "wsgi request failed"},
 		mount:    cgienv.Mount{ScriptName: cfg.ScriptName, ServerSoftware: cfg.ServerSoftware},
 		workers:  make([]*worker, cfg.Workers),
 		gens:     make([]int, cfg.Workers),
@@ -301,11 +305,11 @@ func (p *Pool) install(w *worker) bool {
 // Reload replaces every worker, one at a time: the new process starts and
 // becomes ready before the old one stops taking requests, and the old one
 // finishes what it has. No request is lost. A new process that fails to start
-// leaves the old one serving.
+// (an application that no longer imports) ends the reload: it and the workers
+// not yet replaced keep their old processes, and the error says why.
 func (p *Pool) Reload() error {
 	p.reloadMu.Lock()
 	defer p.reloadMu.Unlock()
-	var errs []error
 	for id := 1; id <= p.cfg.Workers; id++ {
 		p.mu.Lock()
 		if p.closed {
@@ -317,16 +321,16 @@ func (p *Pool) Reload() error {
 		p.mu.Unlock()
 		w, err := p.spawn(id, gen)
 		if err != nil {
-			p.log.Error("wsgi reload: worker failed to start; keeping the old one", "worker", id, "err", err)
-			errs = append(errs, err)
-			continue
+			p.log.Error("wsgi reload failed: a new worker did not start; the old workers keep serving",
+				"app", p.cfg.App, "worker", id, "replaced", id-1, "kept", p.cfg.Workers-id+1, "err", err)
+			return fmt.Errorf("wsgi reload: worker %d: %w", id, err)
 		}
 		if !p.install(w) {
 			w.terminate()
 		}
 	}
-	p.log.Info("wsgi workers reloaded", "app", p.cfg.App)
-	return errors.Join(errs...)
+	p.log.Info("wsgi workers reloaded", "app", p.cfg.App, "workers", p.cfg.Workers)
+	return nil
 }
 
 // Close retires every worker and waits for them to end (up to the graceful

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/internal/lograte"
 	"gatehouse/internal/testserve"
 	"gatehouse/internal/testutil"
 	shttp "gatehouse/serve/http1"
@@ -734,5 +735,132 @@ func TestClientGoneBeforeAnswer(t *testing.T) {
 	}
 	if w := f.pool.Stats().Workers[0]; w.PID != pid {
 		t.Errorf("worker replaced (%d → %d)", pid, w.PID)
+	}
+}
+
+// The application's Content-Length: one valid value frames the response;
+// identical repeats are one value (RFC 9110 §8.6 lets a recipient merge them);
+// different values, or a value that is not 1*DIGIT, make the response one that
+// can be read two ways, or not at all: 502, as from an upstream server, with
+// the reason in the log.
+func TestResponseContentLength(t *testing.T) {
+	f := start(t, Config{Workers: 1, App: "apps:plain"})
+	c := client()
+	defer closeIdle(c)
+	for _, tc := range []struct {
+		query  string
+		status int
+		length int64
+		reason string
+	}{
+		{"cl=5", 200, 5, ""},
+		{"cl=5&cl=5", 200, 5, ""},
+		{"cl=5&cl=005", 200, 5, ""},
+		{"cl=5&cl=6", 502, 0, "conflicting Content-Length"},
+		{"cl=6&cl=5&body=hello!", 502, 0, "conflicting Content-Length"},
+		{"cl=5&cl=5&cl=4", 502, 0, "conflicting Content-Length"},
+		{"cl=abc", 502, 0, "invalid Content-Length"},
+		{"cl=-5", 502, 0, "invalid Content-Length"},
+		{"cl=5,5", 502, 0, "invalid Content-Length"},
+		{"cl=", 502, 0, "invalid Content-Length"},
+		{"cl=99999999999999999999", 502, 0, "invalid Content-Length"},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			resp, body := get(t, c, f.url+"/length?"+tc.query)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d (body %q)", resp.StatusCode, tc.status, body)
+			}
+			if tc.status == 200 {
+				if resp.ContentLength != tc.length || len(resp.Header.Values("Content-Length")) != 1 || body != "hello" {
+					t.Errorf("Content-Length %d %q, body %q", resp.ContentLength, resp.Header.Values("Content-Length"), body)
+				}
+				return
+			}
+			f.logs.WaitForWithin(t, tc.reason, time.Second)
+		})
+	}
+	if _, body := get(t, c, f.url+"/hello"); body != "Hello, world" {
+		t.Errorf("after the bad responses: %q", body)
+	}
+}
+
+// A reload whose new processes cannot import the application (a broken
+// deploy) logs why, never that the workers were reloaded, and the old
+// workers keep serving.
+func TestReloadFailsToImport(t *testing.T) {
+	dir := t.TempDir()
+	mod := filepath.Join(dir, "reloadapp.py")
+	good := "def application(environ, start_response):\n" +
+		"    start_response('200 OK', [('Content-Type', 'text/plain')])\n" +
+		"    return [b'old code']\n"
+	if err := os.WriteFile(mod, []byte(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := start(t, Config{Workers: 2, App: "reloadapp", Chdir: dir, Env: []string{"PYTHONDONTWRITEBYTECODE=1"}})
+	pids := map[int]bool{}
+	for _, w := range f.pool.Stats().Workers {
+		pids[w.PID] = true
+	}
+	if err := os.WriteFile(mod, []byte("raise RuntimeError('deployed broken on purpose')\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := f.pool.Reload()
+	if err == nil || !strings.Contains(err.Error(), "deployed broken on purpose") {
+		t.Errorf("Reload: %v, want the import error", err)
+	}
+	logs := f.logs.String()
+	if !strings.Contains(logs, "deployed broken on purpose") {
+		t.Errorf("the reason is not in the log:\n%s", logs)
+	}
+	if strings.Contains(logs, "reloaded") {
+		t.Errorf("a failed reload logged that the workers were reloaded:\n%s", logs)
+	}
+	if !strings.Contains(logs, "wsgi reload failed") {
+		t.Errorf("no line says the reload failed:\n%s", logs)
+	}
+	c := client()
+	defer closeIdle(c)
+	for range 4 {
+		if resp, body := get(t, c, f.url+"/"); resp.StatusCode != 200 || body != "old code" {
+			t.Errorf("after the failed reload: %d %q", resp.StatusCode, body)
+		}
+	}
+	for _, w := range f.pool.Stats().Workers {
+		if !pids[w.PID] || w.State != "ready" {
+			t.Errorf("worker %d: pid %d %s, want an old process, ready", w.ID, w.PID, w.State)
+		}
+	}
+}
+
+// An application that fails every request the same way (here it raises) is
+// logged once at once, with its traceback, then counted: one line per
+// interval, not a line per request.
+func TestFailuresRateLimited(t *testing.T) {
+	f := start(t, Config{Workers: 1, App: "apps:plain"})
+	clock := testutil.NewClock(time.Now())
+	f.pool.requests.Now, f.pool.requests.AfterFunc = clock.Now, clock.AfterFunc
+	c := client()
+	defer closeIdle(c)
+	for range 30 {
+		if resp, _ := get(t, c, f.url+"/raise"); resp.StatusCode != 500 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	failures := func() []string {
+		var out []string
+		for _, l := range strings.Split(f.logs.String(), "\n") {
+			if strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=WARN") {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	got := failures()
+	if len(got) != 1 || !strings.Contains(got[0], "wsgi application raised") || !strings.Contains(got[0], "boom before start_response") {
+		t.Fatalf("30 failed requests: want one line at once, with the traceback; got %d:\n%s", len(got), strings.Join(got, "\n"))
+	}
+	clock.Advance(lograte.DefaultInterval)
+	if got = failures(); len(got) != 2 || !strings.Contains(got[1], "wsgi application raised: 29 more like this in the last 10s") {
+		t.Fatalf("after the interval:\n%s", strings.Join(got, "\n"))
 	}
 }

@@ -456,12 +456,12 @@ func (c *conn) serveRequest() bool {
 			// sees it is incomplete.
 			c.resp.closeAfter = true
 			c.resp.abort = true
-			c.log().Error("handler failed after responding", "remote", c.remote,
+			c.log().Log(context.Background(), failLevel(err), "handler failed after responding", "remote", c.remote,
 				"method", method, "target", string(h.Target), "err", err)
 		} else {
 			status := web.StatusOf(err)
 			if status >= 500 && early == nil {
-				c.log().Error("handler failed", "remote", c.remote, "status", status,
+				c.log().Log(context.Background(), failLevel(err), "handler failed", "remote", c.remote, "status", status,
 					"method", method, "target", string(h.Target), "err", err)
 			} else if early == nil {
 				c.log().Info("request failed", "remote", c.remote, "status", status,
@@ -662,4 +662,14 @@ func slackOK(cur, want int64, d time.Duration) bool {
 		return cur == want
 	}
 	return want >= cur && want-cur <= int64(min(d/16, time.Second))
+}
+
+// failLevel is the level of a failed handler's line: error, or debug when the
+// handler logged the failure itself (web.Logged: a gateway, rate-limited), so
+// that a backend that is down does not write a line per request.
+func failLevel(err error) slog.Level {
+	if web.IsLogged(err) {
+		return slog.LevelDebug
+	}
+	return slog.LevelError
 }

@@ -157,14 +157,14 @@ func (c *conn) serve() {
 			c.log().Info("request abandoned: the connection ended", "remote", c.req.RemoteAddr(),
 				"status", c.resp.status, "method", c.req.Method(), "target", string(c.req.Target()), "err", herr)
 		} else if c.resp.committed {
-			c.log().Error("handler failed after responding", "remote", c.req.RemoteAddr(),
+			c.log().Log(context.Background(), failLevel(herr), "handler failed after responding", "remote", c.req.RemoteAddr(),
 				"method", c.req.Method(), "target", string(c.req.Target()), "err", herr)
 			c.resp.abort = true
 		} else {
 			status := web.StatusOf(herr)
 			if early == nil {
 				if status >= 500 {
-					c.log().Error("handler failed", "remote", c.req.RemoteAddr(), "status", status,
+					c.log().Log(context.Background(), failLevel(herr), "handler failed", "remote", c.req.RemoteAddr(), "status", status,
 						"method", c.req.Method(), "target", string(c.req.Target()), "err", herr)
 				} else {
 					c.log().Info("request failed", "remote", c.req.RemoteAddr(), "status", status,
@@ -310,4 +310,13 @@ func (c *conn) linger(left int64) {
 	}
 	c.nc.SetReadDeadline(time.Now().Add(2 * time.Second))
 	io.CopyN(io.Discard, c.nc, min(left, c.cfg.DrainBodyBytes))
+}
+
+// failLevel is the level of a failed handler's line: error, or debug when the
+// handler logged the failure itself (web.Logged: a gateway, rate-limited).
+func failLevel(err error) slog.Level {
+	if web.IsLogged(err) {
+		return slog.LevelDebug
+	}
+	return slog.LevelError
 }

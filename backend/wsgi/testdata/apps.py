@@ -85,6 +85,23 @@ def plain(environ, start_response):
     if path == "/bad-header":
         start_response("200 OK", [("Content-Type", "text/plain"), ("X-Split", "a\r\nSet-Cookie: evil=1")])
         return [b"never"]
+    if path == "/length":
+        # Content-Length fields as the query lists them (cl=5&cl=6), then the body.
+        q = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        body = q.get("body", ["hello"])[0].encode()
+        start_response("200 OK", [("Content-Type", "text/plain")] + [("Content-Length", v) for v in q.get("cl", [])])
+        return [body]
+    if path == "/read-after":
+        # Reads wsgi.input once the file named by flag exists (the test makes
+        # it when the client has half-closed), and logs what it read.
+        flag = q["flag"][0]
+        for _ in range(1000):
+            if os.path.exists(flag):
+                break
+            time.sleep(0.005)
+        data = environ["wsgi.input"].read()
+        environ["wsgi.errors"].write("input %r\n" % data)
+        return _text(start_response, "read %d" % len(data))
     if path == "/hop":
         start_response("200 OK", [("Content-Type", "text/plain"), ("Connection", "close"), ("Transfer-Encoding", "chunked")])
         return [b"hop"]
