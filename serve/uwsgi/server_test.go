@@ -501,6 +501,16 @@ func TestAccessLog(t *testing.T) {
 	addr, _ := start(t, "tcp", recorder(new(seen)), uwsgi.Config{AccessLog: al, Limits: puwsgi.Limits{MaxVarsSize: 600}})
 	do(t, addr, nginxVars("GET", "/x"), "")
 	do(t, addr, append(nginxVars("GET", "/y"), "HTTP_X", strings.Repeat("v", 600)), "")
+	// An entry is written once its response is out: the client can read the
+	// response first.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		al.mu.Lock()
+		n := len(al.entries)
+		al.mu.Unlock()
+		if n >= 2 || time.Now().After(deadline) {
+			break
+		}
+	}
 	al.mu.Lock()
 	defer al.mu.Unlock()
 	if len(al.entries) != 2 || al.entries[0] != "200 /x 192.0.2.7:40000 2" || !strings.HasPrefix(al.entries[1], "431 - 127.0.0.1:") {
