@@ -49,7 +49,8 @@ type Built struct {
 }
 
 // Reload restarts what can be restarted in place (the WSGI workers, one at a
-// time, without dropping a request), as SIGHUP asks.
+// time, without dropping a request), as SIGHUP asks. A part that fails logs
+// its own reason; the error joins them.
 func (b *Built) Reload() error {
 	var errs []error
 	for _, r := range b.reloaders {

@@ -570,7 +570,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			case <-hups:
 				logger.Info("SIGHUP: reloading")
 				if err := built.Reload(); err != nil {
-					logger.Error("reload incomplete", "err", err)
+					// Each part that failed has logged why, with its detail
+					// (a traceback): one line here, not the reason again.
+					logger.Warn("SIGHUP: reload incomplete; the old processes keep serving")
 				}
 			case <-done:
 				return
