@@ -197,3 +197,17 @@ func checkStarving(t *testing.T, starving bool, took time.Duration, err error) {
 	}
 	t.Logf("slowest ordinary request %v (%v)", took, err)
 }
+
+func TestSlowClientsUWSGI(t *testing.T) {
+	for _, c := range slowCases {
+		t.Run(c.name, func(t *testing.T) {
+			sock := startUWSGIServer(t) // two processes
+			args := append([]string{"--uwsgi-pass", sock, "--access-log", "off"}, c.flags...)
+			p := start(t, args...)
+			a := startAttack(t, p.addr, "/echo", "/big", 3, c.uploaders, c.readers)
+			took, err := probe(t, "http://"+p.addr+"/", "hello from uwsgi")
+			a.end()
+			checkStarving(t, c.starving, took, err)
+		})
+	}
+}
