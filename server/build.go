@@ -112,6 +112,7 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 		b.spoolMax = 1 << 62 // max_body = "0": no limit
 	}
 	b.bufCfg = bufferConfig(cfg.HTTP, b.spoolMax)
+	b.bufCfg.Logger = b.Logger
 	b.tempDir = cfg.HTTP.TempDir
 	if d := b.tempDir; d != "" {
 		if err := checkDir(d); err != nil {

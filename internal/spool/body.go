@@ -73,21 +73,10 @@ func (s *Spooler) Read(r io.Reader, max int64) (*Body, error) {
 	}
 }
 
-// fill copies the rest of r, after a full memory buffer, to the file.
+// fill copies the rest of r, after a full memory buffer, to the file, which
+// it creates at the first byte: a body of exactly Memory bytes needs none.
 func (b *Body) fill(r io.Reader, max int64) error {
 	s := b.s
-	pattern := s.Pattern
-	if pattern == "" {
-		pattern = "gatehouse-body-*"
-	}
-	f, err := os.CreateTemp(s.Dir, pattern)
-	if err != nil {
-		return fmt.Errorf("spool: %w", err)
-	}
-	// Unlinked at once: the space is freed with the last descriptor, even
-	// if the process dies first.
-	os.Remove(f.Name())
-	b.file = f
 	sp, _ := s.scratch.Get().(*[]byte)
 	if sp == nil {
 		buf := make([]byte, scratchSize)
@@ -101,7 +90,12 @@ func (b *Body) fill(r io.Reader, max int64) error {
 			if b.size > max {
 				return ErrTooLarge
 			}
-			if _, err := f.Write((*sp)[:n]); err != nil {
+			if b.file == nil {
+				if err := b.create(); err != nil {
+					return err
+				}
+			}
+			if _, err := b.file.Write((*sp)[:n]); err != nil {
 				return fmt.Errorf("spool: %w", err)
 			}
 		}
@@ -112,9 +106,28 @@ func (b *Body) fill(r io.Reader, max int64) error {
 			return rerr
 		}
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
+	if b.file == nil {
+		return nil
+	}
+	if _, err := b.file.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
+	return nil
+}
+
+// create makes the body's file, unlinked at once: the space is freed with
+// the last descriptor, even if the process dies first.
+func (b *Body) create() error {
+	pattern := b.s.Pattern
+	if pattern == "" {
+		pattern = "gatehouse-body-*"
+	}
+	f, err := os.CreateTemp(b.s.Dir, pattern)
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	os.Remove(f.Name())
+	b.file = f
 	return nil
 }
 

@@ -2,6 +2,7 @@ package buffer
 
 import (
 	"errors"
+	"log/slog"
 	"strconv"
 	"sync"
 
@@ -47,12 +48,16 @@ type Config struct {
 	// TempDir holds the temporary files, unlinked as soon as they are
 	// created. Default "": os.TempDir().
 	TempDir string
+	// Logger receives a line when a temporary file fails (the disk is full).
+	// nil: slog.Default().
+	Logger *slog.Logger
 }
 
 // Buffer is the middleware for one Config. Build it once and share it: it
 // holds the pools of buffers.
 type Buffer struct {
 	cfg    Config
+	log    *slog.Logger
 	bodies spool.Spooler
 	chunks sync.Pool // *chunk
 	ws     sync.Pool // *writer
@@ -79,7 +84,10 @@ func New(cfg Config) *Buffer {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = -1
 	}
-	b := &Buffer{cfg: cfg}
+	b := &Buffer{cfg: cfg, log: cfg.Logger}
+	if b.log == nil {
+		b.log = slog.Default()
+	}
 	b.bodies = spool.Spooler{Memory: cfg.BodyMemory, Dir: cfg.TempDir, Pattern: "gatehouse-body-*"}
 	return b
 }
@@ -94,31 +102,42 @@ func (b *Buffer) Wrap(next web.Handler) web.Handler {
 // Middleware returns Wrap as a web.Middleware.
 func (b *Buffer) Middleware() web.Middleware { return b.Wrap }
 
-func (b *Buffer) serve(next web.Handler, w web.ResponseWriter, r *web.Request) error {
-	if !b.cfg.StreamRequests && r.ContentLength() != 0 {
-		body, err := b.readBody(r)
+func (b *Buffer) serve(next web.Handler, w web.ResponseWriter, r *web.Request) (err error) {
+	// The request leaves with the body it came with: what follows the
+	// handler (the files of a PHP site) must not read one this closed.
+	body, length := r.Body(), r.ContentLength()
+	defer r.SetBody(body, length)
+	if !b.cfg.StreamRequests && length != 0 {
+		spooled, err := b.readBody(r)
 		if err != nil {
 			return err
 		}
-		defer body.Close()
-	}
-	if b.cfg.StreamResponses {
-		return next.ServeHTTP(w, r)
+		defer spooled.Close()
 	}
 	x := b.getWriter(w, r)
-	if b.cfg.StreamRequests && r.ContentLength() != 0 {
+	if b.cfg.StreamRequests && length != 0 {
 		// The handler reads the body from the connection: the drainer,
 		// which writes to it, waits until the body is in (see
 		// writer.reading).
-		x.body = streamBody{x: x, r: r.Body(), left: r.ContentLength()}
+		x.body = streamBody{x: x, r: body, left: length}
 		x.reading = true
-		r.SetBody(&x.body, r.ContentLength())
+		r.SetBody(&x.body, length)
 	}
-	err := next.ServeHTTP(x, r)
+	defer func() {
+		if p := recover(); p != nil {
+			// The drainer must stop before the server answers the panic;
+			// the writer is not reused.
+			x.finish(errPanicked)
+			panic(p)
+		}
+	}()
+	err = next.ServeHTTP(x, r)
 	err = x.finish(err)
 	b.putWriter(x)
 	return err
 }
+
+var errPanicked = errors.New("buffer: the handler panicked")
 
 // readBody reads r's body to its end and puts it in the body's place. A body
 // that came chunked is then described as one of known length (Content-Length,
@@ -134,6 +153,7 @@ func (b *Buffer) readBody(r *web.Request) (*spool.Body, error) {
 	}
 	if r.ContentLength() < 0 {
 		r.Header.Del("Transfer-Encoding")
+		r.Header.Del("Trailer") // the trailers, if any, were read with the body
 		var digits [20]byte
 		r.Header.Set("Content-Length", string(strconv.AppendInt(digits[:0], body.Len(), 10)))
 	}

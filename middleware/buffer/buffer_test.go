@@ -461,6 +461,7 @@ func TestStreamsPassThrough(t *testing.T) {
 		{"event stream with charset", [][2]string{{"Content-Type", "text/event-stream; charset=utf-8"}}, true},
 		{"x-accel-buffering no", [][2]string{{"X-Accel-Buffering", "no"}}, true},
 		{"x-accel-buffering yes on an event stream", [][2]string{{"Content-Type", "text/event-stream"}, {"X-Accel-Buffering", "yes"}}, false},
+		{"x-accel-buffering yes before an event stream", [][2]string{{"X-Accel-Buffering", "yes"}, {"Content-Type", "text/event-stream"}}, false},
 		{"plain", [][2]string{{"Content-Type", "text/plain"}}, false},
 		{"not quite an event stream", [][2]string{{"Content-Type", "text/event-streams"}}, false},
 	} {
@@ -688,4 +689,149 @@ func TestStreamedBodyThenBufferedResponse(t *testing.T) {
 	if len(got) != 24<<20 {
 		t.Fatalf("got %d bytes", len(got))
 	}
+}
+
+// With StreamResponses, responses pass through, unless the application asks
+// for buffering with X-Accel-Buffering: yes (as nginx's proxy_buffering off
+// does); the field never reaches the client.
+func TestStreamResponsesAndAccelYes(t *testing.T) {
+	b, _ := newBuffer(t, Config{StreamResponses: true})
+	addr := serve(t, "goroutine", b, func(w web.ResponseWriter, r *web.Request) error {
+		if r.Path() == "/yes" {
+			w.Header().Set("X-Accel-Buffering", "yes")
+		}
+		w.Write(bytes.Repeat([]byte("x"), 50000))
+		return nil
+	}, shttp.Config{})
+	for path, buffered := range map[string]bool{"/yes": true, "/plain": false} {
+		c := dial(t, addr)
+		send(t, c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, _ := readResponse(t, bufio.NewReader(c), "GET")
+		if got := resp.ContentLength == 50000; got != buffered {
+			t.Errorf("%s: Content-Length %d, transfer %v; want buffered %v", path, resp.ContentLength, resp.TransferEncoding, buffered)
+		}
+		if resp.Header.Get("X-Accel-Buffering") != "" {
+			t.Errorf("%s: X-Accel-Buffering reached the client", path)
+		}
+	}
+}
+
+// A HEAD response's body is counted for its Content-Length, never stored: a
+// large one writes no temporary file (here the directory is missing, so a
+// file would fail and log). The GET beside it spills, and its failed file
+// leaves it waiting for the client instead of failing.
+func TestHeadStoresNothing(t *testing.T) {
+	logs := &testutil.LogBuffer{}
+	b := New(Config{TempDir: t.TempDir() + "/missing", Logger: logs.Logger()})
+	addr := serve(t, "goroutine", b, func(w web.ResponseWriter, r *web.Request) error {
+		block := make([]byte, 64<<10)
+		for range 16 {
+			if _, err := w.Write(block); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, shttp.Config{})
+	c := dial(t, addr)
+	send(t, c, "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, _ := readResponse(t, bufio.NewReader(c), "HEAD")
+	if resp.ContentLength != 1<<20 {
+		t.Errorf("HEAD: Content-Length %d", resp.ContentLength)
+	}
+	if strings.Contains(logs.String(), "temporary file failed") {
+		t.Fatalf("HEAD stored its body:\n%s", logs.String())
+	}
+	c = dial(t, addr)
+	send(t, c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	if _, body := readResponse(t, bufio.NewReader(c), "GET"); len(body) != 1<<20 {
+		t.Errorf("GET: %d bytes", len(body))
+	}
+	if !strings.Contains(logs.String(), "temporary file failed") {
+		t.Errorf("the GET's failed file was not logged:\n%s", logs.String())
+	}
+}
+
+// A handler that panics while its response drains: the drainer stops before
+// the server deals with the panic (TestMain finds any goroutine left).
+func TestPanicWhileDraining(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, eng string) {
+		b, _ := newBuffer(t, Config{})
+		addr := serve(t, eng, b, func(w web.ResponseWriter, r *web.Request) error {
+			w.Write(make([]byte, 300<<10))
+			w.Flush()
+			panic("boom")
+		}, shttp.Config{})
+		c := dialSmall(t, addr)
+		send(t, c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.Copy(io.Discard, c); err != nil {
+			t.Fatalf("the connection was not closed: %v", err)
+		}
+	})
+}
+
+// A long response through a slow client keeps its temporary files about as
+// large as what waits in them (MaxTempFile), not as the whole response: a
+// spill file that is full takes no more, and goes once sent.
+func TestSpillFilesBounded(t *testing.T) {
+	const maxTemp = 1 << 20
+	b, _ := newBuffer(t, Config{ResponseMemory: 64 << 10, MaxTempFile: maxTemp})
+	var peak int64
+	done := make(chan struct{})
+	addr := serve(t, "goroutine", b, func(w web.ResponseWriter, r *web.Request) error {
+		defer close(done)
+		block := make([]byte, 32<<10)
+		for i := range 2000 { // 62.5 MiB
+			if _, err := w.Write(block); err != nil {
+				return err
+			}
+			if i%16 == 0 {
+				peak = max(peak, spillBytes(t))
+			}
+		}
+		return nil
+	}, shttp.Config{})
+	c := dial(t, addr)
+	send(t, c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: "GET"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 256<<10)
+	var got int64
+	for {
+		n, err := resp.Body.Read(buf)
+		got += int64(n)
+		if err != nil {
+			break
+		}
+		time.Sleep(200 * time.Microsecond) // a client a little slower than the handler
+	}
+	<-done
+	if got != 2000*32<<10 {
+		t.Fatalf("got %d bytes", got)
+	}
+	if peak > 4*maxTemp {
+		t.Fatalf("temporary files held %d bytes at once; at most %d wait", peak, maxTemp)
+	}
+	t.Logf("peak of the temporary files: %d bytes", peak)
+}
+
+// spillBytes adds up the sizes of this process's open, unlinked response
+// files.
+func spillBytes(t *testing.T) int64 {
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, fd := range fds {
+		p := "/proc/self/fd/" + fd.Name()
+		if target, err := os.Readlink(p); err == nil && strings.Contains(target, "gatehouse-response-") {
+			if fi, err := os.Stat(p); err == nil {
+				total += fi.Size()
+			}
+		}
+	}
+	return total
 }

@@ -17,8 +17,10 @@
 // Content-Length). StreamRequests turns this off, for streaming uploads.
 //
 // Responses: the handler's writes go to memory up to Config.ResponseMemory,
-// then to an unlinked temporary file up to Config.MaxTempFile, after which
-// they wait for the client. A response that is whole when the handler
+// then to unlinked temporary files holding up to Config.MaxTempFile, after
+// which they wait for the client (a file takes at most 16 MiB, and goes once
+// sent, so the disk holds about what waits). HEAD responses and statuses
+// without a body are counted, for their length, and not stored. A response that is whole when the handler
 // returns goes out in one piece, with a Content-Length. A larger one, and a
 // response the handler flushes, is sent by a goroutine of its own while the
 // handler goes on, so that what was flushed reaches the client at once (PEP
@@ -28,9 +30,15 @@
 // nginx does; StreamResponses passes every response through.
 //
 // With StreamRequests, the handler reads its body from the connection while
-// the response is buffered: until the body is in, what the handler flushes
-// goes out from the handler's own goroutine (and waits for the client), since
-// a connection is not read and written by two goroutines of gatehouse's.
+// the response is buffered: until the body is in (read to its declared length
+// or its end), what the handler flushes goes out from the handler's own
+// goroutine and waits for the client, as it would unbuffered, rather than
+// have the drainer write to the connection while the handler reads from it.
+// A handler that never reads its whole body keeps it so for the request.
+//
+// A response that fits in memory and is not flushed goes out when the handler
+// returns: buffering holds back only what the handler itself has not asked
+// to send yet.
 //
 // A handler that fails before anything reached the client has its buffered
 // response dropped, so the server answers with an error page rather than a

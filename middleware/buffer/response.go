@@ -24,11 +24,23 @@ const (
 
 // segment is one piece of a buffered response, in order.
 type segment struct {
-	mem  *chunk   // memory: mem.b[:n]
-	file *os.File // a file range: the writer's spill file, or a file the handler sent
-	own  bool     // file is a duplicate descriptor, closed once sent
-	off  int64
-	n    int64
+	mem   *chunk     // memory: mem.b[:n]
+	spill *spillFile // a range of one of the writer's spill files
+	file  *os.File   // a range of a file the handler sent: a duplicate descriptor, closed once sent
+	off   int64
+	n     int64
+}
+
+// spillFile is an unlinked temporary file that holds a response's overflow.
+// Bytes are only ever appended: sendfile(2) leaves the pages it sent to the
+// socket, which must not change until they are on the wire, so a range once
+// queued is never written again. A file that has grown past its writer's
+// rotate size takes no more; a new one does, and the old one is closed when
+// its last range is sent, so the disk holds about what waits.
+type spillFile struct {
+	f    *os.File
+	end  int64 // where the next byte goes
+	refs int   // segments queued or being sent
 }
 
 // writer is the web.ResponseWriter a buffered handler writes to. The handler
@@ -42,28 +54,30 @@ type writer struct {
 	header web.Header
 	status int
 	state  uint8
+	noBody bool // HEAD, or a status without a body: bytes are counted, not kept
+	stream bool // the configuration passes responses through (X-Accel-Buffering may say otherwise)
 
 	written int64 // body bytes the handler wrote
 	total   int64 // of them, bytes queued (memory and files)
 
-	mu       sync.Mutex
-	cond     sync.Cond // the drainer waits for work, the producer for room
-	q        []segment
-	qh       int   // q[qh:] waits to be sent
-	mem      int   // bytes of memory segments waiting
-	spilled  int64 // bytes of spill segments waiting
-	spill    *os.File
-	spillEnd int64 // where the next spilled byte goes in spill
-	running  bool  // the drainer has started
-	done     bool  // the producer has finished: drain and stop
-	drop     bool  // the handler failed: stop without sending the rest
-	err      error // the client's writer failed: sticky for the producer
-	exited   chan struct{}
+	mu      sync.Mutex
+	cond    sync.Cond // the drainer waits for work, the producer for room
+	q       []segment
+	qh      int   // q[qh:] waits to be sent
+	mem     int   // bytes of memory segments waiting
+	spilled int64 // bytes of spill segments waiting
+	spill   *spillFile
+	noSpill bool  // a spill file failed: memory only from then on
+	running bool  // the drainer has started
+	done    bool  // the producer has finished: drain and stop
+	drop    bool  // the handler failed: stop without sending the rest
+	err     error // the client's writer failed: sticky for the producer
+	exited  chan struct{}
 
 	// reading is set while a streamed request body (request buffering off)
-	// may still be read from the connection: the drainer does not start
-	// then, since the connection is not safe for two goroutines, and what
-	// must go out goes from the producer's goroutine (see sendNow).
+	// may still be read from the connection by the handler: the drainer does
+	// not start then, and what must go out goes from the handler's goroutine
+	// (see sendNow), as it would unbuffered.
 	reading bool
 	body    streamBody
 }
@@ -98,7 +112,7 @@ func (b *Buffer) getWriter(w web.ResponseWriter, r *web.Request) *writer {
 		x = &writer{b: b}
 		x.cond.L = &x.mu
 	}
-	x.w, x.r = w, r
+	x.w, x.r, x.stream = w, r, b.cfg.StreamResponses
 	return x
 }
 
@@ -106,10 +120,11 @@ func (b *Buffer) putWriter(x *writer) {
 	x.header.Reset()
 	clear(x.q)
 	x.q, x.qh = x.q[:0], 0
-	x.w, x.r, x.status, x.state, x.body, x.reading = nil, nil, 0, undecided, streamBody{}, false
+	x.w, x.r, x.status, x.state, x.noBody, x.stream = nil, nil, 0, undecided, false, false
 	x.written, x.total, x.mem, x.spilled = 0, 0, 0, 0
-	x.spill, x.spillEnd = nil, 0
+	x.spill, x.noSpill = nil, false
 	x.running, x.done, x.drop, x.err, x.exited = false, false, false, nil, nil
+	x.body, x.reading = streamBody{}, false
 	b.ws.Put(x)
 }
 
@@ -127,30 +142,40 @@ func (x *writer) Written() int64 { return x.written }
 
 // decide hands the head to the client's writer and chooses how the body goes.
 // Streams pass through: Server-Sent Events, and responses whose application
-// says X-Accel-Buffering: no (nginx's field, which it does not forward
-// either). Everything else is buffered unless the configuration streams it.
+// says X-Accel-Buffering: no (nginx's field, which nginx does not forward
+// either); X-Accel-Buffering: yes buffers any response, as in nginx, even
+// when the configuration streams responses.
 func (x *writer) decide() {
 	if x.status == 0 {
 		x.status = 200
 	}
 	h := x.w.Header()
-	stream := x.b.cfg.StreamResponses
+	var accel []byte
+	events := false
 	for i := 0; i < x.header.Len(); i++ {
 		f := x.header.At(i)
 		switch {
 		case http1.EqualFold(f.Name, "x-accel-buffering"):
-			stream = http1.EqualFold(f.Value, "no")
+			accel = f.Value
 			continue
 		case http1.EqualFold(f.Name, "content-type") && isEventStream(f.Value):
-			stream = true
+			events = true
 		}
 		h.AddBytes(f.Name, f.Value)
 	}
 	x.w.WriteHeader(x.status)
+	stream := x.stream || events
+	switch {
+	case http1.EqualFold(accel, "yes"):
+		stream = false
+	case http1.EqualFold(accel, "no"):
+		stream = true
+	}
 	x.state = buffering
 	if stream {
 		x.state = passing
 	}
+	x.noBody = x.r.Method() == web.MethodHead || !http1.BodyAllowed(x.status)
 }
 
 func isEventStream(v []byte) bool {
@@ -170,6 +195,13 @@ func (x *writer) Write(p []byte) (int, error) {
 		n, err := x.w.Write(p)
 		x.written += int64(n)
 		return n, err
+	}
+	if x.noBody {
+		// Nothing of it would be sent: counted, for the length a HEAD
+		// response declares, and not kept.
+		x.written += int64(len(p))
+		x.total += int64(len(p))
+		return len(p), nil
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -212,11 +244,18 @@ func (x *writer) enqueue(p []byte) (int, error) {
 		return k, nil
 	}
 	// Then the spill file, up to MaxTempFile waiting in it.
-	if cfg.MaxTempFile > 0 {
+	if cfg.MaxTempFile > 0 && !x.noSpill {
 		if x.spilled > 0 && x.spilled+int64(len(p)) > cfg.MaxTempFile {
 			return 0, x.waitFor(func() bool { return x.spilled+int64(len(p)) <= cfg.MaxTempFile || x.spilled == 0 })
 		}
-		return len(p), x.spillWrite(p)
+		err := x.spillWrite(p)
+		if err == nil {
+			return len(p), nil
+		}
+		// The disk failed (full, gone): memory only from now on, so the
+		// handler waits for the client rather than failing.
+		x.noSpill = true
+		x.b.log.Error("response buffering: temporary file failed; this response now waits for its client", "err", err)
 	}
 	// No file: wait until the client has taken some of the memory.
 	return 0, x.waitFor(func() bool { return x.mem < cfg.ResponseMemory })
@@ -235,28 +274,29 @@ func (x *writer) waitFor(ok func() bool) error {
 }
 
 func (x *writer) push(s segment) {
+	if s.spill != nil {
+		s.spill.refs++
+	}
 	x.q = append(x.q, s)
 	if x.running {
 		x.cond.Broadcast()
 	}
 }
 
-// spillRotate is how far a spill file grows before, once it is empty, the
-// next spilled byte starts a new one.
+// spillRotate is the most a spill file grows to before a new one takes the
+// rest (less with a smaller MaxTempFile): what was sent from a file is freed
+// only with the file.
 const spillRotate = 16 << 20
 
-// spillWrite appends p to the spill file, creating it on first use, and
-// queues it (extending the last segment when it is the file's end). Once the
-// queue holds a file the memory is not used again until it empties: bytes
-// go out in order. mu is held.
+// spillWrite appends p to the spill file, starting a new file when there is
+// none or the current one is full, and queues it (extending the last segment
+// when it ends where p starts). mu is held.
 func (x *writer) spillWrite(p []byte) error {
-	if x.spill != nil && x.spilled == 0 && x.spillEnd >= spillRotate {
-		// Nothing waits in the file, and a long stream has passed through
-		// it: a new file frees the space. The old one is never written again
-		// (sendfile(2) leaves the pages it sent to the socket, which must not
-		// change until they are on the wire), and goes with its descriptor.
-		x.spill.Close()
+	if sf := x.spill; sf != nil && sf.end >= min(spillRotate, max(x.b.cfg.MaxTempFile, chunkSize)) {
 		x.spill = nil
+		if sf.refs == 0 {
+			sf.f.Close()
+		}
 	}
 	if x.spill == nil {
 		f, err := os.CreateTemp(x.b.cfg.TempDir, "gatehouse-response-*")
@@ -264,18 +304,19 @@ func (x *writer) spillWrite(p []byte) error {
 			return fmt.Errorf("buffer: response file: %w", err)
 		}
 		os.Remove(f.Name()) // unlinked: freed with the descriptor
-		x.spill, x.spillEnd = f, 0
+		x.spill = &spillFile{f: f}
 	}
-	if _, err := x.spill.WriteAt(p, x.spillEnd); err != nil {
+	sf := x.spill
+	if _, err := sf.f.WriteAt(p, sf.end); err != nil {
 		return fmt.Errorf("buffer: response file: %w", err)
 	}
 	n := int64(len(p))
-	if k := len(x.q); k > x.qh && x.q[k-1].file == x.spill && x.q[k-1].off+x.q[k-1].n == x.spillEnd {
+	if k := len(x.q); k > x.qh && x.q[k-1].spill == sf && x.q[k-1].off+x.q[k-1].n == sf.end {
 		x.q[k-1].n += n
 	} else {
-		x.push(segment{file: x.spill, off: x.spillEnd, n: n})
+		x.push(segment{spill: sf, off: sf.end, n: n})
 	}
-	x.spillEnd += n
+	sf.end += n
 	x.spilled += n
 	// The response is larger than memory: it starts towards the client now
 	// rather than after the handler (nginx sends as its buffers fill).
@@ -285,7 +326,8 @@ func (x *writer) spillWrite(p []byte) error {
 }
 
 // Flush asks for what was written to reach the client without delay: the
-// drainer sends it while the handler goes on. It never waits for the client.
+// drainer sends it while the handler goes on. It never waits for the client
+// (but while a streamed request body is read: see writer.reading).
 func (x *writer) Flush() error {
 	if x.state == undecided {
 		x.decide()
@@ -322,6 +364,11 @@ func (x *writer) SendFile(f *os.File, offset, count int64) error {
 	if count <= 0 {
 		return nil
 	}
+	if x.noBody {
+		x.written += count
+		x.total += count
+		return nil
+	}
 	dup, err := dupFile(f)
 	if err != nil {
 		return err
@@ -332,12 +379,14 @@ func (x *writer) SendFile(f *os.File, offset, count int64) error {
 		dup.Close()
 		return x.err
 	}
-	x.push(segment{file: dup, own: true, off: offset, n: count})
+	x.push(segment{file: dup, off: offset, n: count})
 	x.written += count
 	x.total += count
 	return nil
 }
 
+// dupFile duplicates f's descriptor, close-on-exec: under syscall.ForkLock,
+// so that a process started meanwhile (a CGI script) cannot inherit it.
 func dupFile(f *os.File) (*os.File, error) {
 	sc, err := f.SyscallConn()
 	if err != nil {
@@ -345,15 +394,19 @@ func dupFile(f *os.File) (*os.File, error) {
 	}
 	fd := -1
 	var derr error
-	if err := sc.Control(func(s uintptr) {
-		fd, derr = syscall.Dup(int(s))
-	}); err != nil {
-		return nil, err
-	}
-	if derr != nil {
+	syscall.ForkLock.RLock()
+	cerr := sc.Control(func(s uintptr) {
+		if fd, derr = syscall.Dup(int(s)); derr == nil {
+			syscall.CloseOnExec(fd)
+		}
+	})
+	syscall.ForkLock.RUnlock()
+	switch {
+	case cerr != nil:
+		return nil, cerr
+	case derr != nil:
 		return nil, fmt.Errorf("buffer: dup: %w", derr)
 	}
-	syscall.CloseOnExec(fd)
 	return os.NewFile(uintptr(fd), f.Name()), nil
 }
 
@@ -372,7 +425,8 @@ func (x *writer) Upgrade() (net.Conn, error) {
 }
 
 // WatchClient passes the request on to the client's writer (see
-// web.WatchClient) while the producer still owns it.
+// web.WatchClient) while the producer still owns it. Once the drainer runs,
+// its writes are what notices a client that left.
 func (x *writer) WatchClient() {
 	x.mu.Lock()
 	running := x.running
@@ -445,12 +499,7 @@ func (x *writer) drain() {
 			x.cond.Broadcast()
 			return
 		}
-		s := x.q[x.qh]
-		x.q[x.qh] = segment{}
-		x.qh++
-		if x.qh == len(x.q) {
-			x.q, x.qh = x.q[:0], 0
-		}
+		s := x.pop()
 		x.mu.Unlock()
 		err := x.send(s)
 		x.mu.Lock()
@@ -463,11 +512,31 @@ func (x *writer) drain() {
 	}
 }
 
+// pop takes the first waiting segment off the queue, whose sent front is
+// dropped when the queue empties or the front is half of it. mu is held.
+func (x *writer) pop() segment {
+	s := x.q[x.qh]
+	x.q[x.qh] = segment{}
+	x.qh++
+	switch {
+	case x.qh == len(x.q):
+		x.q, x.qh = x.q[:0], 0
+	case x.qh >= 64 && x.qh >= len(x.q)/2:
+		n := copy(x.q, x.q[x.qh:])
+		clear(x.q[n:])
+		x.q, x.qh = x.q[:n], 0
+	}
+	return s
+}
+
 // send writes one segment to the client's writer.
 func (x *writer) send(s segment) error {
-	if s.mem != nil {
+	switch {
+	case s.mem != nil:
 		_, err := x.w.Write(s.mem.b[:s.n])
 		return err
+	case s.spill != nil:
+		return x.w.SendFile(s.spill.f, s.off, s.n)
 	}
 	return x.w.SendFile(s.file, s.off, s.n)
 }
@@ -479,10 +548,13 @@ func (x *writer) finished(s segment) {
 	case s.mem != nil:
 		x.mem -= int(s.n)
 		x.b.chunks.Put(s.mem)
-	case s.own:
-		s.file.Close()
-	default:
+	case s.spill != nil:
 		x.spilled -= s.n
+		if s.spill.refs--; s.spill.refs == 0 && s.spill != x.spill {
+			s.spill.f.Close() // a full file, all of it sent
+		}
+	default:
+		s.file.Close()
 	}
 }
 
@@ -513,8 +585,7 @@ func (x *writer) sendAll() error {
 	x.mu.Unlock()
 	var err error
 	for x.qh < len(x.q) && err == nil {
-		s := x.q[x.qh]
-		x.qh++
+		s := x.pop()
 		err = x.send(s)
 		x.finished(s)
 	}
@@ -528,7 +599,10 @@ func (x *writer) sendAll() error {
 // finish completes the response after the handler returned with err. A
 // response still wholly in the queue goes out in one piece, with its length;
 // a failed handler's queue is dropped, so that the server can answer with an
-// error page instead (or cut a response that had started).
+// error page instead (or cut a response that had started). A write to the
+// client that fails here is the client's writer's to report (it keeps the
+// error, closes the connection, logs a short response), as it would be
+// unbuffered.
 func (x *writer) finish(err error) error {
 	if x.state == undecided {
 		if err != nil {
@@ -556,7 +630,7 @@ func (x *writer) finish(err error) error {
 		}
 	}
 	if x.spill != nil {
-		x.spill.Close()
+		x.spill.f.Close() // every range of it is sent or dropped
 	}
 	return err
 }
