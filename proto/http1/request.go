@@ -169,22 +169,27 @@ func (p *Parser) Parse(buf []byte, req *Request) (int, error) {
 			return 0, ErrNeedMore
 		}
 		lf := p.scanned + i
+		// The limits come first, as if the LF had not arrived: an over-long line
+		// gets the same status whether its end came in the same read or not.
+		if err := p.checkPartial(lf); err != nil {
+			return 0, err
+		}
+		line := buf[p.pos:lf]
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
+		next := lf + 1
+		if next-p.start > lim.MaxHeaderBytes {
+			return 0, p.headErr()
+		}
+		if len(line) > p.lineLimit() {
+			return 0, p.lineErr()
+		}
 		if lf == p.pos || buf[lf-1] != '\r' {
 			return 0, ErrBareLF
 		}
-		line := buf[p.pos : lf-1]
-		next := lf + 1
-		if next-p.start > lim.MaxHeaderBytes {
-			if p.state == stLine {
-				return 0, ErrRequestLineTooLong
-			}
-			return 0, ErrHeaderTooLarge
-		}
 		switch {
 		case p.state == stLine:
-			if len(line) > lim.MaxRequestLine {
-				return 0, ErrRequestLineTooLong
-			}
 			if err := parseRequestLine(line, req); err != nil {
 				return 0, err
 			}
@@ -197,9 +202,6 @@ func (p *Parser) Parse(buf []byte, req *Request) (int, error) {
 			p.Reset()
 			return next, nil
 		default:
-			if len(line) > lim.MaxFieldBytes {
-				return 0, ErrFieldTooLong
-			}
 			if len(req.Fields) >= lim.MaxFields {
 				return 0, ErrTooManyFields
 			}
@@ -216,20 +218,47 @@ func (p *Parser) Parse(buf []byte, req *Request) (int, error) {
 	}
 }
 
-// checkPartial applies the limits to an unterminated line ending at end.
+// checkPartial applies the limits to the bytes of the current line up to end, its
+// LF excluded. Parse calls it on every unterminated line, and on every terminated
+// one before looking at its content, so the answer never depends on where the
+// reads cut the input. Of two limits exceeded, the one the bytes crossed first is
+// reported: a shorter prefix would have reported it.
 func (p *Parser) checkPartial(end int) error {
-	lineLen := end - p.pos
+	lineAt := p.pos + p.lineLimit() + 2 // the first end past the limit (+1: a CR may end the line)
+	headAt := p.start + p.lim.MaxHeaderBytes + 1
+	switch {
+	case end < min(lineAt, headAt):
+		return nil
+	case lineAt <= headAt:
+		return p.lineErr()
+	default:
+		return p.headErr()
+	}
+}
+
+// lineLimit is the longest line the current state accepts, CRLF excluded.
+func (p *Parser) lineLimit() int {
 	if p.state == stLine {
-		if lineLen > p.lim.MaxRequestLine+1 { // +1: the CR may already be here
-			return ErrRequestLineTooLong
-		}
-	} else if lineLen > p.lim.MaxFieldBytes+1 {
-		return ErrFieldTooLong
+		return p.lim.MaxRequestLine
 	}
-	if end-p.start > p.lim.MaxHeaderBytes {
-		return ErrHeaderTooLarge
+	return p.lim.MaxFieldBytes
+}
+
+// lineErr and headErr are the errors for a line over lineLimit and for a head
+// over MaxHeaderBytes. A request line that alone overflows the head is still
+// a request line too long (414), whichever limit it crossed.
+func (p *Parser) lineErr() error {
+	if p.state == stLine {
+		return ErrRequestLineTooLong
 	}
-	return nil
+	return ErrFieldTooLong
+}
+
+func (p *Parser) headErr() error {
+	if p.state == stLine {
+		return ErrRequestLineTooLong
+	}
+	return ErrHeaderTooLarge
 }
 
 // parseRequestLine parses method SP request-target SP HTTP-version (RFC 9112 §3).

@@ -258,9 +258,16 @@ func TestRequestLimits(t *testing.T) {
 		{"request line one past", line(101) + "\r\nHost: a\r\n\r\n", 414},
 		{"request line one past, unterminated", line(101) + "\r", 414},
 		{"request line at limit, unterminated", line(100) + "\r", 0},
+		// A limit applies before the line end is looked at, so the status does not
+		// depend on whether the end arrived in the same read (cut checks every prefix).
+		{"request line one past, bare LF", line(101) + "\nHost: a\r\n\r\n", 414},
+		{"request line at limit, bare LF", line(100) + "\nHost: a\r\n\r\n", 400},
+		{"request line at limit plus CR, bare LF", line(100) + "\r\r\nHost: a\r\n\r\n", 414},
 		{"field at limit", "GET / HTTP/1.1\r\n" + field(60) + "\r\n\r\n", 200},
 		{"field one past", "GET / HTTP/1.1\r\n" + field(61) + "\r\n\r\n", 431},
 		{"field one past, unterminated", "GET / HTTP/1.1\r\n" + field(61) + "\r", 431},
+		{"field one past, bare LF", "GET / HTTP/1.1\r\n" + field(61) + "\n\r\n", 431},
+		{"field at limit, bare LF", "GET / HTTP/1.1\r\n" + field(60) + "\n\r\n", 400},
 		{"fields at limit", "GET / HTTP/1.1\r\n" + strings.Repeat("A: b\r\n", 5) + "\r\n", 200},
 		{"fields one past", "GET / HTTP/1.1\r\n" + strings.Repeat("A: b\r\n", 6) + "\r\n", 431},
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/proto/http1"
 	shttp "gatehouse/serve/http1"
 	"gatehouse/web"
 )
@@ -412,6 +413,33 @@ func TestLimits(t *testing.T) {
 		}
 		ts.logs.WaitFor(t, "reason=\"request line too long\"")
 		ts.logs.WaitFor(t, "reason=\"too many header fields\"")
+	})
+}
+
+// An over-long request line gets the same status whether its end arrives in the
+// same read as the rest or never: sent whole, and as a prefix one byte past the
+// limit (plus room for a CR) that the server must judge alone.
+func TestRequestLineTooLongHoweverSent(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e string) {
+		ts := startServer(t, e, echo, shttp.Config{})
+		long := strings.Repeat("a", 9000)
+		cases := []struct {
+			name, line string
+			want       int
+		}{
+			{"long target, CRLF", "GET /" + long + " HTTP/1.1\r\n", 414},
+			{"long target, bare LF", "GET /" + long + " HTTP/1.1\n", 414},
+		}
+		prefix := http1.DefaultMaxRequestLine + 2
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				whole := exchange(t, ts.addr, tc.line+"Host: a\r\n\r\n", "GET")
+				part := exchange(t, ts.addr, tc.line[:prefix], "GET")
+				if whole.StatusCode != tc.want || part.StatusCode != tc.want {
+					t.Fatalf("whole %d, prefix of %d bytes %d; want %d", whole.StatusCode, prefix, part.StatusCode, tc.want)
+				}
+			})
+		}
 	})
 }
 
