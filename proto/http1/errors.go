@@ -28,6 +28,7 @@ var (
 	ErrLeadingBlankLines  = newError(400, "too many blank lines before the request line")
 	ErrRequestLine        = newError(400, "malformed request line")
 	ErrMethod             = newError(400, "method is not a token")
+	ErrMethodTooLong      = newError(501, "method longer than any implemented") // RFC 9112 §3
 	ErrTarget             = newError(400, "invalid request-target")
 	ErrTargetForm         = newError(400, "request-target form not allowed for this method")
 	ErrUserinfo           = newError(400, "userinfo in request-target") // RFC 9110 §4.2.4: phishing vector

@@ -206,6 +206,7 @@ var stricterThanNetHTTP = map[*Error]bool{
 	ErrMethod: true, ErrVersion: true,
 	// Limits: net/http's ReadRequest has none of its own.
 	ErrRequestLineTooLong: true, ErrFieldTooLong: true, ErrTooManyFields: true, ErrHeaderTooLarge: true,
+	ErrMethodTooLong: true,
 }
 
 // FuzzNetHTTP compares the parser with net/http's ReadRequest. When gatehouse

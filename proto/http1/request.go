@@ -12,6 +12,13 @@ const (
 	DefaultMaxFieldBytes  = 8 << 10  // one field line, name and value
 	DefaultMaxFields      = 100
 	maxLeadingBlank       = 16 // blank lines ignored before a request line (RFC 9112 §2.2)
+
+	// maxMethod bounds a method, in bytes. RFC 9112 §3: "A server that receives a
+	// method longer than any that it implements SHOULD respond with a 501 (Not
+	// Implemented)". It is above every registered method (the longest,
+	// UPDATEREDIRECTREF, has 17), so no method a handler could serve is cut; a
+	// shorter unknown method gets the same 501 from the server.
+	maxMethod = 20
 )
 
 // Limits bound what the parser accepts. A zero field means its default.
@@ -163,7 +170,7 @@ func (p *Parser) Parse(buf []byte, req *Request) (int, error) {
 		i := bytes.IndexByte(buf[p.scanned:], '\n')
 		if i < 0 {
 			p.scanned = len(buf)
-			if err := p.checkPartial(len(buf)); err != nil {
+			if err := p.checkPartial(buf, len(buf)); err != nil {
 				return 0, err
 			}
 			return 0, ErrNeedMore
@@ -171,7 +178,7 @@ func (p *Parser) Parse(buf []byte, req *Request) (int, error) {
 		lf := p.scanned + i
 		// The limits come first, as if the LF had not arrived: an over-long line
 		// gets the same status whether its end came in the same read or not.
-		if err := p.checkPartial(lf); err != nil {
+		if err := p.checkPartial(buf, lf); err != nil {
 			return 0, err
 		}
 		line := buf[p.pos:lf]
@@ -223,13 +230,19 @@ func (p *Parser) Parse(buf []byte, req *Request) (int, error) {
 // one before looking at its content, so the answer never depends on where the
 // reads cut the input. Of two limits exceeded, the one the bytes crossed first is
 // reported: a shorter prefix would have reported it.
-func (p *Parser) checkPartial(end int) error {
+func (p *Parser) checkPartial(buf []byte, end int) error {
 	lineAt := p.pos + p.lineLimit() + 2 // the first end past the limit (+1: a CR may end the line)
 	headAt := p.start + p.lim.MaxHeaderBytes + 1
-	switch {
-	case end < min(lineAt, headAt):
+	methodAt := len(buf) + 1 // the first end with a method too long; none yet
+	if p.state == stLine && end > p.pos+maxMethod && IsToken(buf[p.pos:p.pos+maxMethod+1]) {
+		methodAt = p.pos + maxMethod + 1
+	}
+	switch first := min(lineAt, headAt, methodAt); {
+	case end < first:
 		return nil
-	case lineAt <= headAt:
+	case methodAt == first:
+		return ErrMethodTooLong
+	case lineAt == first:
 		return p.lineErr()
 	default:
 		return p.headErr()

@@ -429,6 +429,8 @@ func TestRequestLineTooLongHoweverSent(t *testing.T) {
 		}{
 			{"long target, CRLF", "GET /" + long + " HTTP/1.1\r\n", 414},
 			{"long target, bare LF", "GET /" + long + " HTTP/1.1\n", 414},
+			// RFC 9112 §3: a method longer than any implemented is 501, not 414.
+			{"long method", long + " / HTTP/1.1\r\n", 501},
 		}
 		prefix := http1.DefaultMaxRequestLine + 2
 		for _, tc := range cases {
