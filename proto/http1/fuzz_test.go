@@ -27,6 +27,14 @@ func seedRequests(f *testing.F) {
 	}
 	f.Add([]byte("GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
 	f.Add([]byte("POST /u HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"))
+	// Targets with the characters where URL parsers part ways: fragments,
+	// userinfo, escapes, non-ASCII bytes, empty paths, double slashes.
+	for _, target := range []string{
+		"http://a.example/p?q#f", "http://u@a.example/", "/a#@b.example/c", "http://a.example?x",
+		"/a%2Fb?x=%41", "/caf\xc3\xa9", "//x.example/y", "https://[::1]:8080/?a=b",
+	} {
+		f.Add([]byte("GET " + target + " HTTP/1.1\r\nHost: a\r\n\r\n"))
+	}
 }
 
 // rulesExamples turns the backquoted examples of the rules table into fuzz seeds:
@@ -189,7 +197,8 @@ func checkChunked(t *testing.T, src []byte, proto ChunkedDecoder) {
 //     than one final chunked (R15-R17)
 //   - request-targets net/http's URL parser takes but RFC 9112 §3.2 does not:
 //     '*' with a method other than OPTIONS, authority-form without CONNECT, relative
-//     paths, schemes other than http and https, userinfo
+//     paths, schemes other than http and https, userinfo, a fragment ('#', which
+//     net/http keeps in the path or query), bytes above 0x7F
 //   - CTLs in field values that net/http keeps (R14), and malformed Host values (R9)
 //   - HTTP/1.x minor versions above 1 are served as 1.1; other majors get 505
 //   - heads over the request-line, field-line, field-count or head-size limits
@@ -206,7 +215,7 @@ var stricterThanNetHTTP = map[*Error]bool{
 	ErrMethod: true, ErrVersion: true,
 	// Limits: net/http's ReadRequest has none of its own.
 	ErrRequestLineTooLong: true, ErrFieldTooLong: true, ErrTooManyFields: true, ErrHeaderTooLarge: true,
-	ErrMethodTooLong: true,
+	ErrMethodTooLong: true, ErrFragment: true, ErrTargetNonASCII: true,
 }
 
 // FuzzNetHTTP compares the parser with net/http's ReadRequest. When gatehouse
@@ -254,6 +263,22 @@ func FuzzNetHTTP(f *testing.F) {
 			count[key]++
 			if i >= len(vals) || vals[i] != string(f.Value) {
 				t.Fatalf("field %s[%d] = %q; net/http has %q", key, i, f.Value, vals)
+			}
+		}
+		// Path and query as net/http's URL parser reads them: a server that
+		// routes by another path or authority than the one an application's
+		// URL parser sees is open to confusion (the fragment in
+		// "http://evil.example#@good.example/" was one such case).
+		if req.Form == FormOrigin || req.Form == FormAbsolute {
+			goPath := goReq.URL.RawPath
+			if goPath == "" {
+				goPath = goReq.URL.EscapedPath() // the target's path when RawPath is not needed
+			}
+			if goPath == "" {
+				goPath = "/"
+			}
+			if goPath != string(req.Path) || goReq.URL.RawQuery != string(req.Query) {
+				t.Fatalf("path %q query %q, net/http %q %q: %.300q", req.Path, req.Query, goPath, goReq.URL.RawQuery, raw)
 			}
 		}
 		wantHost := string(req.Host)

@@ -295,6 +295,9 @@ func parseRequestLine(line []byte, req *Request) error {
 	for j < len(rest) && class[rest[j]]&cTarget != 0 {
 		j++
 	}
+	if j < len(rest) && rest[j] >= 0x80 {
+		return ErrTargetNonASCII
+	}
 	if j == 0 || j == len(rest) || rest[j] != ' ' {
 		if j < len(rest) && rest[j] != ' ' {
 			return ErrTarget
@@ -324,6 +327,13 @@ func parseVersion(v []byte, req *Request) error {
 
 func (req *Request) parseTarget() error {
 	t := req.Target
+	// RFC 9112 §3.2 has no fragment in a request-target, and clients strip it.
+	// One that arrives is an attack on whoever reads it differently: in
+	// "http://evil.example#@good.example/" a parser that ends the authority at
+	// '#' routes to evil.example, one that reads userinfo to good.example.
+	if bytes.IndexByte(t, '#') >= 0 {
+		return ErrFragment
+	}
 	connect := string(req.Method) == "CONNECT"
 	switch {
 	case connect:
@@ -358,7 +368,7 @@ func (req *Request) parseTarget() error {
 	}
 	end := len(rest)
 	for i, c := range rest {
-		if c == '/' || c == '?' || c == '#' {
+		if c == '/' || c == '?' {
 			end = i
 			break
 		}
@@ -376,12 +386,8 @@ func (req *Request) parseTarget() error {
 }
 
 // splitPath sets Path and Query from an origin-form target (or the part of an
-// absolute-form target after the authority). A fragment, which clients must not send,
-// is ignored.
+// absolute-form target after the authority), which holds no fragment.
 func (req *Request) splitPath(t []byte) {
-	if f := bytes.IndexByte(t, '#'); f >= 0 {
-		t = t[:f]
-	}
 	if q := bytes.IndexByte(t, '?'); q >= 0 {
 		req.Path, req.Query = t[:q], t[q+1:]
 	} else {

@@ -621,6 +621,10 @@ func TestRequestValidation(t *testing.T) {
 			{"R15 CL and TE", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, ""},
 			{"R16 gzip, chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501, ""},
 			{"R26 CONNECT", "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 200, "a:443"},
+			{"fragment hiding the authority", "GET http://evil.example#@good.example/echo HTTP/1.1\r\nHost: good.example\r\n\r\n", 400, ""},
+			{"fragment in origin form", "GET /echo#x HTTP/1.1\r\nHost: a\r\n\r\n", 400, ""},
+			{"UTF-8 in target", "GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", 400, ""},
+			{"overlong UTF-8 in target", "GET /\xc0\xae\xc0\xae/etc HTTP/1.1\r\nHost: a\r\n\r\n", 400, ""},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
@@ -634,6 +638,8 @@ func TestRequestValidation(t *testing.T) {
 			})
 		}
 		ts.logs.WaitFor(t, "HTTP/1.1 request without Host")
+		ts.logs.WaitFor(t, `reason="fragment in request-target"`)
+		ts.logs.WaitFor(t, `reason="non-ASCII byte in request-target"`)
 	})
 }
 

@@ -278,14 +278,18 @@ func addrPort(addr, port []byte) netip.AddrPort {
 
 // splitTarget checks a request-target and splits it as the HTTP parser does
 // (RFC 9112 §3.2): origin-form "/path?query", or absolute-form with an http or
-// https URI, whose authority is returned. Bytes must be visible ASCII or
-// obs-text; a fragment is dropped.
+// https URI, whose authority is returned. A fragment is refused, as over HTTP:
+// where it ends the authority is where URL parsers disagree
+// ("http://evil.example#@good.example/"). Bytes must be visible ASCII or
+// obs-text: unlike the HTTP parser, raw non-ASCII bytes pass, since the front
+// end (nginx passes them in $request_uri) has already decided what a URI may
+// hold.
 func splitTarget(t []byte) (path, query, authority []byte, ok bool) {
 	if len(t) == 0 {
 		return nil, nil, nil, false
 	}
 	for _, c := range t {
-		if c <= 0x20 || c == 0x7f {
+		if c <= 0x20 || c == 0x7f || c == '#' {
 			return nil, nil, nil, false
 		}
 	}
@@ -301,7 +305,7 @@ func splitTarget(t []byte) (path, query, authority []byte, ok bool) {
 		}
 		end := len(rest)
 		for i, c := range rest {
-			if c == '/' || c == '?' || c == '#' {
+			if c == '/' || c == '?' {
 				end = i
 				break
 			}
@@ -310,9 +314,6 @@ func splitTarget(t []byte) (path, query, authority []byte, ok bool) {
 		if len(authority) == 0 || bytes.IndexByte(authority, '@') >= 0 || !http1.ValidHost(authority) {
 			return nil, nil, nil, false
 		}
-	}
-	if f := bytes.IndexByte(rest, '#'); f >= 0 {
-		rest = rest[:f]
 	}
 	path = rest
 	if q := bytes.IndexByte(rest, '?'); q >= 0 {

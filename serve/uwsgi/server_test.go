@@ -228,8 +228,8 @@ func TestTargetFallbacks(t *testing.T) {
 	}{
 		{"no REQUEST_URI", []string{"REQUEST_METHOD", "GET", "SCRIPT_NAME", "/app", "PATH_INFO", "/a b%?", "QUERY_STRING", "q=1", "HTTP_HOST", "h"},
 			"/app/a%20b%25%3F?q=1", "/app/a%20b%25%3F", "q=1", "h", "invalid AddrPort"},
-		{"absolute-form", []string{"REQUEST_METHOD", "GET", "REQUEST_URI", "http://a.test:81/p?q#frag", "HTTP_HOST", "b.test"},
-			"http://a.test:81/p?q#frag", "/p", "q", "a.test:81", "invalid AddrPort"},
+		{"absolute-form", []string{"REQUEST_METHOD", "GET", "REQUEST_URI", "http://a.test:81/p?q", "HTTP_HOST", "b.test"},
+			"http://a.test:81/p?q", "/p", "q", "a.test:81", "invalid AddrPort"},
 		{"SERVER_NAME without HTTP_HOST", []string{"REQUEST_METHOD", "GET", "REQUEST_URI", "/", "SERVER_NAME", "s.test", "REMOTE_ADDR", "::ffff:192.0.2.1", "REMOTE_PORT", "1"},
 			"/", "/", "", "s.test", "192.0.2.1:1"},
 	}
@@ -268,6 +268,10 @@ func TestRefused(t *testing.T) {
 		{"target with a newline", set(base, "REQUEST_URI", "/a\nb"), 400, "REQUEST_URI"},
 		{"relative target", set(base, "REQUEST_URI", "a"), 400, "REQUEST_URI"},
 		{"userinfo", set(base, "REQUEST_URI", "http://u@h/"), 400, "REQUEST_URI"},
+		// As over HTTP: where a fragment ends the authority is where URL
+		// parsers disagree (evil.test or, as userinfo, good.test).
+		{"fragment hiding the authority", set(base, "REQUEST_URI", "http://evil.test#@good.test/"), 400, "REQUEST_URI"},
+		{"fragment", set(base, "REQUEST_URI", "/p?q#frag"), 400, "REQUEST_URI"},
 		{"bad host", set(base, "HTTP_HOST", "a b"), 400, "HTTP_HOST"},
 		{"bad length", set(base, "CONTENT_LENGTH", "-1"), 400, "CONTENT_LENGTH"},
 		{"length over the limit", set(base, "CONTENT_LENGTH", "101"), 413, "body limit"},
