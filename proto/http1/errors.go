@@ -30,8 +30,9 @@ var (
 	ErrMethod             = newError(400, "method is not a token")
 	ErrMethodTooLong      = newError(501, "method longer than any implemented") // RFC 9112 §3
 	ErrTarget             = newError(400, "invalid request-target")
-	ErrTargetNonASCII     = newError(400, "non-ASCII byte in request-target") // RFC 9112 §3.2, RFC 3986 §2
-	ErrFragment           = newError(400, "fragment in request-target")       // RFC 9112 §3.2
+	ErrTargetNonASCII     = newError(400, "non-ASCII byte in request-target")       // RFC 9112 §3.2, RFC 3986 §2
+	ErrFragment           = newError(400, "fragment in request-target")             // RFC 9112 §3.2
+	ErrPathEscape         = newError(400, "malformed percent-encoding in the path") // RFC 3986 §2.1
 	ErrTargetForm         = newError(400, "request-target form not allowed for this method")
 	ErrUserinfo           = newError(400, "userinfo in request-target") // RFC 9110 §4.2.4: phishing vector
 	ErrVersion            = newError(400, "malformed HTTP version")

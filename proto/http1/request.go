@@ -352,8 +352,7 @@ func (req *Request) parseTarget() error {
 		return nil
 	case t[0] == '/':
 		req.Form = FormOrigin
-		req.splitPath(t)
-		return nil
+		return req.splitPath(t)
 	}
 	// absolute-form (RFC 9112 §3.2.2). Only http and https URIs name something this
 	// server can answer for; anything else ("example.com:443", "foo/bar") is an error.
@@ -381,13 +380,17 @@ func (req *Request) parseTarget() error {
 		return ErrTarget
 	}
 	req.Form, req.Authority = FormAbsolute, auth
-	req.splitPath(rest[end:])
-	return nil
+	return req.splitPath(rest[end:])
 }
 
 // splitPath sets Path and Query from an origin-form target (or the part of an
 // absolute-form target after the authority), which holds no fragment.
-func (req *Request) splitPath(t []byte) {
+//
+// In the path, '%' must start two hex digits (RFC 3986 §2.1): a layer that
+// decodes "%zz" one way and one that keeps it see two different paths, so the
+// path is refused here, once, for all of them (net/http and nginx refuse it too).
+// The query is left to the application, as they leave it: "?q=100%" is common.
+func (req *Request) splitPath(t []byte) error {
 	if q := bytes.IndexByte(t, '?'); q >= 0 {
 		req.Path, req.Query = t[:q], t[q+1:]
 	} else {
@@ -395,6 +398,16 @@ func (req *Request) splitPath(t []byte) {
 	}
 	if len(req.Path) == 0 {
 		req.Path = slash
+	}
+	for p := req.Path; ; {
+		i := bytes.IndexByte(p, '%')
+		if i < 0 {
+			return nil
+		}
+		if i+2 >= len(p) || class[p[i+1]]&cHex == 0 || class[p[i+2]]&cHex == 0 {
+			return ErrPathEscape
+		}
+		p = p[i+3:]
 	}
 }
 

@@ -625,6 +625,7 @@ func TestRequestValidation(t *testing.T) {
 			{"fragment in origin form", "GET /echo#x HTTP/1.1\r\nHost: a\r\n\r\n", 400, ""},
 			{"UTF-8 in target", "GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", 400, ""},
 			{"overlong UTF-8 in target", "GET /\xc0\xae\xc0\xae/etc HTTP/1.1\r\nHost: a\r\n\r\n", 400, ""},
+			{"malformed escape in path", "GET /%zz HTTP/1.1\r\nHost: a\r\n\r\n", 400, ""},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
