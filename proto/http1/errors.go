@@ -51,6 +51,7 @@ var (
 	ErrTooManyFields    = newError(431, "too many header fields")
 	ErrHost             = newError(400, "invalid Host")
 	ErrDuplicateHost    = newError(400, "duplicate Host")
+	ErrEmptyHost        = newError(400, "empty Host")
 	ErrDuplicateField   = newError(400, "duplicate singleton field")
 	ErrContentLength    = newError(400, "invalid Content-Length")
 	ErrDupContentLength = newError(400, "duplicate Content-Length")

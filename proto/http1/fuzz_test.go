@@ -199,7 +199,8 @@ func checkChunked(t *testing.T, src []byte, proto ChunkedDecoder) {
 //     '*' with a method other than OPTIONS, authority-form without CONNECT, relative
 //     paths, schemes other than http and https, userinfo, a fragment ('#', which
 //     net/http keeps in the path or query), bytes above 0x7F
-//   - CTLs in field values that net/http keeps (R14), and malformed Host values (R9)
+//   - CTLs in field values that net/http keeps (R14), and malformed Host values (R9),
+//     an empty Host in HTTP/1.1 among them
 //   - HTTP/1.x minor versions above 1 are served as 1.1; other majors get 505
 //   - heads over the request-line, field-line, field-count or head-size limits
 //
@@ -215,7 +216,7 @@ var stricterThanNetHTTP = map[*Error]bool{
 	ErrMethod: true, ErrVersion: true,
 	// Limits: net/http's ReadRequest has none of its own.
 	ErrRequestLineTooLong: true, ErrFieldTooLong: true, ErrTooManyFields: true, ErrHeaderTooLarge: true,
-	ErrMethodTooLong: true, ErrFragment: true, ErrTargetNonASCII: true,
+	ErrMethodTooLong: true, ErrFragment: true, ErrTargetNonASCII: true, ErrEmptyHost: true,
 }
 
 // FuzzNetHTTP compares the parser with net/http's ReadRequest. When gatehouse

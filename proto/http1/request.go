@@ -650,6 +650,13 @@ func (req *Request) finish() error {
 		}
 		req.Chunked = true
 	}
+	if req.HasHost && len(req.Host) == 0 && req.Minor >= 1 && (req.Form == FormOrigin || req.Form == FormAsterisk) {
+		// RFC 9110 §4.2.1: an http URI with an empty host is invalid, and in
+		// HTTP/1.1 the Host is that URI's authority (RFC 9112 §3.2); nginx
+		// refuses it too. An absolute-form or CONNECT target carries its own
+		// authority, and an HTTP/1.0 Host is optional: empty is absent there.
+		return ErrEmptyHost
+	}
 	if req.Minor == 0 {
 		req.Close = req.Close || !req.KeepAlive
 	}

@@ -104,7 +104,15 @@ func TestRequestRules(t *testing.T) {
 		{"R9", "host ipv6", "GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n", 200},
 		{"R9", "host bad ipv6", "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 400},
 		{"R9", "host bad port", "GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n", 400},
-		{"R9", "empty host", "GET / HTTP/1.1\r\nHost:\r\n\r\n", 200},
+		// RFC 9110 §4.2.1: an http URI with an empty host is invalid; RFC 9112 §3.2:
+		// an invalid Host gets 400 (nginx: "client sent invalid host header").
+		{"R9", "empty host", "GET / HTTP/1.1\r\nHost:\r\n\r\n", 400},
+		{"R9", "blank host", "GET / HTTP/1.1\r\nHost: \t \r\n\r\n", 400},
+		{"R9", "empty host, OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost:\r\n\r\n", 400},
+		{"R9", "empty host, HTTP/1.0", "GET / HTTP/1.0\r\nHost:\r\n\r\n", 200},
+		{"R9", "empty host, absolute form", "GET http://x/ HTTP/1.1\r\nHost:\r\n\r\n", 200},
+		{"R9", "empty host, CONNECT", "CONNECT x:443 HTTP/1.1\r\nHost:\r\n\r\n", 200},
+		{"R9", "one-byte host", "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 200},
 		{"R10", "absolute form", "GET http://x/ HTTP/1.1\r\nHost: y\r\n\r\n", 200},
 		{"R10", "absolute form userinfo", "GET http://u@x/ HTTP/1.1\r\nHost: x\r\n\r\n", 400},
 		{"R10", "absolute form other scheme", "GET ftp://x/ HTTP/1.1\r\nHost: x\r\n\r\n", 400},

@@ -617,6 +617,8 @@ func TestRequestValidation(t *testing.T) {
 			{"HTTP/1.0 without Host", "GET / HTTP/1.0\r\n\r\n", 200, ""},
 			{"R10 absolute form routes by its authority", "GET http://x.example/p HTTP/1.1\r\nHost: y.example\r\n\r\n", 200, "x.example"},
 			{"R9 two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, ""},
+			{"R9 empty Host", "GET / HTTP/1.1\r\nHost:\r\n\r\n", 400, ""},
+			{"R9 empty Host in HTTP/1.0", "GET / HTTP/1.0\r\nHost:\r\n\r\n", 200, ""},
 			{"R6 HTTP/2.0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505, ""},
 			{"R15 CL and TE", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, ""},
 			{"R16 gzip, chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501, ""},
