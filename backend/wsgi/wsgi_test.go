@@ -238,6 +238,37 @@ func TestEnviron(t *testing.T) {
 	}
 }
 
+// RFC 9112 §3.2.2 through a real gateway: the authority of an absolute-form
+// target is the application's HTTP_HOST and SERVER_NAME, never the Host field
+// sent beside it (an application building password-reset links from the host
+// would be poisoned), and REQUEST_URI is the origin form, as nginx passes it.
+func TestEnvironAbsoluteForm(t *testing.T) {
+	f := start(t, Config{Workers: 1, App: "apps:plain"})
+	conn, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	fmt.Fprintf(conn, "GET http://shop.example/env?x=1 HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var env map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
+		t.Fatalf("%d: %v", resp.StatusCode, err)
+	}
+	want := map[string]any{"HTTP_HOST": "shop.example", "SERVER_NAME": "shop.example", "REQUEST_URI": "/env?x=1",
+		"PATH_INFO": "/env", "QUERY_STRING": "x=1"}
+	for k, v := range want {
+		if env[k] != v {
+			t.Errorf("%s = %v, want %v", k, env[k], v)
+		}
+	}
+}
+
 // Requests from many clients at once get their own answers: nothing crosses
 // between requests served by the same thread or worker.
 func TestConcurrentNoCrossing(t *testing.T) {

@@ -401,7 +401,8 @@ func (c *conn) serveRequest() bool {
 	}
 
 	host := h.Host
-	if h.Form == http1.FormAbsolute || h.Form == http1.FormAuthority {
+	fromTarget := h.Form == http1.FormAbsolute || h.Form == http1.FormAuthority
+	if fromTarget {
 		host = h.Authority // RFC 9112 §3.2.2: the target's authority wins over Host
 	}
 	if !known {
@@ -415,8 +416,12 @@ func (c *conn) serveRequest() bool {
 		Method: method, Target: h.Target, Path: h.Path, Query: h.Query, Host: host,
 		Scheme: c.cfg.Scheme, ProtoMajor: h.Major, ProtoMinor: h.Minor, ContentLength: length,
 	}, web.Conn{Remote: c.remote, Local: c.local, TLS: c.tls, Ctx: c.ctx}, &c.body)
-	for _, f := range h.Fields {
-		c.req.Header.AppendView(f.Name, f.Value)
+	if fromTarget {
+		appendFieldsHostFrom(&c.req.Header, h.Fields, host)
+	} else {
+		for _, f := range h.Fields {
+			c.req.Header.AppendView(f.Name, f.Value)
+		}
 	}
 	c.r += h.HeadLen
 	c.bodyBase = c.r
@@ -502,6 +507,27 @@ func (c *conn) serveRequest() bool {
 	}
 	return true
 }
+
+// appendFieldsHostFrom exposes the fields of a request whose target carries its
+// authority, with that authority as the Host field (RFC 9112 §3.2.2: the
+// server MUST ignore the Host field then). Handlers and gateways (HTTP_HOST)
+// read the Host field; left as sent, an attacker's Host beside
+// "GET http://shop.example/" would reach an application that builds links
+// (a password-reset mail) from it. HTTP/1.0 may send no Host: one is added.
+func appendFieldsHostFrom(hdr *web.Header, fields []http1.Field, authority []byte) {
+	seen := false
+	for _, f := range fields {
+		if http1.EqualFold(f.Name, "host") {
+			f.Value, seen = authority, true
+		}
+		hdr.AppendView(f.Name, f.Value)
+	}
+	if !seen {
+		hdr.AppendView(hostName, authority)
+	}
+}
+
+var hostName = []byte("Host")
 
 // allowServer lists the methods the server itself handles, for OPTIONS *.
 const allowServer = "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH"

@@ -646,6 +646,50 @@ func TestRequestValidation(t *testing.T) {
 	})
 }
 
+// RFC 9112 §3.2.2: the authority of an absolute-form target replaces Host for
+// everything downstream. A handler that builds links from the Host field
+// (a password-reset mail) must not get the one an attacker set beside it.
+func TestAbsoluteFormReplacesHost(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e string) {
+		h := web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error {
+			var hosts []string
+			for v := range r.Header.Values("Host") {
+				hosts = append(hosts, string(v))
+			}
+			w.Header().Set("X-Host", string(r.Host()))
+			w.Header().Set("X-Host-Fields", strings.Join(hosts, "|"))
+			w.Header().Set("X-Fields", fmt.Sprint(r.Header.Len()))
+			return nil
+		})
+		ts := startServer(t, e, h, shttp.Config{})
+		cases := []struct {
+			name, raw        string
+			host, hostFields string
+			fields           string
+		}{
+			{"absolute form, other Host", "GET http://shop.example/x HTTP/1.1\r\nHost: attacker.example\r\nX-A: 1\r\n\r\n",
+				"shop.example", "shop.example", "2"},
+			{"absolute form, Host with other case", "GET http://shop.example:8080/x HTTP/1.1\r\nX-A: 1\r\nhOST: attacker.example\r\n\r\n",
+				"shop.example:8080", "shop.example:8080", "2"},
+			{"absolute form, HTTP/1.0 without Host", "GET http://shop.example/x HTTP/1.0\r\n\r\n",
+				"shop.example", "shop.example", "1"},
+			{"origin form", "GET /x HTTP/1.1\r\nHost: shop.example\r\n\r\n",
+				"shop.example", "shop.example", "1"},
+			{"origin form, HTTP/1.0 without Host", "GET /x HTTP/1.0\r\n\r\n", "", "", "0"},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				r := exchange(t, ts.addr, tc.raw, "GET")
+				if r.StatusCode != 200 || r.Header.Get("X-Host") != tc.host || r.Header.Get("X-Host-Fields") != tc.hostFields ||
+					r.Header.Get("X-Fields") != tc.fields {
+					t.Fatalf("%d: host %q, Host fields %q, %s fields; want %q %q %s", r.StatusCode, r.Header.Get("X-Host"),
+						r.Header.Get("X-Host-Fields"), r.Header.Get("X-Fields"), tc.host, tc.hostFields, tc.fields)
+				}
+			})
+		}
+	})
+}
+
 // Bodies a handler does not read are skipped, never parsed as the next request.
 func TestUnreadBodyNeverCrosses(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e string) {

@@ -30,6 +30,7 @@ type facts struct {
 	https, scheme, host, serverName                                []byte
 	remoteAddr, remotePort, serverAddr, serverPort                 []byte
 	hasURI, hasQuery, hasHost                                      bool
+	authority                                                      []byte // an absolute-form REQUEST_URI's
 }
 
 // buildRequest turns the packet into c.req. It always initializes c.req, so
@@ -132,6 +133,7 @@ func (c *conn) buildRequest() error {
 	if !ok && err == nil {
 		err = errTarget
 	}
+	f.authority = authority
 	if !ok {
 		target, path, query = slash, slash, nil
 	}
@@ -233,7 +235,16 @@ func (c *conn) addFields(f *facts) error {
 		if !http1.IsFieldValue(bytesconv.String(v.Value)) {
 			return errFieldValue
 		}
-		h.AppendView(c.names[start:len(c.names):len(c.names)], v.Value)
+		value := v.Value
+		if f.authority != nil && string(key[5:]) == "HOST" {
+			// RFC 9112 §3.2.2, as over HTTP: an absolute-form target's
+			// authority is the Host, whatever HTTP_HOST says.
+			value = f.authority
+		}
+		h.AppendView(c.names[start:len(c.names):len(c.names)], value)
+	}
+	if f.authority != nil && !f.hasHost {
+		h.AppendView(hostName, f.authority)
 	}
 	if len(f.ctype) > 0 {
 		if !http1.IsFieldValue(bytesconv.String(f.ctype)) {
@@ -251,6 +262,7 @@ var (
 	slash         = []byte("/")
 	contentType   = []byte("Content-Type")
 	contentLength = []byte("Content-Length")
+	hostName      = []byte("Host")
 )
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }

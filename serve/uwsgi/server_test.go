@@ -244,6 +244,34 @@ func TestTargetFallbacks(t *testing.T) {
 	}
 }
 
+// RFC 9112 §3.2.2, as over HTTP: a peer that passes an absolute-form
+// REQUEST_URI (nginx passes the origin form, other front ends may not) gets
+// its authority as the handler's Host field too, not the HTTP_HOST beside it.
+func TestAbsoluteFormReplacesHost(t *testing.T) {
+	var got seen
+	addr, _ := start(t, "tcp", recorder(&got), uwsgi.Config{})
+	cases := []struct {
+		name   string
+		vars   []string
+		fields string
+	}{
+		{"other HTTP_HOST", []string{"REQUEST_METHOD", "GET", "REQUEST_URI", "http://shop.test/x", "HTTP_HOST", "attacker.test", "HTTP_X_A", "1"},
+			"Host: shop.test|X-A: 1"},
+		{"no HTTP_HOST", []string{"REQUEST_METHOD", "GET", "REQUEST_URI", "http://shop.test:81/x", "SERVER_NAME", "s.test"},
+			"Host: shop.test:81"},
+		{"origin form", []string{"REQUEST_METHOD", "GET", "REQUEST_URI", "/x", "HTTP_HOST", "shop.test"},
+			"Host: shop.test"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, _ := do(t, addr, c.vars, "")
+			if r.StatusCode != 200 || strings.Join(got.Fields, "|") != c.fields {
+				t.Fatalf("%d %q, want %q", r.StatusCode, got.Fields, c.fields)
+			}
+		})
+	}
+}
+
 // TestRefused: requests whose variables cannot be trusted get an error
 // response and a log line with the reason; the handler never runs.
 func TestRefused(t *testing.T) {
