@@ -269,6 +269,44 @@ func TestEnvironAbsoluteForm(t *testing.T) {
 	}
 }
 
+// The HTTP strictness rules hold in front of a WSGI application as on any
+// handler: what the server refuses never reaches Python, and an HTTP/1.0 client
+// that sends Expect: 100-continue gets no 1xx (RFC 9110 §15.2).
+func TestStrictHTTPInFront(t *testing.T) {
+	f := start(t, Config{Workers: 1, App: "apps:plain"})
+	cases := []struct {
+		name, raw string
+		status    int
+		body      string
+	}{
+		{"HTTP/1.0 with Expect: 100-continue", "POST /echo HTTP/1.0\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhello", 200, "hello"},
+		{"UTF-8 in the target", "GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", 400, ""},
+		{"overlong UTF-8 in the target", "GET /\xc0\xafhello HTTP/1.1\r\nHost: a\r\n\r\n", 400, ""},
+		{"empty Host", "GET /hello HTTP/1.1\r\nHost:\r\n\r\n", 400, ""},
+		{"fragment", "GET /hello#x HTTP/1.1\r\nHost: a\r\n\r\n", 400, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", f.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(20 * time.Second))
+			io.WriteString(conn, c.raw)
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != c.status || c.body != "" && string(b) != c.body {
+				t.Fatalf("%d %q, want %d %q", resp.StatusCode, b, c.status, c.body)
+			}
+		})
+	}
+}
+
 // Requests from many clients at once get their own answers: nothing crosses
 // between requests served by the same thread or worker.
 func TestConcurrentNoCrossing(t *testing.T) {

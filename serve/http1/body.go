@@ -39,7 +39,9 @@ var (
 
 func (b *bodyReader) reset(h *http1.Request) {
 	b.err, b.active, b.total, b.remaining = nil, true, 0, 0
-	b.expect100 = h.Expect100
+	// RFC 9110 §15.2: a server MUST NOT send a 1xx response to an HTTP/1.0
+	// client, which cannot tell it from the final one; its body is just read.
+	b.expect100 = h.Expect100 && h.HTTP11()
 	switch {
 	case h.Chunked:
 		b.kind, b.done = bodyChunked, false

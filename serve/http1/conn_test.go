@@ -211,6 +211,21 @@ func TestExpectContinue(t *testing.T) {
 		}
 		c.expectClosed()
 
+		// HTTP/1.0: no 1xx ever (RFC 9110 §15.2: a server MUST NOT send one to
+		// an HTTP/1.0 client); the body is just read.
+		c = dial(t, ts.addr)
+		c.send("POST /echo HTTP/1.0\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhello")
+		if r := c.read("POST"); r.StatusCode != 200 || r.body != "hello" {
+			t.Fatalf("HTTP/1.0 with Expect: %d %q", r.StatusCode, r.body)
+		}
+		c.expectClosed()
+		// ... also when the handler refuses without reading: the final status.
+		c = dial(t, ts.addr)
+		c.send("POST /refuse HTTP/1.0\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhello")
+		if r := c.read("POST"); r.StatusCode != 403 {
+			t.Fatalf("HTTP/1.0 with Expect, refused: %d", r.StatusCode)
+		}
+
 		// R25: any other expectation is 417.
 		c = dial(t, ts.addr)
 		c.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 200-ok\r\n\r\n")
