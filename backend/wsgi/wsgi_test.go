@@ -284,6 +284,7 @@ func TestStrictHTTPInFront(t *testing.T) {
 		{"overlong UTF-8 in the target", "GET /\xc0\xafhello HTTP/1.1\r\nHost: a\r\n\r\n", 400, ""},
 		{"empty Host", "GET /hello HTTP/1.1\r\nHost:\r\n\r\n", 400, ""},
 		{"fragment", "GET /hello#x HTTP/1.1\r\nHost: a\r\n\r\n", 400, ""},
+		{"CONNECT", "CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n", 501, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -394,6 +394,11 @@ func (c *conn) serveRequest() bool {
 		early = errUnknownMethod // RFC 9110 §9.1
 	case c.http11 && !h.HasHost:
 		early = errMissingHost // RFC 9112 §3.2
+	case method == web.MethodConnect:
+		// CONNECT asks for a tunnel, not a resource: answered here, before
+		// routing, so that no handler mistakes its authority-form target for a
+		// path. The forward proxy will take CONNECT at this point.
+		early = errConnect
 	case h.ExpectOther:
 		early = errExpectation // RFC 9110 §10.1.1
 	case c.cfg.MaxBodyBytes >= 0 && h.ContentLength > c.cfg.MaxBodyBytes:
@@ -535,8 +540,13 @@ const allowServer = "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH"
 var (
 	errUnknownMethod = &web.Error{Status: 501, Err: errors.New("unknown method")}
 	errMissingHost   = &web.Error{Status: 400, Err: errors.New("HTTP/1.1 request without Host")}
-	errExpectation   = &web.Error{Status: 417, Err: errors.New("unsupported expectation")}
-	errBodyTooLarge  = &web.Error{Status: 413, Err: errors.New("declared Content-Length over the body limit")}
+	// 501, not 405: 405 says the target resource does not allow the method and
+	// MUST list the ones it does (RFC 9110 §15.5.6), but an authority-form target
+	// names no resource; 501 says the server supports the method for none
+	// (RFC 9110 §15.6.2), which is the case until there is a forward proxy.
+	errConnect      = &web.Error{Status: 501, Err: errors.New("CONNECT is not implemented: no forward proxy")}
+	errExpectation  = &web.Error{Status: 417, Err: errors.New("unsupported expectation")}
+	errBodyTooLarge = &web.Error{Status: 413, Err: errors.New("declared Content-Length over the body limit")}
 )
 
 // callHandler runs the handler, turning a panic into a 500 that closes the

@@ -637,7 +637,7 @@ func TestRequestValidation(t *testing.T) {
 			{"R6 HTTP/2.0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505, ""},
 			{"R15 CL and TE", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, ""},
 			{"R16 gzip, chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501, ""},
-			{"R26 CONNECT", "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 200, "a:443"},
+			{"R26 CONNECT", "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 501, ""},
 			{"fragment hiding the authority", "GET http://evil.example#@good.example/echo HTTP/1.1\r\nHost: good.example\r\n\r\n", 400, ""},
 			{"fragment in origin form", "GET /echo#x HTTP/1.1\r\nHost: a\r\n\r\n", 400, ""},
 			{"UTF-8 in target", "GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", 400, ""},
@@ -658,6 +658,32 @@ func TestRequestValidation(t *testing.T) {
 		ts.logs.WaitFor(t, "HTTP/1.1 request without Host")
 		ts.logs.WaitFor(t, `reason="fragment in request-target"`)
 		ts.logs.WaitFor(t, `reason="non-ASCII byte in request-target"`)
+	})
+}
+
+// CONNECT asks for a tunnel, which this server does not open (it is no forward
+// proxy): 501 before any handler or route sees it, and the connection stays.
+func TestConnectNotImplemented(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e string) {
+		ran := make(chan string, 4)
+		h := web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error {
+			ran <- r.Method()
+			return nil
+		})
+		ts := startServer(t, e, h, shttp.Config{})
+		c := dial(t, ts.addr)
+		c.send("CONNECT shop.example:443 HTTP/1.1\r\nHost: shop.example:443\r\n\r\n")
+		if r := c.read("CONNECT"); r.StatusCode != 501 {
+			t.Fatalf("CONNECT: %d", r.StatusCode)
+		}
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		if r := c.read("GET"); r.StatusCode != 200 {
+			t.Fatalf("after CONNECT: %d", r.StatusCode)
+		}
+		if m := <-ran; m != "GET" {
+			t.Fatalf("the handler saw %s", m)
+		}
+		ts.logs.WaitFor(t, "CONNECT is not implemented")
 	})
 }
 
