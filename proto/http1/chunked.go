@@ -43,6 +43,16 @@ func (d *ChunkedDecoder) Reset() {
 	d.Trailers = d.Trailers[:0]
 }
 
+// Pending returns the bytes of the current chunk's data that Decode has not yet
+// returned: the declared size, as soon as the chunk line is decoded. 0 between
+// chunks. A server compares it with its body limit before the data arrives.
+func (d *ChunkedDecoder) Pending() int64 {
+	if d.state != ckData {
+		return 0
+	}
+	return d.remaining
+}
+
 // Done reports whether the last chunk and the trailer section have been decoded.
 func (d *ChunkedDecoder) Done() bool { return d.state == ckDone }
 

@@ -235,6 +235,42 @@ func TestChunkedLimits(t *testing.T) {
 	}
 }
 
+// Pending tells, once a chunk line is decoded, how much data its size declares,
+// before any of it arrives: a server refuses a chunk over its body limit at once.
+func TestChunkedPending(t *testing.T) {
+	var d ChunkedDecoder
+	steps := []struct {
+		src     string
+		data    string
+		pending int64
+	}{
+		{"64\r\n", "", 100},
+		{"abc", "abc", 97},
+		{strings.Repeat("x", 97) + "\r\n", strings.Repeat("x", 97), 0},
+		{"7fffffffffffffff", "", 0},
+		{"\r\n", "", 1<<63 - 1},
+	}
+	var pending []byte
+	for i, st := range steps {
+		pending = append(pending, st.src...)
+		var data []byte
+		for {
+			n, b, err := d.Decode(pending, 1<<20)
+			pending = pending[n:]
+			data = append(data, b...)
+			if err == ErrNeedMore || err == nil && len(pending) == 0 {
+				break
+			}
+			if err != nil {
+				t.Fatalf("step %d: %v", i, err)
+			}
+		}
+		if string(data) != st.data || d.Pending() != st.pending {
+			t.Fatalf("step %d: data %q pending %d, want %q %d", i, data, d.Pending(), st.data, st.pending)
+		}
+	}
+}
+
 func TestChunkedAllocs(t *testing.T) {
 	src := []byte("400\r\n" + strings.Repeat("x", 1024) + "\r\n0\r\n\r\n")
 	var d ChunkedDecoder

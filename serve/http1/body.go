@@ -133,12 +133,17 @@ func (b *bodyReader) readChunked(p []byte) (int, error) {
 	for {
 		n, data, err := b.dec.Decode(c.rbuf.b[c.r:c.w], len(p))
 		c.r += n
+		// What the chunks declared so far, data not yet here included: a chunk
+		// line that takes the body past the limit is refused when it arrives,
+		// not after the client sent (or stalled on) data refused anyway.
+		// (Compared as a difference: a 64-bit chunk size plus the total so
+		// far would overflow.)
+		if max := c.cfg.MaxBodyBytes; max >= 0 && b.dec.Pending() > max-b.total-int64(len(data)) {
+			return 0, b.fail(errBodyOverLimit)
+		}
 		if len(data) > 0 {
 			k := copy(p, data)
 			b.total += int64(k)
-			if max := c.cfg.MaxBodyBytes; max >= 0 && b.total > max {
-				return 0, b.fail(errBodyOverLimit)
-			}
 			return k, nil
 		}
 		switch err {

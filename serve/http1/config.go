@@ -31,7 +31,8 @@ type Config struct {
 	MaxChunkExt int
 	// MaxBodyBytes bounds a request body, in bytes. Default 128 MiB. A declared
 	// Content-Length above it is answered 413 before any body is read; a chunked
-	// body that grows past it fails the read with 413. Negative: no limit.
+	// body fails the read with 413 as soon as a chunk-size line takes it past,
+	// before that chunk's data. Negative: no limit.
 	MaxBodyBytes int64
 
 	// ReadHeaderTimeout bounds the time from the first byte of a request to the

@@ -460,6 +460,54 @@ func TestRequestLineTooLongHoweverSent(t *testing.T) {
 	})
 }
 
+// A chunk whose size line alone takes the body past MaxBodyBytes is refused with
+// 413 as soon as that line arrives, not after the body timeout: the client is
+// told at once, and nothing waits for data that would be refused anyway.
+func TestChunkSizeOverBodyLimit(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e string) {
+		// The body timeout is far beyond the client's 5 s read deadline: a
+		// server that waits for the data cannot pass.
+		ts := startServer(t, e, echo, shttp.Config{MaxBodyBytes: 100, BodyReadTimeout: time.Minute})
+		head := "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+		cases := []struct {
+			name, sizeLines string
+			want            int
+		}{
+			{"one chunk one past the limit", "65\r\n", 413},
+			{"a chunk past the limit after others", "32\r\n" + strings.Repeat("b", 50) + "\r\n33\r\n", 413},
+			{"a 64-bit chunk size", "7fffffffffffffff\r\n", 413},
+			{"a 64-bit chunk size after others", "32\r\n" + strings.Repeat("b", 50) + "\r\n7fffffffffffffff\r\n", 413},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				c := dial(t, ts.addr)
+				c.send(head + tc.sizeLines) // and nothing more
+				r := c.read("POST")
+				if r.StatusCode != tc.want || !r.Close {
+					t.Fatalf("%d %v, want %d and close", r.StatusCode, r.Header, tc.want)
+				}
+				c.expectClosed()
+			})
+		}
+		t.Run("one chunk at the limit", func(t *testing.T) {
+			c := dial(t, ts.addr)
+			c.send(head + "64\r\n")
+			c.send(strings.Repeat("b", 100) + "\r\n0\r\n\r\n")
+			if r := c.read("POST"); r.StatusCode != 200 || len(r.body) != 100 {
+				t.Fatalf("%d, %d bytes", r.StatusCode, len(r.body))
+			}
+		})
+		t.Run("chunks adding up to the limit", func(t *testing.T) {
+			c := dial(t, ts.addr)
+			c.send(head + "32\r\n" + strings.Repeat("b", 50) + "\r\n32\r\n")
+			c.send(strings.Repeat("b", 50) + "\r\n0\r\n\r\n")
+			if r := c.read("POST"); r.StatusCode != 200 || len(r.body) != 100 {
+				t.Fatalf("%d, %d bytes", r.StatusCode, len(r.body))
+			}
+		})
+	})
+}
+
 func TestTimeouts(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e string) {
 		cfg := shttp.Config{
