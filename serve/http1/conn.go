@@ -287,7 +287,11 @@ func (c *conn) readHead() bool {
 		c.w += n
 		if err != nil && n == 0 {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
-				c.refuse(errHeaderTimeout)
+				if c.headBegun() {
+					c.refuse(errHeaderTimeout)
+				} else {
+					c.idleReadFailed(err)
+				}
 			} else if c.w > c.r {
 				c.log().Debug("connection closed inside a request head", "remote", c.remote, "err", err)
 			}
@@ -297,6 +301,24 @@ func (c *conn) readHead() bool {
 }
 
 var errHeaderTimeout = &web.Error{Status: 408, Err: errors.New("request head not received in time")}
+
+// headBegun reports whether the buffered bytes begin a request head. Empty
+// lines do not (RFC 9112 §2.2: ignored before a request line; old clients send
+// one after a POST body), so a connection that sent only those is as idle as
+// one that sent nothing: when its wait ends it is closed without a response,
+// where a head under way gets 408. The parser has refused anything else that is
+// not a head (a bare LF, a 17th empty line), so this looks at a few bytes.
+func (c *conn) headBegun() bool {
+	if c.rbuf == nil {
+		return false
+	}
+	for _, b := range c.rbuf.b[c.r:c.w] {
+		if b != '\r' && b != '\n' {
+			return true
+		}
+	}
+	return false
+}
 
 // roomForHead makes space after w for more head bytes: it moves the partial head to
 // the start of the buffer, or grows the buffer. Either way the parser restarts,

@@ -538,10 +538,56 @@ func TestTimeouts(t *testing.T) {
 			}
 			c.expectClosed()
 		})
-		t.Run("silent connection", func(t *testing.T) {
+		// A connection that sent no byte of a head has no request to answer: it
+		// is closed after ReadHeaderTimeout without a response, as nginx and
+		// net/http close it (an unsolicited 408 on a browser's preconnected
+		// socket would be read as the answer to its next request). Empty lines
+		// are no head either (RFC 9112 §2.2: ignored before a request line);
+		// old clients send one after a POST body.
+		for _, tc := range []struct{ name, sent string }{
+			{"silent connection", ""},
+			{"only empty lines", "\r\n\r\n"},
+			{"only a CR", "\r"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				c := dial(t, ts.addr)
+				start := time.Now()
+				if tc.sent != "" {
+					c.send(tc.sent)
+				}
+				c.expectClosed() // no response
+				if d := time.Since(start); d < 250*time.Millisecond {
+					t.Fatalf("closed after %v, before ReadHeaderTimeout", d)
+				}
+			})
+		}
+		t.Run("empty line after a request", func(t *testing.T) {
 			c := dial(t, ts.addr)
-			c.expectClosed() // closed after ReadHeaderTimeout, no response
+			c.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx\r\n")
+			if r := c.read("POST"); r.StatusCode != 200 {
+				t.Fatalf("%d", r.StatusCode)
+			}
+			c.expectClosed() // closed when the wait ends, no 408
 		})
+		// A partial head is a request under way: 408, then close.
+		for _, tc := range []struct{ name, sent string }{
+			{"partial request line", "GET /ind"},
+			{"partial request line after empty lines", "\r\nGET"},
+			{"request line without fields", "GET / HTTP/1.1\r\n"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				c := dial(t, ts.addr)
+				start := time.Now()
+				c.send(tc.sent)
+				if r := c.read("GET"); r.StatusCode != 408 || !r.Close {
+					t.Fatalf("%d %v", r.StatusCode, r.Header)
+				}
+				if d := time.Since(start); d < 250*time.Millisecond {
+					t.Fatalf("408 after %v, before ReadHeaderTimeout", d)
+				}
+				c.expectClosed()
+			})
+		}
 		t.Run("idle keep-alive", func(t *testing.T) {
 			c := dial(t, ts.addr)
 			c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
