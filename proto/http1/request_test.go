@@ -197,6 +197,9 @@ func TestRequestRules(t *testing.T) {
 		{"R26", "CONNECT authority", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 200},
 		{"R26", "CONNECT without port", "CONNECT example.com HTTP/1.1\r\nHost: example.com\r\n\r\n", 400},
 		{"R26", "relative target", "GET foo/bar HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+		// Found by FuzzNetHTTP (testdata/fuzz/FuzzNetHTTP/68b33999aa767fd2): an IP
+		// literal that is no IPv6 address, which net/http takes as a host.
+		{"R26", "CONNECT to an IP literal that is no address", "CONNECT [00]:00 HTTP/1.0\r\n\r\n", 400},
 		{"policy", "duplicate content-type", "GET / HTTP/1.1\r\nHost: a\r\nContent-Type: a/b\r\ncontent-type: c/d\r\n\r\n", 400},
 		{"partial", "incomplete head", "GET / HTTP/1.1\r\nHost: a\r\n", 0},
 		{"partial", "incomplete request line", "GET / HTT", 0},
@@ -322,6 +325,27 @@ func TestRequestLimits(t *testing.T) {
 				t.Fatalf("got %d (%v), want %d; len %d", got, err, tc.want, len(tc.raw))
 			}
 		})
+	}
+	// Found by FuzzParse under small limits: when a line crosses two limits, the
+	// one its bytes cross first is the answer, in one read or byte by byte
+	// (parseAll compares the errors, not only their statuses).
+	small := Limits{MaxRequestLine: 24, MaxHeaderBytes: 64, MaxFieldBytes: 16, MaxFields: 3}
+	for _, c := range []struct {
+		name string
+		lim  Limits
+		raw  string
+		want error
+	}{
+		{"field line crossing the head limit first", small,
+			"GET / HTTP/1.1\r\nA: 0123456789ab\r\nB: 0123456789ab\r\nX: " + strings.Repeat("v", 30) + "\r\n\r\n", ErrHeaderTooLarge},
+		{"field line crossing its own limit first", small,
+			"GET / HTTP/1.1\r\nA: 0123456789ab\r\nX: " + strings.Repeat("v", 30) + "\r\n\r\n", ErrFieldTooLong},
+		{"request line crossing the head limit first", Limits{MaxRequestLine: 100, MaxHeaderBytes: 30},
+			"GET /" + strings.Repeat("a", 40) + " HTTP/1.1\r\nHost: a\r\n\r\n", ErrRequestLineTooLong},
+	} {
+		if _, _, err := parseAll(t, c.raw, c.lim); err != c.want {
+			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		}
 	}
 	headLim := Limits{MaxHeaderBytes: 400, MaxFieldBytes: 60}
 	if h := head(400); len(h) != 400 {
