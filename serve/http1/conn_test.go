@@ -457,6 +457,8 @@ func TestRequestLineTooLongHoweverSent(t *testing.T) {
 				}
 			})
 		}
+		ts.logs.WaitFor(t, `reason="request line too long"`)
+		ts.logs.WaitFor(t, `reason="method longer than any implemented"`)
 	})
 }
 
