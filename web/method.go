@@ -17,9 +17,10 @@ const (
 )
 
 // knownMethods are the methods a request may carry to a handler; any other token
-// is answered 501 by the server (RFC 9110 §9.1). CONNECT and TRACE are known so
-// that they get 405 from handlers rather than 501, but no built-in handler serves
-// them: gatehouse is not a forward proxy, and TRACE reflects credentials (XST).
+// is answered 501 by the server (RFC 9110 §9.1). TRACE is known so that it gets
+// 405 from handlers rather than 501, but no built-in handler serves it: it
+// reflects credentials (XST). CONNECT is known, and answered 501 by the HTTP
+// server before routing (serve/http1): gatehouse is not a forward proxy.
 var knownMethods = [...]string{
 	MethodGet, MethodHead, MethodPost, MethodPut, MethodDelete, MethodOptions,
 	MethodPatch, MethodConnect, MethodTrace,

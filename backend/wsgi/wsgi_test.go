@@ -239,6 +239,76 @@ func TestEnviron(t *testing.T) {
 	}
 }
 
+// RFC 9112 §3.2.2 through a real gateway: the authority of an absolute-form
+// target is the application's HTTP_HOST and SERVER_NAME, never the Host field
+// sent beside it (an application building password-reset links from the host
+// would be poisoned), and REQUEST_URI is the origin form, as nginx passes it.
+func TestEnvironAbsoluteForm(t *testing.T) {
+	f := start(t, Config{Workers: 1, App: "apps:plain"})
+	conn, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	fmt.Fprintf(conn, "GET http://shop.example/env?x=1 HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var env map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
+		t.Fatalf("%d: %v", resp.StatusCode, err)
+	}
+	want := map[string]any{"HTTP_HOST": "shop.example", "SERVER_NAME": "shop.example", "REQUEST_URI": "/env?x=1",
+		"PATH_INFO": "/env", "QUERY_STRING": "x=1"}
+	for k, v := range want {
+		if env[k] != v {
+			t.Errorf("%s = %v, want %v", k, env[k], v)
+		}
+	}
+}
+
+// The HTTP strictness rules hold in front of a WSGI application as on any
+// handler: what the server refuses never reaches Python, and an HTTP/1.0 client
+// that sends Expect: 100-continue gets no 1xx (RFC 9110 §15.2).
+func TestStrictHTTPInFront(t *testing.T) {
+	f := start(t, Config{Workers: 1, App: "apps:plain"})
+	cases := []struct {
+		name, raw string
+		status    int
+		body      string
+	}{
+		{"HTTP/1.0 with Expect: 100-continue", "POST /echo HTTP/1.0\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhello", 200, "hello"},
+		{"UTF-8 in the target", "GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", 400, ""},
+		{"overlong UTF-8 in the target", "GET /\xc0\xafhello HTTP/1.1\r\nHost: a\r\n\r\n", 400, ""},
+		{"empty Host", "GET /hello HTTP/1.1\r\nHost:\r\n\r\n", 400, ""},
+		{"fragment", "GET /hello#x HTTP/1.1\r\nHost: a\r\n\r\n", 400, ""},
+		{"CONNECT", "CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n", 501, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", f.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(20 * time.Second))
+			io.WriteString(conn, c.raw)
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != c.status || c.body != "" && string(b) != c.body {
+				t.Fatalf("%d %q, want %d %q", resp.StatusCode, b, c.status, c.body)
+			}
+		})
+	}
+}
+
 // Requests from many clients at once get their own answers: nothing crosses
 // between requests served by the same thread or worker.
 func TestConcurrentNoCrossing(t *testing.T) {

@@ -305,7 +305,7 @@ func serveFlags(o *serveOptions) *flag.FlagSet {
 	fs.Var(sizeOpt{&h.MaxHeaderBytes, "32KiB"}, "max-header-bytes", "largest request head (`SIZE`); larger: 431")
 	fs.Var(sizeOpt{&h.MaxFieldBytes, "8KiB"}, "max-field-bytes", "longest header field line (`SIZE`); longer: 431")
 	fs.Var(intOpt{&h.MaxFields, "100"}, "max-fields", "most header fields; more: 431")
-	fs.Var(durOpt{&h.ReadHeaderTimeout, "10s"}, "read-header-timeout", "time for a request head to arrive; then 408 and close (0s: none)")
+	fs.Var(durOpt{&h.ReadHeaderTimeout, "10s"}, "read-header-timeout", "time for a request head to arrive; then 408 and close, or just close if none began (0s: none)")
 	fs.Var(durOpt{&h.BodyTimeout, "1m0s"}, "body-timeout", "time without progress reading a request body; then 408 (0s: none)")
 	fs.Var(durOpt{&h.WriteTimeout, "1m0s"}, "write-timeout", "time without progress writing a response; then close (0s: none)")
 	fs.Var(durOpt{&h.IdleTimeout, "1m15s"}, "idle-timeout", "how long a keep-alive connection may wait for its next request (0s: forever)")

@@ -29,6 +29,12 @@ var GunicornPolicy = map[string]Policy{
 	// RFC 9110 §4.2.4: a recipient SHOULD treat userinfo in an http(s) URI as an
 	// error; it is a phishing device.
 	"gunicorn/valid/rfc9112_target_absolute_userinfo_01": {400, "userinfo in the request-target is refused (RFC 9110 §4.2.4)"},
+	// RFC 9112 §3.2: the request-target is ASCII and has no fragment. Where a
+	// fragment ends the authority is where URL parsers disagree
+	// ("http://evil.example#@good.example/"); non-ASCII bytes are decoded
+	// differently by every layer (overlong UTF-8).
+	"gunicorn/valid/005": {400, "a fragment in the request-target is refused (RFC 9112 §3.2 has none)"},
+	"gunicorn/valid/027": {400, "raw non-ASCII bytes in the request-target are refused (RFC 9112 §3.2, RFC 3986 §2: percent-encode them)"},
 
 	// Invalid in gunicorn, parsed here.
 	"gunicorn/invalid/003c":       {200, "\"-bl\" is a valid token; the server answers 501 for an unknown method"},

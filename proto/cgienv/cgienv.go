@@ -24,10 +24,10 @@ import (
 // copies what it keeps.
 type Request struct {
 	Method     string
-	Target     []byte // the request-target as received (REQUEST_URI)
+	Target     []byte // the request-target as received; REQUEST_URI when it is origin-form
 	Path       []byte // the path, still percent-encoded
 	Query      []byte // without '?'; nil when there is none
-	Host       []byte // the authority the request is for (absolute-form target, else Host)
+	Host       []byte // the authority the request is for (absolute-form target, else Host): SERVER_NAME, and HTTP_HOST when a Host field was sent
 	Proto      string // "HTTP/1.1"
 	Scheme     string // "http" or "https"
 	Fields     func(yield func(name, value []byte) bool)
@@ -78,7 +78,7 @@ func Build(r *Request, m *Mount, set func(name, value string)) error {
 	if r.Scheme == "https" {
 		set("HTTPS", "on")
 	}
-	set("REQUEST_URI", string(r.Target))
+	set("REQUEST_URI", requestURI(r))
 	set("SCRIPT_NAME", script)
 	set("PATH_INFO", pathInfo)
 	set("QUERY_STRING", string(r.Query))
@@ -127,8 +127,25 @@ func Build(r *Request, m *Mount, set func(name, value string)) error {
 	return nil
 }
 
+// requestURI is REQUEST_URI: the target as received when it is origin-form,
+// else its path and query (an absolute-form target's authority is the Host),
+// as nginx passes $request_uri.
+func requestURI(r *Request) string {
+	if len(r.Target) > 0 && r.Target[0] == '/' || len(r.Path) == 0 {
+		return string(r.Target)
+	}
+	if r.Query == nil {
+		return string(r.Path)
+	}
+	return string(r.Path) + "?" + string(r.Query)
+}
+
 // fields sets CONTENT_TYPE and an HTTP_* variable per field name. Repeated
 // fields are joined with ", " (RFC 9110 §5.3), Cookie with "; " (RFC 6265 §5.4).
+//
+// HTTP_HOST is r.Host, the authority the request was routed by: after
+// "GET http://shop.example/" (RFC 9112 §3.2.2) the Host field an attacker sent
+// beside it must not reach an application that builds links from HTTP_HOST.
 func fields(r *Request, set func(name, value string)) {
 	if r.Fields == nil {
 		return
@@ -152,6 +169,8 @@ func fields(r *Request, set func(name, value string)) {
 			continue
 		case equalFold(name, "proxy"):
 			continue // httpoxy
+		case equalFold(name, "host"):
+			value = r.Host
 		}
 		v = "HTTP_" + varName(name)
 		if i, ok := index[v]; ok {

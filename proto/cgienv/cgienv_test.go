@@ -175,6 +175,50 @@ func TestServerAndRemote(t *testing.T) {
 	}
 }
 
+// RFC 9112 §3.2.2: the authority of an absolute-form target replaces Host.
+// An application that builds links (a password-reset mail) from HTTP_HOST or
+// SERVER_NAME must see the authority the request was routed by, never the
+// Host field an attacker set beside it; and REQUEST_URI is the origin form,
+// as nginx passes it.
+func TestAbsoluteFormTarget(t *testing.T) {
+	cases := []struct {
+		name, target, path, query, host string
+		fields                          []string
+		wantURI, wantHost, wantName     string
+		hostSet                         bool
+	}{
+		{"absolute form beats Host", "http://shop.example/x", "/x", "", "shop.example",
+			[]string{"Host", "attacker.example"}, "/x", "shop.example", "shop.example", true},
+		{"absolute form with port and query", "https://shop.example:8443/a%20b?q=1", "/a%20b", "q=1", "shop.example:8443",
+			[]string{"host", "attacker.example", "X-A", "1"}, "/a%20b?q=1", "shop.example:8443", "shop.example", true},
+		{"absolute form with an empty path", "http://shop.example?q", "/", "q", "shop.example",
+			[]string{"Host", "attacker.example"}, "/?q", "shop.example", "shop.example", true},
+		{"origin form", "/x?y", "/x", "y", "shop.example",
+			[]string{"Host", "shop.example"}, "/x?y", "shop.example", "shop.example", true},
+		{"no Host field", "/x", "/x", "", "",
+			nil, "/x", "", "192.0.2.1", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := base()
+			r.Target, r.Path, r.Host, r.Fields = []byte(c.target), []byte(c.path), []byte(c.host), fieldsOf(c.fields...)
+			r.Query = nil
+			if c.query != "" || strings.Contains(c.target, "?") {
+				r.Query = []byte(c.query)
+			}
+			env, _, err := build(t, r, &Mount{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			host, hostSet := env["HTTP_HOST"]
+			if env["REQUEST_URI"] != c.wantURI || host != c.wantHost || hostSet != c.hostSet || env["SERVER_NAME"] != c.wantName {
+				t.Fatalf("REQUEST_URI %q HTTP_HOST %q (%v) SERVER_NAME %q; want %q %q (%v) %q",
+					env["REQUEST_URI"], host, hostSet, env["SERVER_NAME"], c.wantURI, c.wantHost, c.hostSet, c.wantName)
+			}
+		})
+	}
+}
+
 func TestBodyLengthAndExtra(t *testing.T) {
 	r := base()
 	r.BodyLength = -1 // chunked: no CONTENT_LENGTH (a gateway that needs one buffers the body)

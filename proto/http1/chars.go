@@ -4,7 +4,7 @@ package http1
 const (
 	cToken  = 1 << iota // tchar, RFC 9110 §5.6.2
 	cValue              // field-vchar / SP / HTAB / obs-text, RFC 9110 §5.5
-	cTarget             // request-target octet: visible ASCII or obs-text, no CTL, no SP
+	cTarget             // request-target octet: visible ASCII (RFC 9112 §3.2, RFC 3986 §2)
 	cHost               // reg-name and IP-literal characters, RFC 3986 §3.2.2 (plus '%' and ':')
 	cHex                // HEXDIG
 )
@@ -30,7 +30,7 @@ var class = func() (t [256]uint8) {
 		if b == '\t' || b == ' ' || b >= 0x21 && b != 0x7f {
 			t[c] |= cValue
 		}
-		if b >= 0x21 && b != 0x7f {
+		if b >= 0x21 && b < 0x7f {
 			t[c] |= cTarget
 		}
 		if isDigit || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F' {

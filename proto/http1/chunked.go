@@ -43,6 +43,16 @@ func (d *ChunkedDecoder) Reset() {
 	d.Trailers = d.Trailers[:0]
 }
 
+// Pending returns the bytes of the current chunk's data that Decode has not yet
+// returned: the declared size, as soon as the chunk line is decoded. 0 between
+// chunks. A server compares it with its body limit before the data arrives.
+func (d *ChunkedDecoder) Pending() int64 {
+	if d.state != ckData {
+		return 0
+	}
+	return d.remaining
+}
+
 // Done reports whether the last chunk and the trailer section have been decoded.
 func (d *ChunkedDecoder) Done() bool { return d.state == ckDone }
 
@@ -56,25 +66,18 @@ func (d *ChunkedDecoder) Decode(src []byte, limit int) (n int, data []byte, err 
 		switch d.state {
 		case ckSize:
 			i := bytes.IndexByte(src[n:], '\n')
-			maxLine := maxChunkSizeDigits + d.maxExt() + 1
 			if i < 0 {
 				// Refuse an over-long line before it ends, so a peer cannot make us
-				// buffer it: count the size digits, then what follows (plus a CR).
-				rest := src[n:]
-				k := 0
-				for k < len(rest) && k <= maxChunkSizeDigits && class[rest[k]]&cHex != 0 {
-					k++
-				}
-				if k > maxChunkSizeDigits {
-					return n, nil, ErrChunkSize
-				}
-				if len(rest)-k > d.maxExt()+1 {
-					return n, nil, ErrChunkExtTooLong
+				// buffer it.
+				if err := d.checkChunkLine(src[n:]); err != nil {
+					return n, nil, err
 				}
 				return n, nil, ErrNeedMore
 			}
-			if i > maxLine {
-				return n, nil, ErrChunkExtTooLong
+			// The same check on a whole line, before its end is looked at: the
+			// answer does not depend on where the reads cut it.
+			if err := d.checkChunkLine(src[n : n+i]); err != nil {
+				return n, nil, err
 			}
 			if i == 0 || src[n+i-1] != '\r' {
 				return n, nil, ErrChunkSize // bare LF, or an empty line where a size belongs
@@ -120,18 +123,26 @@ func (d *ChunkedDecoder) Decode(src []byte, limit int) (n int, data []byte, err 
 			lim := d.Limits.WithDefaults()
 			i := bytes.IndexByte(src[n:], '\n')
 			if i < 0 {
-				if len(src)-n > lim.MaxFieldBytes+1 {
-					return n, nil, ErrTrailerTooLarge
-				}
+				i = len(src) - n
+			}
+			// Over-long before its end is looked at, ended or not (+1: a CR
+			// may end it).
+			if i > lim.MaxFieldBytes+1 {
+				return n, nil, ErrTrailerTooLarge
+			}
+			if n+i == len(src) {
 				return n, nil, ErrNeedMore
 			}
-			if i == 0 || src[n+i-1] != '\r' {
-				return n, nil, ErrBareLF
+			line := src[n : n+i]
+			if len(line) > 0 && line[len(line)-1] == '\r' {
+				line = line[:len(line)-1]
 			}
-			line := src[n : n+i-1]
 			d.trailerBytes += i + 1
 			if len(line) > lim.MaxFieldBytes || d.trailerBytes > lim.MaxHeaderBytes {
 				return n, nil, ErrTrailerTooLarge
+			}
+			if i == 0 || src[n+i-1] != '\r' {
+				return n, nil, ErrBareLF
 			}
 			n += i + 1
 			if len(line) == 0 {
@@ -163,6 +174,23 @@ func (d *ChunkedDecoder) Decode(src []byte, limit int) (n int, data []byte, err 
 			return n, nil, io.EOF
 		}
 	}
+}
+
+// checkChunkLine applies the size limits to the bytes of a chunk line so far, its
+// LF excluded: at most 16 size digits, then at most maxExt bytes of extensions
+// (+1: a CR may end the line).
+func (d *ChunkedDecoder) checkChunkLine(b []byte) error {
+	k := 0
+	for k < len(b) && k <= maxChunkSizeDigits && class[b[k]]&cHex != 0 {
+		k++
+	}
+	if k > maxChunkSizeDigits {
+		return ErrChunkSize
+	}
+	if len(b)-k > d.maxExt()+1 {
+		return ErrChunkExtTooLong
+	}
+	return nil
 }
 
 func (d *ChunkedDecoder) maxExt() int {

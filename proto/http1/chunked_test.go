@@ -29,12 +29,17 @@ func decodeAll(d *ChunkedDecoder, src []byte) ([]byte, int, error) {
 // unconsumed bytes are kept and more are appended. It must agree with decodeAll.
 func decodeSplit(t *testing.T, src string, lim Limits) {
 	t.Helper()
-	var ref ChunkedDecoder
-	ref.Limits = lim
+	decodeSplitExt(t, src, lim, 0)
+}
+
+// decodeSplitExt is decodeSplit with a chunk-extension limit. Errors must be the
+// same error, not only the same status: the log line names the reason.
+func decodeSplitExt(t *testing.T, src string, lim Limits, maxExt int) {
+	t.Helper()
+	ref := ChunkedDecoder{Limits: lim, MaxExt: maxExt}
 	wantBody, wantN, wantErr := decodeAll(&ref, []byte(src))
 	for cut := 1; cut < len(src); cut++ {
-		var d ChunkedDecoder
-		d.Limits = lim
+		d := ChunkedDecoder{Limits: lim, MaxExt: maxExt}
 		var body []byte
 		pending := []byte(src[:cut])
 		fed := cut
@@ -60,7 +65,7 @@ func decodeSplit(t *testing.T, src string, lim Limits) {
 		if err == io.EOF {
 			err = nil
 		}
-		if !errors.Is(err, wantErr) && statusOf(err) != statusOf(wantErr) {
+		if !errors.Is(err, wantErr) {
 			t.Fatalf("cut %d: err %v, one piece %v", cut, err, wantErr)
 		}
 		if wantErr == nil && (string(body) != string(wantBody) || consumed != wantN) {
@@ -176,6 +181,12 @@ func TestChunkedLimits(t *testing.T) {
 		{"trailer field at limit", "0\r\n" + field(40) + "\r\n\r\n", 0, 200},
 		{"trailer field one past", "0\r\n" + field(41) + "\r\n\r\n", 0, 431},
 		{"trailer field one past, unterminated", "0\r\n" + field(42), 0, 431},
+		// Limits apply before the line end is looked at: the same status in one
+		// piece and cut anywhere (decodeSplit).
+		{"trailer field one past, bare LF", "0\r\n" + field(41) + "\n\r\n", 0, 431},
+		{"trailer field at limit, bare LF", "0\r\n" + field(40) + "\n\r\n", 0, 400},
+		{"extension one past, bare LF", "1" + ext(34) + "\na\r\n0\r\n\r\n", 32, 400},
+		{"17 size digits, bare LF", "00000000000000001\na\r\n0\r\n\r\n", 32, 400},
 		{"trailer fields at limit", "0\r\nA: 1\r\nB: 2\r\n\r\n", 0, 200},
 		{"trailer fields one past", "0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", 0, 431},
 		// section: 2 lines of 40+2, plus the final 2 = 86; then 100 and 101
@@ -192,6 +203,7 @@ func TestChunkedLimits(t *testing.T) {
 			if got != tc.want {
 				t.Fatalf("got %d (%v), want %d", got, err, tc.want)
 			}
+			decodeSplitExt(t, tc.src, lim, tc.maxExt)
 		})
 	}
 	section := func(n int) string { // a trailer section of exactly n bytes, lines ≤ 40
@@ -219,6 +231,42 @@ func TestChunkedLimits(t *testing.T) {
 		_, _, err := decodeAll(&d, []byte("0\r\n"+s))
 		if got := statusOf(err); got != c.want {
 			t.Errorf("trailer section of %d bytes: %d (%v), want %d", c.n, got, err, c.want)
+		}
+	}
+}
+
+// Pending tells, once a chunk line is decoded, how much data its size declares,
+// before any of it arrives: a server refuses a chunk over its body limit at once.
+func TestChunkedPending(t *testing.T) {
+	var d ChunkedDecoder
+	steps := []struct {
+		src     string
+		data    string
+		pending int64
+	}{
+		{"64\r\n", "", 100},
+		{"abc", "abc", 97},
+		{strings.Repeat("x", 97) + "\r\n", strings.Repeat("x", 97), 0},
+		{"7fffffffffffffff", "", 0},
+		{"\r\n", "", 1<<63 - 1},
+	}
+	var pending []byte
+	for i, st := range steps {
+		pending = append(pending, st.src...)
+		var data []byte
+		for {
+			n, b, err := d.Decode(pending, 1<<20)
+			pending = pending[n:]
+			data = append(data, b...)
+			if err == ErrNeedMore || err == nil && len(pending) == 0 {
+				break
+			}
+			if err != nil {
+				t.Fatalf("step %d: %v", i, err)
+			}
+		}
+		if string(data) != st.data || d.Pending() != st.pending {
+			t.Fatalf("step %d: data %q pending %d, want %q %d", i, data, d.Pending(), st.data, st.pending)
 		}
 	}
 }

@@ -9,7 +9,14 @@
 //
 //   - Lines end in CRLF, everywhere. A bare LF or a bare CR is an error (R1, R2, R21):
 //     accepting bare LF in one place and not another is how request smuggling starts.
-//   - Exactly one SP separates the parts of the request line (R5).
+//   - Exactly one SP separates the parts of the request line (R5). A method longer
+//     than any implemented is 501 (R7, RFC 9112 §3). The request-target is visible
+//     ASCII without a fragment, and '%' in its path starts two hex digits (RFC 9112
+//     §3.2, RFC 3986): what two URL parsers read differently is refused.
+//   - Size limits apply to a line before its end is looked at, so a status never
+//     depends on how the bytes were cut into reads.
+//   - An HTTP/1.1 request whose target needs the Host field may not send it empty
+//     (R9, RFC 9110 §4.2.1).
 //   - The version is "HTTP/" DIGIT "." DIGIT; HTTP/1.x is served, other well-formed
 //     majors get 505 (R6).
 //   - Field names are tokens followed directly by ':' (R11, R13); obs-fold and

@@ -28,7 +28,11 @@ var (
 	ErrLeadingBlankLines  = newError(400, "too many blank lines before the request line")
 	ErrRequestLine        = newError(400, "malformed request line")
 	ErrMethod             = newError(400, "method is not a token")
+	ErrMethodTooLong      = newError(501, "method longer than any implemented") // RFC 9112 §3
 	ErrTarget             = newError(400, "invalid request-target")
+	ErrTargetNonASCII     = newError(400, "non-ASCII byte in request-target")       // RFC 9112 §3.2, RFC 3986 §2
+	ErrFragment           = newError(400, "fragment in request-target")             // RFC 9112 §3.2
+	ErrPathEscape         = newError(400, "malformed percent-encoding in the path") // RFC 3986 §2.1
 	ErrTargetForm         = newError(400, "request-target form not allowed for this method")
 	ErrUserinfo           = newError(400, "userinfo in request-target") // RFC 9110 §4.2.4: phishing vector
 	ErrVersion            = newError(400, "malformed HTTP version")
@@ -47,6 +51,7 @@ var (
 	ErrTooManyFields    = newError(431, "too many header fields")
 	ErrHost             = newError(400, "invalid Host")
 	ErrDuplicateHost    = newError(400, "duplicate Host")
+	ErrEmptyHost        = newError(400, "empty Host")
 	ErrDuplicateField   = newError(400, "duplicate singleton field")
 	ErrContentLength    = newError(400, "invalid Content-Length")
 	ErrDupContentLength = newError(400, "duplicate Content-Length")

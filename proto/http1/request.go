@@ -12,6 +12,13 @@ const (
 	DefaultMaxFieldBytes  = 8 << 10  // one field line, name and value
 	DefaultMaxFields      = 100
 	maxLeadingBlank       = 16 // blank lines ignored before a request line (RFC 9112 §2.2)
+
+	// maxMethod bounds a method, in bytes. RFC 9112 §3: "A server that receives a
+	// method longer than any that it implements SHOULD respond with a 501 (Not
+	// Implemented)". It is above every registered method (the longest,
+	// UPDATEREDIRECTREF, has 17), so no method a handler could serve is cut; a
+	// shorter unknown method gets the same 501 from the server.
+	maxMethod = 20
 )
 
 // Limits bound what the parser accepts. A zero field means its default.
@@ -163,28 +170,33 @@ func (p *Parser) Parse(buf []byte, req *Request) (int, error) {
 		i := bytes.IndexByte(buf[p.scanned:], '\n')
 		if i < 0 {
 			p.scanned = len(buf)
-			if err := p.checkPartial(len(buf)); err != nil {
+			if err := p.checkPartial(buf, len(buf)); err != nil {
 				return 0, err
 			}
 			return 0, ErrNeedMore
 		}
 		lf := p.scanned + i
+		// The limits come first, as if the LF had not arrived: an over-long line
+		// gets the same status whether its end came in the same read or not.
+		if err := p.checkPartial(buf, lf); err != nil {
+			return 0, err
+		}
+		line := buf[p.pos:lf]
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
+		next := lf + 1
+		if next-p.start > lim.MaxHeaderBytes {
+			return 0, p.headErr()
+		}
+		if len(line) > p.lineLimit() {
+			return 0, p.lineErr()
+		}
 		if lf == p.pos || buf[lf-1] != '\r' {
 			return 0, ErrBareLF
 		}
-		line := buf[p.pos : lf-1]
-		next := lf + 1
-		if next-p.start > lim.MaxHeaderBytes {
-			if p.state == stLine {
-				return 0, ErrRequestLineTooLong
-			}
-			return 0, ErrHeaderTooLarge
-		}
 		switch {
 		case p.state == stLine:
-			if len(line) > lim.MaxRequestLine {
-				return 0, ErrRequestLineTooLong
-			}
 			if err := parseRequestLine(line, req); err != nil {
 				return 0, err
 			}
@@ -197,9 +209,6 @@ func (p *Parser) Parse(buf []byte, req *Request) (int, error) {
 			p.Reset()
 			return next, nil
 		default:
-			if len(line) > lim.MaxFieldBytes {
-				return 0, ErrFieldTooLong
-			}
 			if len(req.Fields) >= lim.MaxFields {
 				return 0, ErrTooManyFields
 			}
@@ -216,20 +225,53 @@ func (p *Parser) Parse(buf []byte, req *Request) (int, error) {
 	}
 }
 
-// checkPartial applies the limits to an unterminated line ending at end.
-func (p *Parser) checkPartial(end int) error {
-	lineLen := end - p.pos
+// checkPartial applies the limits to the bytes of the current line up to end, its
+// LF excluded. Parse calls it on every unterminated line, and on every terminated
+// one before looking at its content, so the answer never depends on where the
+// reads cut the input. Of two limits exceeded, the one the bytes crossed first is
+// reported: a shorter prefix would have reported it.
+func (p *Parser) checkPartial(buf []byte, end int) error {
+	lineAt := p.pos + p.lineLimit() + 2 // the first end past the limit (+1: a CR may end the line)
+	headAt := p.start + p.lim.MaxHeaderBytes + 1
+	methodAt := len(buf) + 1 // the first end with a method too long; none yet
+	if p.state == stLine && end > p.pos+maxMethod && IsToken(buf[p.pos:p.pos+maxMethod+1]) {
+		methodAt = p.pos + maxMethod + 1
+	}
+	switch first := min(lineAt, headAt, methodAt); {
+	case end < first:
+		return nil
+	case methodAt == first:
+		return ErrMethodTooLong
+	case lineAt == first:
+		return p.lineErr()
+	default:
+		return p.headErr()
+	}
+}
+
+// lineLimit is the longest line the current state accepts, CRLF excluded.
+func (p *Parser) lineLimit() int {
 	if p.state == stLine {
-		if lineLen > p.lim.MaxRequestLine+1 { // +1: the CR may already be here
-			return ErrRequestLineTooLong
-		}
-	} else if lineLen > p.lim.MaxFieldBytes+1 {
-		return ErrFieldTooLong
+		return p.lim.MaxRequestLine
 	}
-	if end-p.start > p.lim.MaxHeaderBytes {
-		return ErrHeaderTooLarge
+	return p.lim.MaxFieldBytes
+}
+
+// lineErr and headErr are the errors for a line over lineLimit and for a head
+// over MaxHeaderBytes. A request line that alone overflows the head is still
+// a request line too long (414), whichever limit it crossed.
+func (p *Parser) lineErr() error {
+	if p.state == stLine {
+		return ErrRequestLineTooLong
 	}
-	return nil
+	return ErrFieldTooLong
+}
+
+func (p *Parser) headErr() error {
+	if p.state == stLine {
+		return ErrRequestLineTooLong
+	}
+	return ErrHeaderTooLarge
 }
 
 // parseRequestLine parses method SP request-target SP HTTP-version (RFC 9112 §3).
@@ -252,6 +294,9 @@ func parseRequestLine(line []byte, req *Request) error {
 	j := 0
 	for j < len(rest) && class[rest[j]]&cTarget != 0 {
 		j++
+	}
+	if j < len(rest) && rest[j] >= 0x80 {
+		return ErrTargetNonASCII
 	}
 	if j == 0 || j == len(rest) || rest[j] != ' ' {
 		if j < len(rest) && rest[j] != ' ' {
@@ -282,6 +327,13 @@ func parseVersion(v []byte, req *Request) error {
 
 func (req *Request) parseTarget() error {
 	t := req.Target
+	// RFC 9112 §3.2 has no fragment in a request-target, and clients strip it.
+	// One that arrives is an attack on whoever reads it differently: in
+	// "http://evil.example#@good.example/" a parser that ends the authority at
+	// '#' routes to evil.example, one that reads userinfo to good.example.
+	if bytes.IndexByte(t, '#') >= 0 {
+		return ErrFragment
+	}
 	connect := string(req.Method) == "CONNECT"
 	switch {
 	case connect:
@@ -300,8 +352,7 @@ func (req *Request) parseTarget() error {
 		return nil
 	case t[0] == '/':
 		req.Form = FormOrigin
-		req.splitPath(t)
-		return nil
+		return req.splitPath(t)
 	}
 	// absolute-form (RFC 9112 §3.2.2). Only http and https URIs name something this
 	// server can answer for; anything else ("example.com:443", "foo/bar") is an error.
@@ -316,7 +367,7 @@ func (req *Request) parseTarget() error {
 	}
 	end := len(rest)
 	for i, c := range rest {
-		if c == '/' || c == '?' || c == '#' {
+		if c == '/' || c == '?' {
 			end = i
 			break
 		}
@@ -329,17 +380,17 @@ func (req *Request) parseTarget() error {
 		return ErrTarget
 	}
 	req.Form, req.Authority = FormAbsolute, auth
-	req.splitPath(rest[end:])
-	return nil
+	return req.splitPath(rest[end:])
 }
 
 // splitPath sets Path and Query from an origin-form target (or the part of an
-// absolute-form target after the authority). A fragment, which clients must not send,
-// is ignored.
-func (req *Request) splitPath(t []byte) {
-	if f := bytes.IndexByte(t, '#'); f >= 0 {
-		t = t[:f]
-	}
+// absolute-form target after the authority), which holds no fragment.
+//
+// In the path, '%' must start two hex digits (RFC 3986 §2.1): a layer that
+// decodes "%zz" one way and one that keeps it see two different paths, so the
+// path is refused here, once, for all of them (net/http and nginx refuse it too).
+// The query is left to the application, as they leave it: "?q=100%" is common.
+func (req *Request) splitPath(t []byte) error {
 	if q := bytes.IndexByte(t, '?'); q >= 0 {
 		req.Path, req.Query = t[:q], t[q+1:]
 	} else {
@@ -347,6 +398,16 @@ func (req *Request) splitPath(t []byte) {
 	}
 	if len(req.Path) == 0 {
 		req.Path = slash
+	}
+	for p := req.Path; ; {
+		i := bytes.IndexByte(p, '%')
+		if i < 0 {
+			return nil
+		}
+		if i+2 >= len(p) || class[p[i+1]]&cHex == 0 || class[p[i+2]]&cHex == 0 {
+			return ErrPathEscape
+		}
+		p = p[i+3:]
 	}
 }
 
@@ -588,6 +649,13 @@ func (req *Request) finish() error {
 			return ErrTransferCoding // RFC 9112 §6.1: unknown coding, 501
 		}
 		req.Chunked = true
+	}
+	if req.HasHost && len(req.Host) == 0 && req.Minor >= 1 && (req.Form == FormOrigin || req.Form == FormAsterisk) {
+		// RFC 9110 §4.2.1: an http URI with an empty host is invalid, and in
+		// HTTP/1.1 the Host is that URI's authority (RFC 9112 §3.2); nginx
+		// refuses it too. An absolute-form or CONNECT target carries its own
+		// authority, and an HTTP/1.0 Host is optional: empty is absent there.
+		return ErrEmptyHost
 	}
 	if req.Minor == 0 {
 		req.Close = req.Close || !req.KeepAlive

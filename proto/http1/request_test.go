@@ -87,6 +87,14 @@ func TestRequestRules(t *testing.T) {
 		{"R7", "specials in method", "G=\":<>(e),[T];? / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
 		{"R7", "NUL method", "\x00 / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
 		{"R7", "unknown token method parses", "BREW / HTTP/1.1\r\nHost: a\r\n\r\n", 200},
+		// RFC 9112 §3: a method longer than any implemented SHOULD get 501, not 414.
+		{"R7", "method at the length limit", strings.Repeat("M", maxMethod) + " / HTTP/1.1\r\nHost: a\r\n\r\n", 200},
+		{"R7", "method one past the length limit", strings.Repeat("M", maxMethod+1) + " / HTTP/1.1\r\nHost: a\r\n\r\n", 501},
+		{"R7", "method one past, unterminated", strings.Repeat("M", maxMethod+1), 501},
+		{"R7", "method at the limit, unterminated", strings.Repeat("M", maxMethod), 0},
+		{"R7", "method longer than the request line", strings.Repeat("M", 9000) + " / HTTP/1.1\r\nHost: a\r\n\r\n", 501},
+		{"R7", "long method with a bad byte past the limit", strings.Repeat("M", maxMethod+1) + "( / HTTP/1.1\r\nHost: a\r\n\r\n", 501},
+		{"R7", "bad byte in a short method", "MM( / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
 		{"R9", "invalid host space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400},
 		{"R9", "invalid host userinfo", "GET / HTTP/1.1\r\nHost: user@a\r\n\r\n", 400},
 		{"R9", "invalid host slash", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400},
@@ -96,11 +104,47 @@ func TestRequestRules(t *testing.T) {
 		{"R9", "host ipv6", "GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n", 200},
 		{"R9", "host bad ipv6", "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 400},
 		{"R9", "host bad port", "GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n", 400},
-		{"R9", "empty host", "GET / HTTP/1.1\r\nHost:\r\n\r\n", 200},
+		// RFC 9110 §4.2.1: an http URI with an empty host is invalid; RFC 9112 §3.2:
+		// an invalid Host gets 400 (nginx: "client sent invalid host header").
+		{"R9", "empty host", "GET / HTTP/1.1\r\nHost:\r\n\r\n", 400},
+		{"R9", "blank host", "GET / HTTP/1.1\r\nHost: \t \r\n\r\n", 400},
+		{"R9", "empty host, OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost:\r\n\r\n", 400},
+		{"R9", "empty host, HTTP/1.0", "GET / HTTP/1.0\r\nHost:\r\n\r\n", 200},
+		{"R9", "empty host, absolute form", "GET http://x/ HTTP/1.1\r\nHost:\r\n\r\n", 200},
+		{"R9", "empty host, CONNECT", "CONNECT x:443 HTTP/1.1\r\nHost:\r\n\r\n", 200},
+		{"R9", "one-byte host", "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 200},
 		{"R10", "absolute form", "GET http://x/ HTTP/1.1\r\nHost: y\r\n\r\n", 200},
 		{"R10", "absolute form userinfo", "GET http://u@x/ HTTP/1.1\r\nHost: x\r\n\r\n", 400},
 		{"R10", "absolute form other scheme", "GET ftp://x/ HTTP/1.1\r\nHost: x\r\n\r\n", 400},
 		{"R10", "absolute form no authority", "GET http:///a HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+		// RFC 9112 §3.2: a request-target has no fragment. Where one ends is where
+		// two parsers disagree on the authority: found by fuzzing, this one was
+		// routed to evil.example while a URL parser reads userinfo and good.example.
+		{"R10", "fragment hides the authority", "GET http://evil.example#@good.example/echo HTTP/1.1\r\nHost: good.example\r\n\r\n", 400},
+		{"R10", "fragment after the authority", "GET http://x.example#y HTTP/1.1\r\nHost: x.example\r\n\r\n", 400},
+		{"R10", "fragment in absolute-form path", "GET http://x.example/a#b HTTP/1.1\r\nHost: x.example\r\n\r\n", 400},
+		{"target", "fragment in origin form", "GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+		{"target", "fragment after the query", "GET /a?b#c HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+		{"target", "empty fragment", "GET /# HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+		// RFC 9112 §3.2, RFC 3986 §2: the request-target is ASCII; anything else
+		// is decoded differently by each layer (overlong UTF-8 "/" is a classic
+		// path traversal).
+		{"target", "UTF-8 in path", "GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+		{"target", "overlong UTF-8 slash", "GET /a\xc0\xaf..\xc0\xafetc HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+		{"target", "byte 0x80", "GET /\x80 HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+		{"target", "byte 0xff in query", "GET /?q=\xff HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+		{"target", "UTF-8 in absolute-form host", "GET http://\xc3\xa9.example/ HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+		{"target", "percent-encoded UTF-8", "GET /caf%C3%A9?q=%FF HTTP/1.1\r\nHost: a\r\n\r\n", 200},
+		{"target", "last ASCII byte", "GET /~ HTTP/1.1\r\nHost: a\r\n\r\n", 200},
+		// RFC 3986 §2.1: '%' in a path starts two hex digits. Found by FuzzNetHTTP
+		// (net/http refuses, as nginx does): a layer that decodes "%zz" and one
+		// that keeps it see two paths.
+		{"target", "malformed escape in path", "GET /%zz HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+		{"target", "truncated escape ending the path", "GET /a%4 HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+		{"target", "lone percent before the query", "GET /%?q HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+		{"target", "malformed escape in absolute-form path", "GET http://a.example/%g0 HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+		{"target", "escapes in path", "GET /a%2fb%C3%A9 HTTP/1.1\r\nHost: a\r\n\r\n", 200},
+		{"target", "stray percent in query kept", "GET /?q=100%&r=%zz HTTP/1.1\r\nHost: a\r\n\r\n", 200},
 		{"R11", "space before colon", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length : 5\r\n\r\n", 400},
 		{"R11", "tab before colon", "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding\t: chunked\r\n\r\n", 400},
 		{"R12", "obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", 400},
@@ -153,6 +197,9 @@ func TestRequestRules(t *testing.T) {
 		{"R26", "CONNECT authority", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 200},
 		{"R26", "CONNECT without port", "CONNECT example.com HTTP/1.1\r\nHost: example.com\r\n\r\n", 400},
 		{"R26", "relative target", "GET foo/bar HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+		// Found by FuzzNetHTTP (testdata/fuzz/FuzzNetHTTP/68b33999aa767fd2): an IP
+		// literal that is no IPv6 address, which net/http takes as a host.
+		{"R26", "CONNECT to an IP literal that is no address", "CONNECT [00]:00 HTTP/1.0\r\n\r\n", 400},
 		{"policy", "duplicate content-type", "GET / HTTP/1.1\r\nHost: a\r\nContent-Type: a/b\r\ncontent-type: c/d\r\n\r\n", 400},
 		{"partial", "incomplete head", "GET / HTTP/1.1\r\nHost: a\r\n", 0},
 		{"partial", "incomplete request line", "GET / HTT", 0},
@@ -170,7 +217,7 @@ func TestRequestRules(t *testing.T) {
 }
 
 func TestRequestValues(t *testing.T) {
-	raw := "\r\nPOST http://Example.com:8080/a/b?x=1&y=2#frag HTTP/1.1\r\n" +
+	raw := "\r\nPOST http://Example.com:8080/a/b?x=1&y=2 HTTP/1.1\r\n" +
 		"Host: other.example\r\n" +
 		"Content-Length: 010\r\n" +
 		"Connection: keep-alive, Upgrade\r\n" +
@@ -186,7 +233,7 @@ func TestRequestValues(t *testing.T) {
 	}
 	checks := []struct{ name, got, want string }{
 		{"method", string(req.Method), "POST"},
-		{"target", string(req.Target), "http://Example.com:8080/a/b?x=1&y=2#frag"},
+		{"target", string(req.Target), "http://Example.com:8080/a/b?x=1&y=2"},
 		{"authority", string(req.Authority), "Example.com:8080"},
 		{"path", string(req.Path), "/a/b"},
 		{"query", string(req.Query), "x=1&y=2"},
@@ -258,9 +305,16 @@ func TestRequestLimits(t *testing.T) {
 		{"request line one past", line(101) + "\r\nHost: a\r\n\r\n", 414},
 		{"request line one past, unterminated", line(101) + "\r", 414},
 		{"request line at limit, unterminated", line(100) + "\r", 0},
+		// A limit applies before the line end is looked at, so the status does not
+		// depend on whether the end arrived in the same read (cut checks every prefix).
+		{"request line one past, bare LF", line(101) + "\nHost: a\r\n\r\n", 414},
+		{"request line at limit, bare LF", line(100) + "\nHost: a\r\n\r\n", 400},
+		{"request line at limit plus CR, bare LF", line(100) + "\r\r\nHost: a\r\n\r\n", 414},
 		{"field at limit", "GET / HTTP/1.1\r\n" + field(60) + "\r\n\r\n", 200},
 		{"field one past", "GET / HTTP/1.1\r\n" + field(61) + "\r\n\r\n", 431},
 		{"field one past, unterminated", "GET / HTTP/1.1\r\n" + field(61) + "\r", 431},
+		{"field one past, bare LF", "GET / HTTP/1.1\r\n" + field(61) + "\n\r\n", 431},
+		{"field at limit, bare LF", "GET / HTTP/1.1\r\n" + field(60) + "\n\r\n", 400},
 		{"fields at limit", "GET / HTTP/1.1\r\n" + strings.Repeat("A: b\r\n", 5) + "\r\n", 200},
 		{"fields one past", "GET / HTTP/1.1\r\n" + strings.Repeat("A: b\r\n", 6) + "\r\n", 431},
 	}
@@ -271,6 +325,27 @@ func TestRequestLimits(t *testing.T) {
 				t.Fatalf("got %d (%v), want %d; len %d", got, err, tc.want, len(tc.raw))
 			}
 		})
+	}
+	// Found by FuzzParse under small limits: when a line crosses two limits, the
+	// one its bytes cross first is the answer, in one read or byte by byte
+	// (parseAll compares the errors, not only their statuses).
+	small := Limits{MaxRequestLine: 24, MaxHeaderBytes: 64, MaxFieldBytes: 16, MaxFields: 3}
+	for _, c := range []struct {
+		name string
+		lim  Limits
+		raw  string
+		want error
+	}{
+		{"field line crossing the head limit first", small,
+			"GET / HTTP/1.1\r\nA: 0123456789ab\r\nB: 0123456789ab\r\nX: " + strings.Repeat("v", 30) + "\r\n\r\n", ErrHeaderTooLarge},
+		{"field line crossing its own limit first", small,
+			"GET / HTTP/1.1\r\nA: 0123456789ab\r\nX: " + strings.Repeat("v", 30) + "\r\n\r\n", ErrFieldTooLong},
+		{"request line crossing the head limit first", Limits{MaxRequestLine: 100, MaxHeaderBytes: 30},
+			"GET /" + strings.Repeat("a", 40) + " HTTP/1.1\r\nHost: a\r\n\r\n", ErrRequestLineTooLong},
+	} {
+		if _, _, err := parseAll(t, c.raw, c.lim); err != c.want {
+			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		}
 	}
 	headLim := Limits{MaxHeaderBytes: 400, MaxFieldBytes: 60}
 	if h := head(400); len(h) != 400 {

@@ -39,7 +39,9 @@ var (
 
 func (b *bodyReader) reset(h *http1.Request) {
 	b.err, b.active, b.total, b.remaining = nil, true, 0, 0
-	b.expect100 = h.Expect100
+	// RFC 9110 §15.2: a server MUST NOT send a 1xx response to an HTTP/1.0
+	// client, which cannot tell it from the final one; its body is just read.
+	b.expect100 = h.Expect100 && h.HTTP11()
 	switch {
 	case h.Chunked:
 		b.kind, b.done = bodyChunked, false
@@ -131,12 +133,17 @@ func (b *bodyReader) readChunked(p []byte) (int, error) {
 	for {
 		n, data, err := b.dec.Decode(c.rbuf.b[c.r:c.w], len(p))
 		c.r += n
+		// What the chunks declared so far, data not yet here included: a chunk
+		// line that takes the body past the limit is refused when it arrives,
+		// not after the client sent (or stalled on) data refused anyway.
+		// (Compared as a difference: a 64-bit chunk size plus the total so
+		// far would overflow.)
+		if max := c.cfg.MaxBodyBytes; max >= 0 && b.dec.Pending() > max-b.total-int64(len(data)) {
+			return 0, b.fail(errBodyOverLimit)
+		}
 		if len(data) > 0 {
 			k := copy(p, data)
 			b.total += int64(k)
-			if max := c.cfg.MaxBodyBytes; max >= 0 && b.total > max {
-				return 0, b.fail(errBodyOverLimit)
-			}
 			return k, nil
 		}
 		switch err {

@@ -31,11 +31,17 @@ type Config struct {
 	MaxChunkExt int
 	// MaxBodyBytes bounds a request body, in bytes. Default 128 MiB. A declared
 	// Content-Length above it is answered 413 before any body is read; a chunked
-	// body that grows past it fails the read with 413. Negative: no limit.
+	// body fails the read with 413 as soon as a chunk-size line takes it past,
+	// before that chunk's data. Negative: no limit.
 	MaxBodyBytes int64
 
 	// ReadHeaderTimeout bounds the time from the first byte of a request to the
-	// end of its head. Default 10 s. On expiry: 408, then close (slowloris).
+	// end of its head, and a new connection's wait for that byte. Default 10 s.
+	// On expiry a head under way gets 408, then close (slowloris); a connection
+	// that sent no byte of a head (nothing, or only the empty lines a server
+	// ignores before one) is closed without a response, as nginx and net/http
+	// close it: there is no request to answer, and a 408 on a preconnected
+	// socket would be read as the answer to the request the client sends next.
 	ReadHeaderTimeout time.Duration
 	// BodyReadTimeout bounds each read of the request body (time without
 	// progress, as nginx's client_body_timeout). Default 60 s; expiry fails the

@@ -18,13 +18,18 @@ import (
 
 // serverStatus is what the server answers a request the codec parsed: the rules
 // that sit above the codec (RFC 9110 §9.1 unknown method: 501; RFC 9112 §3.2
-// HTTP/1.1 without Host: 400), else the handler's 200.
+// HTTP/1.1 without Host: 400; CONNECT, with no forward proxy: 501), else the
+// handler's 200.
 func serverStatus(req *http1.Request) int {
-	if _, known := web.InternMethod(req.Method); !known {
+	m, known := web.InternMethod(req.Method)
+	if !known {
 		return 501
 	}
 	if req.HTTP11() && !req.HasHost {
 		return 400
+	}
+	if m == web.MethodConnect {
+		return 501
 	}
 	return 200
 }

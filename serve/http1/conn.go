@@ -287,7 +287,11 @@ func (c *conn) readHead() bool {
 		c.w += n
 		if err != nil && n == 0 {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
-				c.refuse(errHeaderTimeout)
+				if c.headBegun() {
+					c.refuse(errHeaderTimeout)
+				} else {
+					c.idleReadFailed(err)
+				}
 			} else if c.w > c.r {
 				c.log().Debug("connection closed inside a request head", "remote", c.remote, "err", err)
 			}
@@ -297,6 +301,24 @@ func (c *conn) readHead() bool {
 }
 
 var errHeaderTimeout = &web.Error{Status: 408, Err: errors.New("request head not received in time")}
+
+// headBegun reports whether the buffered bytes begin a request head. Empty
+// lines do not (RFC 9112 §2.2: ignored before a request line; old clients send
+// one after a POST body), so a connection that sent only those is as idle as
+// one that sent nothing: when its wait ends it is closed without a response,
+// where a head under way gets 408. The parser has refused anything else that is
+// not a head (a bare LF, a 17th empty line), so this looks at a few bytes.
+func (c *conn) headBegun() bool {
+	if c.rbuf == nil {
+		return false
+	}
+	for _, b := range c.rbuf.b[c.r:c.w] {
+		if b != '\r' && b != '\n' {
+			return true
+		}
+	}
+	return false
+}
 
 // roomForHead makes space after w for more head bytes: it moves the partial head to
 // the start of the buffer, or grows the buffer. Either way the parser restarts,
@@ -394,6 +416,11 @@ func (c *conn) serveRequest() bool {
 		early = errUnknownMethod // RFC 9110 §9.1
 	case c.http11 && !h.HasHost:
 		early = errMissingHost // RFC 9112 §3.2
+	case method == web.MethodConnect:
+		// CONNECT asks for a tunnel, not a resource: answered here, before
+		// routing, so that no handler mistakes its authority-form target for a
+		// path. The forward proxy will take CONNECT at this point.
+		early = errConnect
 	case h.ExpectOther:
 		early = errExpectation // RFC 9110 §10.1.1
 	case c.cfg.MaxBodyBytes >= 0 && h.ContentLength > c.cfg.MaxBodyBytes:
@@ -401,7 +428,8 @@ func (c *conn) serveRequest() bool {
 	}
 
 	host := h.Host
-	if h.Form == http1.FormAbsolute || h.Form == http1.FormAuthority {
+	fromTarget := h.Form == http1.FormAbsolute || h.Form == http1.FormAuthority
+	if fromTarget {
 		host = h.Authority // RFC 9112 §3.2.2: the target's authority wins over Host
 	}
 	if !known {
@@ -415,8 +443,12 @@ func (c *conn) serveRequest() bool {
 		Method: method, Target: h.Target, Path: h.Path, Query: h.Query, Host: host,
 		Scheme: c.cfg.Scheme, ProtoMajor: h.Major, ProtoMinor: h.Minor, ContentLength: length,
 	}, web.Conn{Remote: c.remote, Local: c.local, TLS: c.tls, Ctx: c.ctx}, &c.body)
-	for _, f := range h.Fields {
-		c.req.Header.AppendView(f.Name, f.Value)
+	if fromTarget {
+		appendFieldsHostFrom(&c.req.Header, h.Fields, host)
+	} else {
+		for _, f := range h.Fields {
+			c.req.Header.AppendView(f.Name, f.Value)
+		}
 	}
 	c.r += h.HeadLen
 	c.bodyBase = c.r
@@ -503,14 +535,40 @@ func (c *conn) serveRequest() bool {
 	return true
 }
 
+// appendFieldsHostFrom exposes the fields of a request whose target carries its
+// authority, with that authority as the Host field (RFC 9112 §3.2.2: the
+// server MUST ignore the Host field then). Handlers and gateways (HTTP_HOST)
+// read the Host field; left as sent, an attacker's Host beside
+// "GET http://shop.example/" would reach an application that builds links
+// (a password-reset mail) from it. HTTP/1.0 may send no Host: one is added.
+func appendFieldsHostFrom(hdr *web.Header, fields []http1.Field, authority []byte) {
+	seen := false
+	for _, f := range fields {
+		if http1.EqualFold(f.Name, "host") {
+			f.Value, seen = authority, true
+		}
+		hdr.AppendView(f.Name, f.Value)
+	}
+	if !seen {
+		hdr.AppendView(hostName, authority)
+	}
+}
+
+var hostName = []byte("Host")
+
 // allowServer lists the methods the server itself handles, for OPTIONS *.
 const allowServer = "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH"
 
 var (
 	errUnknownMethod = &web.Error{Status: 501, Err: errors.New("unknown method")}
 	errMissingHost   = &web.Error{Status: 400, Err: errors.New("HTTP/1.1 request without Host")}
-	errExpectation   = &web.Error{Status: 417, Err: errors.New("unsupported expectation")}
-	errBodyTooLarge  = &web.Error{Status: 413, Err: errors.New("declared Content-Length over the body limit")}
+	// 501, not 405: 405 says the target resource does not allow the method and
+	// MUST list the ones it does (RFC 9110 §15.5.6), but an authority-form target
+	// names no resource; 501 says the server supports the method for none
+	// (RFC 9110 §15.6.2), which is the case until there is a forward proxy.
+	errConnect      = &web.Error{Status: 501, Err: errors.New("CONNECT is not implemented: no forward proxy")}
+	errExpectation  = &web.Error{Status: 417, Err: errors.New("unsupported expectation")}
+	errBodyTooLarge = &web.Error{Status: 413, Err: errors.New("declared Content-Length over the body limit")}
 )
 
 // callHandler runs the handler, turning a panic into a 500 that closes the

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/proto/http1"
 	shttp "gatehouse/serve/http1"
 	"gatehouse/web"
 )
@@ -209,6 +210,21 @@ func TestExpectContinue(t *testing.T) {
 			t.Fatalf("refuse: %d %v", r.StatusCode, r.Header)
 		}
 		c.expectClosed()
+
+		// HTTP/1.0: no 1xx ever (RFC 9110 §15.2: a server MUST NOT send one to
+		// an HTTP/1.0 client); the body is just read.
+		c = dial(t, ts.addr)
+		c.send("POST /echo HTTP/1.0\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhello")
+		if r := c.read("POST"); r.StatusCode != 200 || r.body != "hello" {
+			t.Fatalf("HTTP/1.0 with Expect: %d %q", r.StatusCode, r.body)
+		}
+		c.expectClosed()
+		// ... also when the handler refuses without reading: the final status.
+		c = dial(t, ts.addr)
+		c.send("POST /refuse HTTP/1.0\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhello")
+		if r := c.read("POST"); r.StatusCode != 403 {
+			t.Fatalf("HTTP/1.0 with Expect, refused: %d", r.StatusCode)
+		}
 
 		// R25: any other expectation is 417.
 		c = dial(t, ts.addr)
@@ -415,6 +431,85 @@ func TestLimits(t *testing.T) {
 	})
 }
 
+// An over-long request line gets the same status whether its end arrives in the
+// same read as the rest or never: sent whole, and as a prefix one byte past the
+// limit (plus room for a CR) that the server must judge alone.
+func TestRequestLineTooLongHoweverSent(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e string) {
+		ts := startServer(t, e, echo, shttp.Config{})
+		long := strings.Repeat("a", 9000)
+		cases := []struct {
+			name, line string
+			want       int
+		}{
+			{"long target, CRLF", "GET /" + long + " HTTP/1.1\r\n", 414},
+			{"long target, bare LF", "GET /" + long + " HTTP/1.1\n", 414},
+			// RFC 9112 §3: a method longer than any implemented is 501, not 414.
+			{"long method", long + " / HTTP/1.1\r\n", 501},
+		}
+		prefix := http1.DefaultMaxRequestLine + 2
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				whole := exchange(t, ts.addr, tc.line+"Host: a\r\n\r\n", "GET")
+				part := exchange(t, ts.addr, tc.line[:prefix], "GET")
+				if whole.StatusCode != tc.want || part.StatusCode != tc.want {
+					t.Fatalf("whole %d, prefix of %d bytes %d; want %d", whole.StatusCode, prefix, part.StatusCode, tc.want)
+				}
+			})
+		}
+		ts.logs.WaitFor(t, `reason="request line too long"`)
+		ts.logs.WaitFor(t, `reason="method longer than any implemented"`)
+	})
+}
+
+// A chunk whose size line alone takes the body past MaxBodyBytes is refused with
+// 413 as soon as that line arrives, not after the body timeout: the client is
+// told at once, and nothing waits for data that would be refused anyway.
+func TestChunkSizeOverBodyLimit(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e string) {
+		// The body timeout is far beyond the client's 5 s read deadline: a
+		// server that waits for the data cannot pass.
+		ts := startServer(t, e, echo, shttp.Config{MaxBodyBytes: 100, BodyReadTimeout: time.Minute})
+		head := "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+		cases := []struct {
+			name, sizeLines string
+			want            int
+		}{
+			{"one chunk one past the limit", "65\r\n", 413},
+			{"a chunk past the limit after others", "32\r\n" + strings.Repeat("b", 50) + "\r\n33\r\n", 413},
+			{"a 64-bit chunk size", "7fffffffffffffff\r\n", 413},
+			{"a 64-bit chunk size after others", "32\r\n" + strings.Repeat("b", 50) + "\r\n7fffffffffffffff\r\n", 413},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				c := dial(t, ts.addr)
+				c.send(head + tc.sizeLines) // and nothing more
+				r := c.read("POST")
+				if r.StatusCode != tc.want || !r.Close {
+					t.Fatalf("%d %v, want %d and close", r.StatusCode, r.Header, tc.want)
+				}
+				c.expectClosed()
+			})
+		}
+		t.Run("one chunk at the limit", func(t *testing.T) {
+			c := dial(t, ts.addr)
+			c.send(head + "64\r\n")
+			c.send(strings.Repeat("b", 100) + "\r\n0\r\n\r\n")
+			if r := c.read("POST"); r.StatusCode != 200 || len(r.body) != 100 {
+				t.Fatalf("%d, %d bytes", r.StatusCode, len(r.body))
+			}
+		})
+		t.Run("chunks adding up to the limit", func(t *testing.T) {
+			c := dial(t, ts.addr)
+			c.send(head + "32\r\n" + strings.Repeat("b", 50) + "\r\n32\r\n")
+			c.send(strings.Repeat("b", 50) + "\r\n0\r\n\r\n")
+			if r := c.read("POST"); r.StatusCode != 200 || len(r.body) != 100 {
+				t.Fatalf("%d, %d bytes", r.StatusCode, len(r.body))
+			}
+		})
+	})
+}
+
 func TestTimeouts(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e string) {
 		cfg := shttp.Config{
@@ -445,10 +540,56 @@ func TestTimeouts(t *testing.T) {
 			}
 			c.expectClosed()
 		})
-		t.Run("silent connection", func(t *testing.T) {
+		// A connection that sent no byte of a head has no request to answer: it
+		// is closed after ReadHeaderTimeout without a response, as nginx and
+		// net/http close it (an unsolicited 408 on a browser's preconnected
+		// socket would be read as the answer to its next request). Empty lines
+		// are no head either (RFC 9112 §2.2: ignored before a request line);
+		// old clients send one after a POST body.
+		for _, tc := range []struct{ name, sent string }{
+			{"silent connection", ""},
+			{"only empty lines", "\r\n\r\n"},
+			{"only a CR", "\r"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				c := dial(t, ts.addr)
+				start := time.Now()
+				if tc.sent != "" {
+					c.send(tc.sent)
+				}
+				c.expectClosed() // no response
+				if d := time.Since(start); d < 250*time.Millisecond {
+					t.Fatalf("closed after %v, before ReadHeaderTimeout", d)
+				}
+			})
+		}
+		t.Run("empty line after a request", func(t *testing.T) {
 			c := dial(t, ts.addr)
-			c.expectClosed() // closed after ReadHeaderTimeout, no response
+			c.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx\r\n")
+			if r := c.read("POST"); r.StatusCode != 200 {
+				t.Fatalf("%d", r.StatusCode)
+			}
+			c.expectClosed() // closed when the wait ends, no 408
 		})
+		// A partial head is a request under way: 408, then close.
+		for _, tc := range []struct{ name, sent string }{
+			{"partial request line", "GET /ind"},
+			{"partial request line after empty lines", "\r\nGET"},
+			{"request line without fields", "GET / HTTP/1.1\r\n"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				c := dial(t, ts.addr)
+				start := time.Now()
+				c.send(tc.sent)
+				if r := c.read("GET"); r.StatusCode != 408 || !r.Close {
+					t.Fatalf("%d %v", r.StatusCode, r.Header)
+				}
+				if d := time.Since(start); d < 250*time.Millisecond {
+					t.Fatalf("408 after %v, before ReadHeaderTimeout", d)
+				}
+				c.expectClosed()
+			})
+		}
 		t.Run("idle keep-alive", func(t *testing.T) {
 			c := dial(t, ts.addr)
 			c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -587,10 +728,17 @@ func TestRequestValidation(t *testing.T) {
 			{"HTTP/1.0 without Host", "GET / HTTP/1.0\r\n\r\n", 200, ""},
 			{"R10 absolute form routes by its authority", "GET http://x.example/p HTTP/1.1\r\nHost: y.example\r\n\r\n", 200, "x.example"},
 			{"R9 two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, ""},
+			{"R9 empty Host", "GET / HTTP/1.1\r\nHost:\r\n\r\n", 400, ""},
+			{"R9 empty Host in HTTP/1.0", "GET / HTTP/1.0\r\nHost:\r\n\r\n", 200, ""},
 			{"R6 HTTP/2.0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505, ""},
 			{"R15 CL and TE", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, ""},
 			{"R16 gzip, chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501, ""},
-			{"R26 CONNECT", "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 200, "a:443"},
+			{"R26 CONNECT", "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 501, ""},
+			{"fragment hiding the authority", "GET http://evil.example#@good.example/echo HTTP/1.1\r\nHost: good.example\r\n\r\n", 400, ""},
+			{"fragment in origin form", "GET /echo#x HTTP/1.1\r\nHost: a\r\n\r\n", 400, ""},
+			{"UTF-8 in target", "GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", 400, ""},
+			{"overlong UTF-8 in target", "GET /\xc0\xae\xc0\xae/etc HTTP/1.1\r\nHost: a\r\n\r\n", 400, ""},
+			{"malformed escape in path", "GET /%zz HTTP/1.1\r\nHost: a\r\n\r\n", 400, ""},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
@@ -604,6 +752,78 @@ func TestRequestValidation(t *testing.T) {
 			})
 		}
 		ts.logs.WaitFor(t, "HTTP/1.1 request without Host")
+		ts.logs.WaitFor(t, `reason="fragment in request-target"`)
+		ts.logs.WaitFor(t, `reason="non-ASCII byte in request-target"`)
+	})
+}
+
+// CONNECT asks for a tunnel, which this server does not open (it is no forward
+// proxy): 501 before any handler or route sees it, and the connection stays.
+func TestConnectNotImplemented(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e string) {
+		ran := make(chan string, 4)
+		h := web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error {
+			ran <- r.Method()
+			return nil
+		})
+		ts := startServer(t, e, h, shttp.Config{})
+		c := dial(t, ts.addr)
+		c.send("CONNECT shop.example:443 HTTP/1.1\r\nHost: shop.example:443\r\n\r\n")
+		if r := c.read("CONNECT"); r.StatusCode != 501 {
+			t.Fatalf("CONNECT: %d", r.StatusCode)
+		}
+		c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		if r := c.read("GET"); r.StatusCode != 200 {
+			t.Fatalf("after CONNECT: %d", r.StatusCode)
+		}
+		if m := <-ran; m != "GET" {
+			t.Fatalf("the handler saw %s", m)
+		}
+		ts.logs.WaitFor(t, "CONNECT is not implemented")
+	})
+}
+
+// RFC 9112 §3.2.2: the authority of an absolute-form target replaces Host for
+// everything downstream. A handler that builds links from the Host field
+// (a password-reset mail) must not get the one an attacker set beside it.
+func TestAbsoluteFormReplacesHost(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e string) {
+		h := web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error {
+			var hosts []string
+			for v := range r.Header.Values("Host") {
+				hosts = append(hosts, string(v))
+			}
+			w.Header().Set("X-Host", string(r.Host()))
+			w.Header().Set("X-Host-Fields", strings.Join(hosts, "|"))
+			w.Header().Set("X-Fields", fmt.Sprint(r.Header.Len()))
+			return nil
+		})
+		ts := startServer(t, e, h, shttp.Config{})
+		cases := []struct {
+			name, raw        string
+			host, hostFields string
+			fields           string
+		}{
+			{"absolute form, other Host", "GET http://shop.example/x HTTP/1.1\r\nHost: attacker.example\r\nX-A: 1\r\n\r\n",
+				"shop.example", "shop.example", "2"},
+			{"absolute form, Host with other case", "GET http://shop.example:8080/x HTTP/1.1\r\nX-A: 1\r\nhOST: attacker.example\r\n\r\n",
+				"shop.example:8080", "shop.example:8080", "2"},
+			{"absolute form, HTTP/1.0 without Host", "GET http://shop.example/x HTTP/1.0\r\n\r\n",
+				"shop.example", "shop.example", "1"},
+			{"origin form", "GET /x HTTP/1.1\r\nHost: shop.example\r\n\r\n",
+				"shop.example", "shop.example", "1"},
+			{"origin form, HTTP/1.0 without Host", "GET /x HTTP/1.0\r\n\r\n", "", "", "0"},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				r := exchange(t, ts.addr, tc.raw, "GET")
+				if r.StatusCode != 200 || r.Header.Get("X-Host") != tc.host || r.Header.Get("X-Host-Fields") != tc.hostFields ||
+					r.Header.Get("X-Fields") != tc.fields {
+					t.Fatalf("%d: host %q, Host fields %q, %s fields; want %q %q %s", r.StatusCode, r.Header.Get("X-Host"),
+						r.Header.Get("X-Host-Fields"), r.Header.Get("X-Fields"), tc.host, tc.hostFields, tc.fields)
+				}
+			})
+		}
 	})
 }
 

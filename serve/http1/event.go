@@ -78,10 +78,11 @@ func (c *conn) startHeadTimer() {
 }
 
 // OnTimeout handles the read deadline of a connection between requests: an
-// idle or silent connection closes without a word, a partial head gets 408.
+// idle or silent connection (empty lines are no head: see headBegun) closes
+// without a word, a partial head gets 408.
 func (s *Server) OnTimeout(ev engine.EventConn) engine.Verdict {
 	c, _ := ev.Proto().(*conn)
-	if c == nil || c.r == c.w {
+	if c == nil || !c.headBegun() {
 		if *ev.Word() == 0 {
 			s.cfg.Logger.Debug("closing silent connection", "remote", ev.RemoteAddrPort())
 		}

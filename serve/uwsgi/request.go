@@ -30,6 +30,7 @@ type facts struct {
 	https, scheme, host, serverName                                []byte
 	remoteAddr, remotePort, serverAddr, serverPort                 []byte
 	hasURI, hasQuery, hasHost                                      bool
+	authority                                                      []byte // an absolute-form REQUEST_URI's
 }
 
 // buildRequest turns the packet into c.req. It always initializes c.req, so
@@ -132,6 +133,7 @@ func (c *conn) buildRequest() error {
 	if !ok && err == nil {
 		err = errTarget
 	}
+	f.authority = authority
 	if !ok {
 		target, path, query = slash, slash, nil
 	}
@@ -233,7 +235,16 @@ func (c *conn) addFields(f *facts) error {
 		if !http1.IsFieldValue(bytesconv.String(v.Value)) {
 			return errFieldValue
 		}
-		h.AppendView(c.names[start:len(c.names):len(c.names)], v.Value)
+		value := v.Value
+		if f.authority != nil && string(key[5:]) == "HOST" {
+			// RFC 9112 §3.2.2, as over HTTP: an absolute-form target's
+			// authority is the Host, whatever HTTP_HOST says.
+			value = f.authority
+		}
+		h.AppendView(c.names[start:len(c.names):len(c.names)], value)
+	}
+	if f.authority != nil && !f.hasHost {
+		h.AppendView(hostName, f.authority)
 	}
 	if len(f.ctype) > 0 {
 		if !http1.IsFieldValue(bytesconv.String(f.ctype)) {
@@ -251,6 +262,7 @@ var (
 	slash         = []byte("/")
 	contentType   = []byte("Content-Type")
 	contentLength = []byte("Content-Length")
+	hostName      = []byte("Host")
 )
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
@@ -278,14 +290,18 @@ func addrPort(addr, port []byte) netip.AddrPort {
 
 // splitTarget checks a request-target and splits it as the HTTP parser does
 // (RFC 9112 §3.2): origin-form "/path?query", or absolute-form with an http or
-// https URI, whose authority is returned. Bytes must be visible ASCII or
-// obs-text; a fragment is dropped.
+// https URI, whose authority is returned. A fragment is refused, as over HTTP:
+// where it ends the authority is where URL parsers disagree
+// ("http://evil.example#@good.example/"). Bytes must be visible ASCII or
+// obs-text: unlike the HTTP parser, raw non-ASCII bytes pass, since the front
+// end (nginx passes them in $request_uri) has already decided what a URI may
+// hold.
 func splitTarget(t []byte) (path, query, authority []byte, ok bool) {
 	if len(t) == 0 {
 		return nil, nil, nil, false
 	}
 	for _, c := range t {
-		if c <= 0x20 || c == 0x7f {
+		if c <= 0x20 || c == 0x7f || c == '#' {
 			return nil, nil, nil, false
 		}
 	}
@@ -301,7 +317,7 @@ func splitTarget(t []byte) (path, query, authority []byte, ok bool) {
 		}
 		end := len(rest)
 		for i, c := range rest {
-			if c == '/' || c == '?' || c == '#' {
+			if c == '/' || c == '?' {
 				end = i
 				break
 			}
@@ -310,9 +326,6 @@ func splitTarget(t []byte) (path, query, authority []byte, ok bool) {
 		if len(authority) == 0 || bytes.IndexByte(authority, '@') >= 0 || !http1.ValidHost(authority) {
 			return nil, nil, nil, false
 		}
-	}
-	if f := bytes.IndexByte(rest, '#'); f >= 0 {
-		rest = rest[:f]
 	}
 	path = rest
 	if q := bytes.IndexByte(rest, '?'); q >= 0 {

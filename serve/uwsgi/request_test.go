@@ -1,6 +1,7 @@
 package uwsgi
 
 import (
+	"strings"
 	"testing"
 
 	"gatehouse/proto/http1"
@@ -12,7 +13,7 @@ import (
 func FuzzSplitTarget(f *testing.F) {
 	for _, s := range []string{
 		"/", "/a%20b/c?x=1&y=2", "/p?q#frag", "http://a.test:81/p?q", "https://h/", "http://u@h/",
-		"*", "a", "/a b", "/\x7f", "//double//slash", "/?", "http://[::1]:80/x", "http://h?q",
+		"*", "a", "/a b", "/\x7f", "http://evil.test#@good.test/", "/caf\xc3\xa9", "//double//slash", "/?", "http://[::1]:80/x", "http://h?q",
 	} {
 		f.Add(s)
 	}
@@ -22,6 +23,9 @@ func FuzzSplitTarget(f *testing.F) {
 		var req http1.Request
 		_, err := p.Parse([]byte("GET "+target+" HTTP/1.1\r\nHost: a\r\n\r\n"), &req)
 		if err != nil || req.Form != http1.FormOrigin && req.Form != http1.FormAbsolute {
+			if ok && strings.IndexByte(target, '#') >= 0 {
+				t.Fatalf("%q accepted with a fragment", target)
+			}
 			if ok && len(target) > 0 && target[0] == '/' {
 				// Only what the HTTP parser refuses for other reasons
 				// (its line syntax) may pass here.

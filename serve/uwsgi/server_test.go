@@ -228,8 +228,8 @@ func TestTargetFallbacks(t *testing.T) {
 	}{
 		{"no REQUEST_URI", []string{"REQUEST_METHOD", "GET", "SCRIPT_NAME", "/app", "PATH_INFO", "/a b%?", "QUERY_STRING", "q=1", "HTTP_HOST", "h"},
 			"/app/a%20b%25%3F?q=1", "/app/a%20b%25%3F", "q=1", "h", "invalid AddrPort"},
-		{"absolute-form", []string{"REQUEST_METHOD", "GET", "REQUEST_URI", "http://a.test:81/p?q#frag", "HTTP_HOST", "b.test"},
-			"http://a.test:81/p?q#frag", "/p", "q", "a.test:81", "invalid AddrPort"},
+		{"absolute-form", []string{"REQUEST_METHOD", "GET", "REQUEST_URI", "http://a.test:81/p?q", "HTTP_HOST", "b.test"},
+			"http://a.test:81/p?q", "/p", "q", "a.test:81", "invalid AddrPort"},
 		{"SERVER_NAME without HTTP_HOST", []string{"REQUEST_METHOD", "GET", "REQUEST_URI", "/", "SERVER_NAME", "s.test", "REMOTE_ADDR", "::ffff:192.0.2.1", "REMOTE_PORT", "1"},
 			"/", "/", "", "s.test", "192.0.2.1:1"},
 	}
@@ -239,6 +239,34 @@ func TestTargetFallbacks(t *testing.T) {
 			if r.StatusCode != 200 || got.Target != c.target || got.Path != c.path || got.Query != c.query ||
 				got.Host != c.host || got.Remote.String() != c.remote {
 				t.Fatalf("%d %+v", r.StatusCode, got)
+			}
+		})
+	}
+}
+
+// RFC 9112 §3.2.2, as over HTTP: a peer that passes an absolute-form
+// REQUEST_URI (nginx passes the origin form, other front ends may not) gets
+// its authority as the handler's Host field too, not the HTTP_HOST beside it.
+func TestAbsoluteFormReplacesHost(t *testing.T) {
+	var got seen
+	addr, _ := start(t, "tcp", recorder(&got), uwsgi.Config{})
+	cases := []struct {
+		name   string
+		vars   []string
+		fields string
+	}{
+		{"other HTTP_HOST", []string{"REQUEST_METHOD", "GET", "REQUEST_URI", "http://shop.test/x", "HTTP_HOST", "attacker.test", "HTTP_X_A", "1"},
+			"Host: shop.test|X-A: 1"},
+		{"no HTTP_HOST", []string{"REQUEST_METHOD", "GET", "REQUEST_URI", "http://shop.test:81/x", "SERVER_NAME", "s.test"},
+			"Host: shop.test:81"},
+		{"origin form", []string{"REQUEST_METHOD", "GET", "REQUEST_URI", "/x", "HTTP_HOST", "shop.test"},
+			"Host: shop.test"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, _ := do(t, addr, c.vars, "")
+			if r.StatusCode != 200 || strings.Join(got.Fields, "|") != c.fields {
+				t.Fatalf("%d %q, want %q", r.StatusCode, got.Fields, c.fields)
 			}
 		})
 	}
@@ -268,6 +296,10 @@ func TestRefused(t *testing.T) {
 		{"target with a newline", set(base, "REQUEST_URI", "/a\nb"), 400, "REQUEST_URI"},
 		{"relative target", set(base, "REQUEST_URI", "a"), 400, "REQUEST_URI"},
 		{"userinfo", set(base, "REQUEST_URI", "http://u@h/"), 400, "REQUEST_URI"},
+		// As over HTTP: where a fragment ends the authority is where URL
+		// parsers disagree (evil.test or, as userinfo, good.test).
+		{"fragment hiding the authority", set(base, "REQUEST_URI", "http://evil.test#@good.test/"), 400, "REQUEST_URI"},
+		{"fragment", set(base, "REQUEST_URI", "/p?q#frag"), 400, "REQUEST_URI"},
 		{"bad host", set(base, "HTTP_HOST", "a b"), 400, "HTTP_HOST"},
 		{"bad length", set(base, "CONTENT_LENGTH", "-1"), 400, "CONTENT_LENGTH"},
 		{"length over the limit", set(base, "CONTENT_LENGTH", "101"), 413, "body limit"},
