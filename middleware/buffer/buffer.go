@@ -65,8 +65,9 @@ type Buffer struct {
 
 var errTooLarge = &web.Error{Status: 413, Err: errors.New("buffer: request body over the limit")}
 
-// chunkSize is the unit of response memory.
-const chunkSize = 16 << 10
+// chunkSize is the unit of response memory: the default ResponseMemory, so
+// that a response that fits goes out in one write.
+const chunkSize = 64 << 10
 
 type chunk struct{ b [chunkSize]byte }
 

@@ -835,3 +835,22 @@ func spillBytes(t *testing.T) int64 {
 	}
 	return total
 }
+
+// A Flush followed at once by the end of the response (a gateway that has
+// read all its application sent so far, just before the end arrives) hands
+// nothing to the drainer: the response goes out whole, with its length.
+func TestFlushThenEndGoesOutWhole(t *testing.T) {
+	b, _ := newBuffer(t, Config{})
+	addr := serve(t, "goroutine", b, func(w web.ResponseWriter, r *web.Request) error {
+		w.Write(bytes.Repeat([]byte("a"), 30000))
+		w.Flush()
+		w.Write(bytes.Repeat([]byte("b"), 10))
+		return nil
+	}, shttp.Config{})
+	c := dial(t, addr)
+	send(t, c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, body := readResponse(t, bufio.NewReader(c), "GET")
+	if resp.ContentLength != 30010 || len(body) != 30010 {
+		t.Fatalf("Content-Length %d (transfer %v), %d bytes", resp.ContentLength, resp.TransferEncoding, len(body))
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 
 	"gatehouse/internal/bytesconv"
 	"gatehouse/proto/http1"
@@ -74,6 +75,16 @@ type writer struct {
 	err     error // the client's writer failed: sticky for the producer
 	exited  chan struct{}
 
+	// A Flush does not start the drainer at once: most come from a gateway
+	// that has read all its application has sent so far, just before the
+	// end of the response arrives, and the response then goes out whole,
+	// on the handler's goroutine, without a hand-off. If the handler is
+	// still at work flushDelay later, the timer starts the drainer.
+	flushTimer *time.Timer // reused with the writer
+	armed      bool        // a Flush waits for the timer
+	cbPending  bool        // the timer is set, or its callback has yet to run to its end
+	finishing  bool        // finish has begun: the callback does nothing
+
 	// reading is set while a streamed request body (request buffering off)
 	// may still be read from the connection by the handler: the drainer does
 	// not start then, and what must go out goes from the handler's goroutine
@@ -124,6 +135,7 @@ func (b *Buffer) putWriter(x *writer) {
 	x.written, x.total, x.mem, x.spilled = 0, 0, 0, 0
 	x.spill, x.noSpill = nil, false
 	x.running, x.done, x.drop, x.err, x.exited = false, false, false, nil, nil
+	x.armed, x.cbPending, x.finishing = false, false, false
 	x.body, x.reading = streamBody{}, false
 	b.ws.Put(x)
 }
@@ -337,14 +349,55 @@ func (x *writer) Flush() error {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.err != nil {
+	switch {
+	case x.err != nil:
 		return x.err
-	}
-	if !x.startDrainer() {
+	case x.running:
+		x.cond.Broadcast()
+	case x.reading:
 		return x.sendNow(true)
+	case !x.armed:
+		x.armed, x.cbPending = true, true
+		if x.flushTimer == nil {
+			x.flushTimer = time.AfterFunc(flushDelay, x.flushTimeout)
+		} else {
+			x.flushTimer.Reset(flushDelay)
+		}
 	}
-	x.cond.Broadcast()
 	return nil
+}
+
+// flushDelay is how long a flushed response may wait for the rest of itself
+// before the drainer takes what is there to the client.
+const flushDelay = time.Millisecond
+
+// flushTimeout runs flushDelay after a Flush: the handler is still at work
+// (a stream, a slow application), so what it flushed goes out now.
+func (x *writer) flushTimeout() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.armed && !x.finishing && x.state == buffering {
+		x.startDrainer() // not while a streamed body is read: its next Flush sends
+	}
+	x.armed, x.cbPending = false, false
+	x.cond.Broadcast()
+}
+
+// disarm stops the flush timer, and waits for its callback if it is under
+// way, so that the callback never runs into a later use of the writer. mu is
+// held.
+func (x *writer) disarm() {
+	x.armed = false
+	if !x.cbPending {
+		return
+	}
+	if x.flushTimer.Stop() {
+		x.cbPending = false
+		return
+	}
+	for x.cbPending {
+		x.cond.Wait()
+	}
 }
 
 // SendFile queues the file range. The handler may close f when this returns,
@@ -416,6 +469,9 @@ func (x *writer) Upgrade() (net.Conn, error) {
 		x.decide()
 	}
 	if x.state == buffering {
+		x.mu.Lock()
+		x.disarm()
+		x.mu.Unlock()
 		if err := x.sendAll(); err != nil {
 			return nil, err
 		}
@@ -611,6 +667,8 @@ func (x *writer) finish(err error) error {
 		x.decide()
 	}
 	x.mu.Lock()
+	x.finishing = true
+	x.disarm()
 	running := x.running
 	if running {
 		x.done = true
