@@ -61,6 +61,7 @@ type Buffer struct {
 	bodies spool.Spooler
 	chunks sync.Pool // *chunk
 	ws     sync.Pool // *writer
+	flush  flusher
 }
 
 var errTooLarge = &web.Error{Status: 413, Err: errors.New("buffer: request body over the limit")}

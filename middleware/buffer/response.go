@@ -79,11 +79,14 @@ type writer struct {
 	// that has read all its application has sent so far, just before the
 	// end of the response arrives, and the response then goes out whole,
 	// on the handler's goroutine, without a hand-off. If the handler is
-	// still at work flushDelay later, the timer starts the drainer.
-	flushTimer *time.Timer // reused with the writer
-	armed      bool        // a Flush waits for the timer
-	cbPending  bool        // the timer is set, or its callback has yet to run to its end
-	finishing  bool        // finish has begun: the callback does nothing
+	// still at work flushDelay later, the Buffer's flusher starts the
+	// drainer.
+	armed      bool      // a Flush waits for the flusher
+	cbPending  bool      // on the flusher's list, or taken off it and flushTimeout yet to end
+	finishing  bool      // finish has begun: flushTimeout does nothing
+	armedAt    time.Time // flusher's, under its mu
+	prev, next *writer   // flusher's list, under its mu
+	linked     bool      // on flusher's list, under its mu
 
 	// reading is set while a streamed request body (request buffering off)
 	// may still be read from the connection by the handler: the drainer does
@@ -356,20 +359,12 @@ func (x *writer) Flush() error {
 		x.cond.Broadcast()
 	case x.reading:
 		return x.sendNow(true)
-	case !x.armed:
+	case !x.armed && !x.cbPending:
 		x.armed, x.cbPending = true, true
-		if x.flushTimer == nil {
-			x.flushTimer = time.AfterFunc(flushDelay, x.flushTimeout)
-		} else {
-			x.flushTimer.Reset(flushDelay)
-		}
+		x.b.flush.arm(x)
 	}
 	return nil
 }
-
-// flushDelay is how long a flushed response may wait for the rest of itself
-// before the drainer takes what is there to the client.
-const flushDelay = time.Millisecond
 
 // flushTimeout runs flushDelay after a Flush: the handler is still at work
 // (a stream, a slow application), so what it flushed goes out now.
@@ -383,15 +378,15 @@ func (x *writer) flushTimeout() {
 	x.cond.Broadcast()
 }
 
-// disarm stops the flush timer, and waits for its callback if it is under
-// way, so that the callback never runs into a later use of the writer. mu is
-// held.
+// disarm takes the writer off the flusher's list, or waits for the flusher's
+// flushTimeout if it has taken it already, so that it never runs into a
+// later use of the writer. mu is held.
 func (x *writer) disarm() {
 	x.armed = false
 	if !x.cbPending {
 		return
 	}
-	if x.flushTimer.Stop() {
+	if x.b.flush.remove(x) {
 		x.cbPending = false
 		return
 	}
