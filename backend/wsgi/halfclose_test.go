@@ -1,7 +1,6 @@
 package wsgi
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,32 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse/engine/epoll"
+	"gatehouse/internal/testserve"
 	shttp "gatehouse/serve/http1"
 	"gatehouse/web"
 )
-
-// serveEpoll is serve on the epoll engine.
-func serveEpoll(t *testing.T, h web.Handler, log *slog.Logger) string {
-	t.Helper()
-	if !epoll.Supported {
-		t.Skip("no epoll here")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &epoll.Server{Handler: shttp.New(h, shttp.Config{Logger: log}), Logger: log, Loops: 1}
-	done := make(chan struct{})
-	go func() { srv.Serve(l); close(done) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		<-done
-	})
-	return l.Addr().String()
-}
 
 // A client that half-closes its side after its request (printf ... | nc -N)
 // while the application runs: the application still reads the body the
@@ -80,12 +57,7 @@ func TestHalfClosedClientReadsItsBody(t *testing.T) {
 				return err
 			})
 			log := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			addr := ""
-			if tc.engine == "epoll" {
-				addr = serveEpoll(t, h, log)
-			} else {
-				addr = serve(t, h, log)
-			}
+			addr := testserve.HTTPOn(t, tc.engine, h, shttp.Config{Logger: log, MaxBodyBytes: 8 << 20})
 			conn, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
