@@ -100,6 +100,19 @@ func readResponse(t *testing.T, br *bufio.Reader, method string) (*http.Response
 	return resp, body
 }
 
+// writeIn writes body in pieces of the given size, as a gateway relays what
+// it reads.
+func writeIn(w web.ResponseWriter, body []byte, piece int) error {
+	for rest := body; len(rest) > 0; {
+		n := min(len(rest), piece)
+		if _, err := w.Write(rest[:n]); err != nil {
+			return err
+		}
+		rest = rest[n:]
+	}
+	return nil
+}
+
 func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	rand.Read(b)
@@ -274,14 +287,7 @@ func TestResponseFreesHandler(t *testing.T) {
 		returned := make(chan struct{})
 		addr := serve(t, eng, b, func(w web.ResponseWriter, r *web.Request) error {
 			defer close(returned)
-			for rest := body; len(rest) > 0; {
-				n := min(len(rest), 10000)
-				if _, err := w.Write(rest[:n]); err != nil {
-					return err
-				}
-				rest = rest[n:]
-			}
-			return nil
+			return writeIn(w, body, 10000)
 		}, shttp.Config{})
 		c := dialSmall(t, addr)
 		send(t, c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -361,14 +367,7 @@ func TestMaxTempFileWaits(t *testing.T) {
 		returned := make(chan struct{})
 		addr := serve(t, eng, b, func(w web.ResponseWriter, r *web.Request) error {
 			defer close(returned)
-			for rest := body; len(rest) > 0; {
-				n := min(len(rest), 30000)
-				if _, err := w.Write(rest[:n]); err != nil {
-					return err
-				}
-				rest = rest[n:]
-			}
-			return nil
+			return writeIn(w, body, 30000)
 		}, shttp.Config{})
 		c := dialSmall(t, addr)
 		send(t, c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
