@@ -208,11 +208,68 @@ type WSGI struct {
 	ScriptName *string `toml:"script_name"`
 }
 
+// Backends lists every backend key a route may set, in the order the
+// documentation names them. It is the one list: validation, hints and the
+// server's wiring (a test holds it to this list) come from it.
+var Backends = []Backend{
+	{"static", false, func(r *Route) bool { return r.Static != nil }},
+	{"redirect", false, func(r *Route) bool { return r.Redirect != nil }},
+	{"respond", false, func(r *Route) bool { return r.Respond != nil }},
+	{"demo", false, func(r *Route) bool { return r.Demo }},
+	{"wsgi", true, func(r *Route) bool { return r.WSGI != nil }},
+	{"php", true, func(r *Route) bool { return r.PHP != nil }},
+	{"fastcgi", true, func(r *Route) bool { return r.FastCGI != nil }},
+	{"uwsgi", true, func(r *Route) bool { return r.UWSGI != nil }},
+	{"cgi", true, func(r *Route) bool { return r.CGI != nil }},
+}
+
+// Backend is one kind of backend a route may have.
+type Backend struct {
+	// Key is the route's key for it ("static", "wsgi").
+	Key string
+	// Application: it runs an application in workers of its own (a Python
+	// worker, a php-fpm child, a uWSGI process, a CGI script), so its
+	// requests and responses are buffered and x_sendfile applies.
+	Application bool
+	// Set reports whether r sets this backend.
+	Set func(r *Route) bool
+}
+
+// Backend returns the route's backend, if it sets exactly one.
+func (r *Route) Backend() (Backend, bool) {
+	var found Backend
+	n := 0
+	for _, b := range Backends {
+		if b.Set(r) {
+			found = b
+			n++
+		}
+	}
+	return found, n == 1
+}
+
+// backendKeys is "static, redirect, ..., uwsgi or cgi", for hints.
+func backendKeys() string {
+	var s string
+	for i, b := range Backends {
+		switch {
+		case i == 0:
+		case i == len(Backends)-1:
+			s += " or "
+		default:
+			s += ", "
+		}
+		s += b.Key
+	}
+	return s
+}
+
 // IsApplication reports whether the route's backend runs an application in
 // workers of its own (wsgi, php, fastcgi, uwsgi, cgi): the routes whose
 // requests and responses are buffered.
 func (r *Route) IsApplication() bool {
-	return r.WSGI != nil || r.PHP != nil || r.FastCGI != nil || r.UWSGI != nil || r.CGI != nil
+	b, ok := r.Backend()
+	return ok && b.Application
 }
 
 // Static serves files from a directory.

@@ -198,17 +198,16 @@ func (c *Config) validateRoute(p string, r Route) Problems {
 		}
 	}
 	n := 0
-	for _, set := range []bool{r.Static != nil, r.Redirect != nil, r.Respond != nil, r.Demo, r.WSGI != nil,
-		r.PHP != nil, r.FastCGI != nil, r.UWSGI != nil, r.CGI != nil} {
-		if set {
+	for _, b := range Backends {
+		if b.Set(&r) {
 			n++
 		}
 	}
 	switch {
 	case n == 0:
-		bad(p, "route "+strconv.Quote(r.Path)+" has no backend", "set one of static, redirect, respond, demo, wsgi, php, fastcgi, uwsgi or cgi")
+		bad(p, "route "+strconv.Quote(r.Path)+" has no backend", "set one of "+backendKeys())
 	case n > 1:
-		bad(p, "route "+strconv.Quote(r.Path)+" has more than one backend", "keep one of static, redirect, respond, demo, wsgi, php, fastcgi, uwsgi or cgi")
+		bad(p, "route "+strconv.Quote(r.Path)+" has more than one backend", "keep one of "+backendKeys())
 	}
 	if s := r.Static; s != nil && s.Root == "" {
 		bad(p+".static", "static: root is missing", "write static = { root = \"/srv/www\" }")

@@ -5,20 +5,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strconv"
-	"strings"
-	"time"
 
-	"gatehouse/backend/demo"
-	"gatehouse/backend/static"
-	"gatehouse/backend/wsgi"
 	"gatehouse/config"
 	"gatehouse/listen"
 	"gatehouse/middleware/accesslog"
@@ -147,11 +139,8 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 	b.Config.Engine = cfg.Server.Engine
 	b.Config.Accept = cfg.Server.Accept
 	b.Config.ShutdownGrace = DefaultShutdownGrace
-	if g := cfg.Server.Grace; g != nil {
-		b.Config.ShutdownGrace = g.Duration
-		if g.Duration == 0 {
-			b.Config.ShutdownGrace = -1 // "0s": as long as it takes
-		}
+	if g := dur(cfg.Server.Grace, -1); g != 0 {
+		b.Config.ShutdownGrace = g // "0s": as long as it takes
 	}
 
 	if al, err := b.accessLog(cfg, opt); err != nil {
@@ -186,127 +175,40 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 			n, _ := strconv.Atoi(code)
 			site.Pages[n] = page
 		}
-		for j, r := range s.Route {
-			h, err := b.backend(r, site, opt)
-			if err == nil && r.IsApplication() && r.PHP == nil {
-				h = b.buffering(r).Wrap(h) // php buffers its scripts only (see php)
-			}
-			if err == nil && (r.XSendfile != nil || r.XAccel != nil) {
-				h, err = b.sendfiles(r, h)
-			}
+		for j := range s.Route {
+			r := &s.Route[j]
+			h, err := b.route(r, site, opt)
 			if err != nil {
 				rp := fmt.Sprintf("%s.route[%d]", sp, j)
 				msg, hint := err.Error(), ""
-				switch {
-				case r.Static != nil:
-					rp += ".static.root"
-					msg, hint = staticProblem(r.Static.Root, err)
-				default:
-					var rpe *routeProblem
-					var wpe *wsgiProblem
-					switch {
-					case errors.As(err, &rpe):
-						rp += "." + rpe.key
-						hint = rpe.hint
-					case errors.As(err, &wpe):
-						rp += ".wsgi." + wpe.key
-						hint = wpe.hint
-					}
+				var rpe *routeProblem
+				if errors.As(err, &rpe) {
+					rp += "." + rpe.key
+					hint = rpe.hint
 				}
 				problem(rp, msg, hint)
 				continue
 			}
-			if len(r.Methods) > 0 {
-				h = web.Allow(h, r.Methods...)
-			}
 			site.Mux.Handle(r.Path, h)
 			b.Routes++
 		}
+		sh := siteHandler(site)
 		for _, host := range s.Hosts {
-			if err := hosts.Add(host, site); err != nil {
+			if err := hosts.Add(host, sh); err != nil {
 				problem(sp+".hosts", err.Error(), "")
 			}
 		}
 		if len(s.Hosts) == 0 || s.Default {
-			hosts.SetDefault(site)
+			hosts.SetDefault(sh)
 		}
 		b.Sites++
 	}
-	b.Config.Handler = &hosts
+	b.Config.Handler = front(&hosts)
 	if len(ps) > 0 {
 		b.Close()
 		return nil, ps.Err()
 	}
 	return b, nil
-}
-
-// staticProblem words a static root that cannot be served, naming the root as
-// the file does (not as an absolute path).
-func staticProblem(root string, err error) (msg, hint string) {
-	switch fi, serr := os.Stat(root); {
-	case errors.Is(serr, os.ErrNotExist):
-		return fmt.Sprintf("static.root %q does not exist", root), "create the directory, or fix the path"
-	case serr == nil && !fi.IsDir():
-		return fmt.Sprintf("static.root %q is not a directory", root), "give a directory; the route serves the files under it"
-	case errors.Is(serr, os.ErrPermission):
-		return fmt.Sprintf("static.root %q cannot be read", root), "check its permissions for the user gatehouse runs as"
-	}
-	return "static.root " + strconv.Quote(root) + ": " + err.Error(), ""
-}
-
-// backend builds a route's handler; an explicit switch, no registry.
-func (b *Built) backend(r config.Route, site web.Handler, opt BuildOptions) (web.Handler, error) {
-	switch {
-	case r.Static != nil:
-		s := r.Static
-		prefix := "/"
-		if strings.HasSuffix(r.Path, "/") {
-			prefix = r.Path // the route's path is stripped, as --static /prefix=DIR
-		}
-		sc := static.Config{
-			Root: s.Root, Prefix: prefix, Index: s.Index, AllowDotfiles: s.Dotfiles,
-			FollowSymlinks: s.FollowSymlinks, Listing: s.Listing, Precompressed: s.Precompressed,
-			CacheControl: s.CacheControl,
-		}
-		if s.CacheValid != nil {
-			sc.CacheValid = s.CacheValid.Duration
-			if sc.CacheValid == 0 {
-				sc.CacheValid = -1 // "0s": no cache
-			}
-		}
-		h, err := static.New(sc)
-		if err != nil {
-			return nil, err
-		}
-		b.closers = append(b.closers, h.Close)
-		return h, nil
-	case r.Redirect != nil:
-		return &route.Redirect{To: r.Redirect.To, Status: r.Redirect.Status, KeepQuery: r.Redirect.KeepQuery}, nil
-	case r.Respond != nil:
-		rs := &route.Respond{Status: r.Respond.Status, Body: []byte(r.Respond.Body), ContentType: r.Respond.ContentType}
-		names := make([]string, 0, len(r.Respond.Headers))
-		for k := range r.Respond.Headers {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		for _, k := range names {
-			rs.Headers = append(rs.Headers, [2]string{k, r.Respond.Headers[k]})
-		}
-		return rs, nil
-	case r.Demo:
-		return demo.New(), nil
-	case r.WSGI != nil:
-		return b.wsgi(r, opt)
-	case r.PHP != nil:
-		return b.php(r)
-	case r.FastCGI != nil:
-		return b.fastCGI(r)
-	case r.UWSGI != nil:
-		return b.uwsgi(r)
-	case r.CGI != nil:
-		return b.cgi(r, site)
-	}
-	return nil, errors.New("route has no backend") // Validate refuses this
 }
 
 func (b *Built) accessLog(cfg *config.Config, opt BuildOptions) (*accesslog.Logger, error) {
@@ -363,19 +265,10 @@ func httpConfig(h config.HTTP) shttp.Config {
 			c.MaxBodyBytes = -1 // "0": no limit
 		}
 	}
-	dur := func(d *config.Duration) time.Duration {
-		switch {
-		case d == nil:
-			return 0
-		case d.Duration == 0:
-			return -1
-		}
-		return d.Duration
-	}
-	c.ReadHeaderTimeout = dur(h.ReadHeaderTimeout)
-	c.BodyReadTimeout = dur(h.BodyTimeout)
-	c.WriteTimeout = dur(h.WriteTimeout)
-	c.IdleTimeout = dur(h.IdleTimeout)
+	c.ReadHeaderTimeout = dur(h.ReadHeaderTimeout, -1)
+	c.BodyReadTimeout = dur(h.BodyTimeout, -1)
+	c.WriteTimeout = dur(h.WriteTimeout, -1)
+	c.IdleTimeout = dur(h.IdleTimeout, -1)
 	if h.MaxRequestsPerConn != nil {
 		c.MaxRequestsPerConn = *h.MaxRequestsPerConn
 	}
@@ -403,24 +296,6 @@ func bufferConfig(h config.HTTP, maxBody int64) buffer.Config {
 	return c
 }
 
-// buffering returns the buffering of an application route: request and
-// response buffering unless the route turns them off. Routes that agree
-// share one (and its pools of buffers).
-func (b *Built) buffering(r config.Route) *buffer.Buffer {
-	key := [2]bool{r.RequestBuffering != nil && !*r.RequestBuffering, r.ResponseBuffering != nil && !*r.ResponseBuffering}
-	if bf := b.buffers[key]; bf != nil {
-		return bf
-	}
-	c := b.bufCfg
-	c.StreamRequests, c.StreamResponses = key[0], key[1]
-	bf := buffer.New(c)
-	if b.buffers == nil {
-		b.buffers = map[[2]bool]*buffer.Buffer{}
-	}
-	b.buffers[key] = bf
-	return bf
-}
-
 // uwsgiServerConfig gives the uwsgi listeners the HTTP server's body limit and
 // timeouts, which mean the same there.
 func uwsgiServerConfig(h shttp.Config) suwsgi.Config {
@@ -433,86 +308,3 @@ func uwsgiServerConfig(h shttp.Config) suwsgi.Config {
 	}
 }
 
-// wsgiProblem is a WSGI route that cannot start, with the key to blame.
-type wsgiProblem struct {
-	key, hint string
-	err       error
-}
-
-func (p *wsgiProblem) Error() string { return p.err.Error() }
-
-// wsgi starts a route's worker pool; in check mode it only checks that the
-// interpreter and directory exist (importing the application runs its code).
-func (b *Built) wsgi(r config.Route, opt BuildOptions) (web.Handler, error) {
-	c := WSGIConfig(r.Path, r.WSGI)
-	c.Logger = b.Logger
-	if c.Chdir != "" {
-		if fi, err := os.Stat(c.Chdir); err != nil || !fi.IsDir() {
-			return nil, &wsgiProblem{"chdir", "give the directory holding the application's package",
-				fmt.Errorf("wsgi.chdir %q is not a directory", c.Chdir)}
-		}
-	}
-	py := c.Python
-	if py == "" {
-		py = wsgi.DefaultPython
-		if c.Venv != "" {
-			py = filepath.Join(c.Venv, "bin", "python")
-		}
-	}
-	if _, err := exec.LookPath(py); err != nil {
-		key, hint := "python", "install Python 3, or give the interpreter's path"
-		if c.Venv != "" {
-			key, hint = "venv", "give a virtual environment made with python3 -m venv"
-		}
-		return nil, &wsgiProblem{key, hint, fmt.Errorf("wsgi: no Python interpreter %q", py)}
-	}
-	if opt.Check {
-		return web.HandlerFunc(func(web.ResponseWriter, *web.Request) error { return nil }), nil
-	}
-	p, err := wsgi.Start(c)
-	if err != nil {
-		return nil, &wsgiProblem{"app", "the module must import from chdir (or sys.path) with " + py + ", and the name after ':' must be its WSGI callable", err}
-	}
-	b.closers = append(b.closers, p.Close)
-	b.reloaders = append(b.reloaders, p.Reload)
-	return p, nil
-}
-
-// WSGIConfig maps a route's wsgi table onto backend/wsgi.Config: absent keys
-// keep the defaults, "0s" turns the request timeout off.
-func WSGIConfig(routePath string, w *config.WSGI) wsgi.Config {
-	c := wsgi.Config{
-		App: w.App, Python: w.Python, Venv: w.Venv, Chdir: w.Chdir,
-		Workers: w.Workers, Threads: w.Threads,
-		MaxRequests: w.MaxRequests, MaxRequestsJitter: w.MaxRequestsJitter,
-		ScriptName: strings.TrimSuffix(routePath, "/"),
-	}
-	if !strings.HasSuffix(routePath, "/") {
-		c.ScriptName = "" // an exact route is not a mount point
-	}
-	if w.ScriptName != nil {
-		c.ScriptName = *w.ScriptName
-	}
-	for _, k := range slices.Sorted(maps.Keys(w.Env)) {
-		c.Env = append(c.Env, k+"="+w.Env[k])
-	}
-	if w.MaxRSS != nil {
-		c.MaxRSS = w.MaxRSS.Bytes
-	}
-	if w.Timeout != nil {
-		c.Timeout = w.Timeout.Duration
-		if c.Timeout == 0 {
-			c.Timeout = -1
-		}
-	}
-	set := func(dst *time.Duration, d *config.Duration) {
-		if d != nil {
-			*dst = d.Duration
-		}
-	}
-	set(&c.QueueTimeout, w.QueueTimeout)
-	set(&c.StartTimeout, w.StartTimeout)
-	set(&c.GracefulTimeout, w.GracefulTimeout)
-	set(&c.StatsInterval, w.StatsInterval)
-	return c
-}

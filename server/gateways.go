@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"gatehouse/backend/cgi"
 	"gatehouse/backend/fastcgi"
@@ -80,20 +79,10 @@ func (b *Built) upstreams(cfg *config.Config) error {
 // UpstreamConfig maps an [[upstream]] table onto upstream.Config.
 func UpstreamConfig(u config.Upstream) upstream.Config {
 	c := upstream.Config{Addrs: u.Addrs, MaxConns: u.MaxConns, MaxIdle: u.MaxIdle, MaxQueue: u.MaxQueue}
-	set := func(dst *time.Duration, d *config.Duration) {
-		if d != nil {
-			*dst = d.Duration
-		}
-	}
-	set(&c.IdleTimeout, u.IdleTimeout)
-	set(&c.DialTimeout, u.DialTimeout)
-	set(&c.DownFor, u.DownFor)
-	if d := u.QueueTimeout; d != nil {
-		c.QueueTimeout = d.Duration
-		if c.QueueTimeout == 0 {
-			c.QueueTimeout = -1 // "0s": no waiting
-		}
-	}
+	durSet(&c.IdleTimeout, u.IdleTimeout)
+	durSet(&c.DialTimeout, u.DialTimeout)
+	durSet(&c.DownFor, u.DownFor)
+	c.QueueTimeout = dur(u.QueueTimeout, -1) // "0s": no waiting
 	return c
 }
 
@@ -114,19 +103,11 @@ func params(m map[string]string) [][2]string {
 	return out
 }
 
-func durOr(d *config.Duration, zero time.Duration) time.Duration {
-	switch {
-	case d == nil:
-		return 0
-	case d.Duration == 0:
-		return zero
-	}
-	return d.Duration
-}
 
 // php serves a PHP site: scripts through php-fpm, other files from the same
 // root by the static backend, unknown paths through the front controller.
-func (b *Built) php(r config.Route) (web.Handler, error) {
+func (b *Built) php(rc *routeCtx) (web.Handler, error) {
+	r := rc.r
 	x := r.PHP
 	pass := x.Pass
 	if pass == "" {
@@ -136,7 +117,7 @@ func (b *Built) php(r config.Route) (web.Handler, error) {
 	fc, err := fastcgi.New(fastcgi.Config{
 		Pool: pool, Upstream: uc, Prefix: r.Path, Root: x.Root, PHP: true,
 		Index: x.Index, Fallback: x.Fallback, Params: params(x.Params),
-		ReadTimeout: durOr(x.ReadTimeout, 0), WriteTimeout: durOr(x.WriteTimeout, 0), Timeout: durOr(x.Timeout, -1),
+		ReadTimeout: dur(x.ReadTimeout, 0), WriteTimeout: dur(x.WriteTimeout, 0), Timeout: dur(x.Timeout, -1),
 		NoKeepConn: !x.KeepConn, MaxSpoolBytes: b.spoolMax, SpoolDir: b.tempDir, Logger: b.Logger,
 	})
 	if err != nil {
@@ -166,13 +147,14 @@ func (p *phpSite) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
 	return err
 }
 
-func (b *Built) fastCGI(r config.Route) (web.Handler, error) {
+func (b *Built) fastCGI(rc *routeCtx) (web.Handler, error) {
+	r := rc.r
 	x := r.FastCGI
 	pool, uc := b.pass(x.Pass)
 	h, err := fastcgi.New(fastcgi.Config{
 		Pool: pool, Upstream: uc, Prefix: prefixOf(r.Path), Root: x.Root, Script: x.Script,
 		Params:      params(x.Params),
-		ReadTimeout: durOr(x.ReadTimeout, 0), WriteTimeout: durOr(x.WriteTimeout, 0), Timeout: durOr(x.Timeout, -1),
+		ReadTimeout: dur(x.ReadTimeout, 0), WriteTimeout: dur(x.WriteTimeout, 0), Timeout: dur(x.Timeout, -1),
 		NoKeepConn: !x.KeepConn, MaxSpoolBytes: b.spoolMax, SpoolDir: b.tempDir, Logger: b.Logger,
 	})
 	if err != nil {
@@ -191,13 +173,14 @@ func prefixOf(path string) string {
 	return "/"
 }
 
-func (b *Built) uwsgi(r config.Route) (web.Handler, error) {
+func (b *Built) uwsgi(rc *routeCtx) (web.Handler, error) {
+	r := rc.r
 	x := r.UWSGI
 	pool, uc := b.pass(x.Pass)
 	c := uwsgi.Config{
 		Pool: pool, Upstream: uc, Mount: strings.TrimSuffix(prefixOf(r.Path), "/"),
 		Modifier1: uint8(x.Modifier1), Modifier2: uint8(x.Modifier2), Params: params(x.Params),
-		ReadTimeout: durOr(x.ReadTimeout, 0), WriteTimeout: durOr(x.WriteTimeout, 0),
+		ReadTimeout: dur(x.ReadTimeout, 0), WriteTimeout: dur(x.WriteTimeout, 0),
 		MaxBodyBytes: b.spoolMax, SpoolDir: b.tempDir, Logger: b.Logger,
 	}
 	if x.MaxVarsSize != nil {
@@ -211,11 +194,12 @@ func (b *Built) uwsgi(r config.Route) (web.Handler, error) {
 	return h, nil
 }
 
-func (b *Built) cgi(r config.Route, site web.Handler) (web.Handler, error) {
+func (b *Built) cgi(rc *routeCtx) (web.Handler, error) {
+	r, site := rc.r, rc.site
 	x := r.CGI
 	c := cgi.Config{
 		Root: x.Root, Prefix: prefixOf(r.Path), WorkDir: x.WorkDir, Env: x.Env, Params: params(x.Params),
-		Timeout: durOr(x.Timeout, -1), NPH: x.NPH, LocalRedirect: site, MaxBodyBytes: b.spoolMax, SpoolDir: b.tempDir, Logger: b.Logger,
+		Timeout: dur(x.Timeout, -1), NPH: x.NPH, LocalRedirect: site, MaxBodyBytes: b.spoolMax, SpoolDir: b.tempDir, Logger: b.Logger,
 	}
 	if x.WorkDir != "" {
 		if err := checkDir(x.WorkDir); err != nil {
@@ -232,43 +216,29 @@ func (b *Built) cgi(r config.Route, site web.Handler) (web.Handler, error) {
 	return h, nil
 }
 
-// sendfiles wraps an application backend with X-Sendfile and X-Accel-Redirect
-// as the route enables them.
-func (b *Built) sendfiles(r config.Route, h web.Handler) (web.Handler, error) {
-	wrap := func(key, dir, prefix string, keep []string) error {
-		if err := checkDir(dir); err != nil {
-			return dirProblem(key+".dir", dir, err)
-		}
-		abs, err := filepath.Abs(dir)
-		if err != nil {
-			return dirProblem(key+".dir", dir, err)
-		}
-		dir = abs
-		files, err := static.New(static.Config{Root: dir})
-		if err != nil {
-			return dirProblem(key+".dir", dir, err)
-		}
-		b.closers = append(b.closers, files.Close)
-		c := xsendfile.Config{Files: files, Keep: keep, Prefix: prefix}
-		if prefix == "" {
-			c.Dir = dir
-		}
-		mw, err := xsendfile.New(c)
-		if err != nil {
-			return &routeProblem{key, "", err}
-		}
-		h = mw(h)
-		return nil
+// sendfile wraps an application backend with X-Sendfile (prefix "") or
+// X-Accel-Redirect for the files under dir.
+func (b *Built) sendfile(key, dir, prefix string, keep []string, h web.Handler) (web.Handler, error) {
+	if err := checkDir(dir); err != nil {
+		return nil, dirProblem(key+".dir", dir, err)
 	}
-	if x := r.XSendfile; x != nil {
-		if err := wrap("x_sendfile", x.Dir, "", x.Keep); err != nil {
-			return nil, err
-		}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, dirProblem(key+".dir", dir, err)
 	}
-	if x := r.XAccel; x != nil {
-		if err := wrap("x_accel", x.Dir, x.Prefix, x.Keep); err != nil {
-			return nil, err
-		}
+	dir = abs
+	files, err := static.New(static.Config{Root: dir})
+	if err != nil {
+		return nil, dirProblem(key+".dir", dir, err)
 	}
-	return h, nil
+	b.closers = append(b.closers, files.Close)
+	c := xsendfile.Config{Files: files, Keep: keep, Prefix: prefix}
+	if prefix == "" {
+		c.Dir = dir
+	}
+	mw, err := xsendfile.New(c)
+	if err != nil {
+		return nil, &routeProblem{key, "", err}
+	}
+	return mw(h), nil
 }

@@ -1,0 +1,123 @@
+package server
+
+import (
+	"gatehouse/config"
+	"gatehouse/middleware/buffer"
+	"gatehouse/route"
+	"gatehouse/web"
+)
+
+// The order of the handler chains lives here, in one place, not in the order
+// of keys in a file: each layer sees the request after the layers above it
+// and the response before them. A new middleware takes its place in the list
+// it belongs to, with the reason for that place beside it.
+//
+// A request goes through:
+//
+//	front chain   before site routing: what must answer whatever the host
+//	              (the ACME challenge, the forward proxy, admin: to come)
+//	hosts         the site, by Host (route.Hosts)
+//	site chain    what a whole site shares (to come: access control, sessions)
+//	routes        the route, by path (route.Mux)
+//	route chain   routeChain below, outermost first
+//	backend       backends.go
+var (
+	// frontChain wraps the host router. Empty today: CONNECT is refused by
+	// serve/http1 itself until the forward proxy takes it here.
+	frontChain []web.Middleware
+
+	// siteChain wraps a site's routes. Empty today.
+	siteChain []web.Middleware
+)
+
+// routeLayer is one middleware of a route's chain: applies says whether the
+// route has it, wrap builds it around next.
+type routeLayer struct {
+	name    string
+	applies func(r *config.Route) bool
+	wrap    func(b *Built, r *config.Route, next web.Handler) (web.Handler, error)
+}
+
+// routeChain is a route's chain, outermost first.
+var routeChain = []routeLayer{
+	// methods first: a method the route refuses is 405 before any work,
+	// and OPTIONS is answered from the list.
+	{"methods", func(r *config.Route) bool { return len(r.Methods) > 0 },
+		func(_ *Built, r *config.Route, next web.Handler) (web.Handler, error) {
+			return web.Allow(next, r.Methods...), nil
+		}},
+	// (access control, signed requests, sessions, CSRF and OAuth2 login go
+	// here, in that order, when they come: each needs the one before.)
+	//
+	// X-Sendfile and X-Accel-Redirect outside the buffering: the file an
+	// application names goes out by sendfile from gatehouse, after the
+	// application's worker is free.
+	{"x_sendfile", func(r *config.Route) bool { return r.XSendfile != nil },
+		func(b *Built, r *config.Route, next web.Handler) (web.Handler, error) {
+			return b.sendfile("x_sendfile", r.XSendfile.Dir, "", r.XSendfile.Keep, next)
+		}},
+	{"x_accel", func(r *config.Route) bool { return r.XAccel != nil },
+		func(b *Built, r *config.Route, next web.Handler) (web.Handler, error) {
+			return b.sendfile("x_accel", r.XAccel.Dir, r.XAccel.Prefix, r.XAccel.Keep, next)
+		}},
+	// Buffering right around the application, so that everything above
+	// runs on a request whose body is in, and no worker waits for a client.
+	// A php route buffers its scripts only, inside the backend (see php).
+	{"buffering", func(r *config.Route) bool { return r.IsApplication() && r.PHP == nil },
+		func(b *Built, r *config.Route, next web.Handler) (web.Handler, error) {
+			return b.buffering(r).Wrap(next), nil
+		}},
+}
+
+// route builds a route's handler: its backend inside its chain.
+func (b *Built) route(r *config.Route, site *route.Site, opt BuildOptions) (web.Handler, error) {
+	h, err := b.backend(r, site, opt)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(routeChain) - 1; i >= 0; i-- {
+		if l := routeChain[i]; l.applies(r) {
+			if h, err = l.wrap(b, r, h); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return h, nil
+}
+
+// front wraps the host router in the front chain.
+func front(hosts web.Handler) web.Handler { return web.Chain(hosts, frontChain...) }
+
+// siteHandler wraps a site in the site chain, inside the site's error pages
+// (a site middleware's errors are rendered with them too).
+func siteHandler(site *route.Site) web.Handler {
+	if len(siteChain) == 0 {
+		return site
+	}
+	inner := web.Chain(web.Handler(site), siteChain...)
+	return web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error {
+		if site.Pages != nil {
+			r.SetErrorPages(site.Pages)
+		}
+		return inner.ServeHTTP(w, r)
+	})
+}
+
+// buffering returns the buffering of an application route: request and
+// response buffering unless the route turns them off. Routes that agree
+// share one (and its pools of buffers).
+func (b *Built) buffering(r *config.Route) *buffer.Buffer {
+	key := [2]bool{r.RequestBuffering != nil && !*r.RequestBuffering, r.ResponseBuffering != nil && !*r.ResponseBuffering}
+	if bf := b.buffers[key]; bf != nil {
+		return bf
+	}
+	c := b.bufCfg
+	c.StreamRequests, c.StreamResponses = key[0], key[1]
+	bf := buffer.New(c)
+	if b.buffers == nil {
+		b.buffers = map[[2]bool]*buffer.Buffer{}
+	}
+	b.buffers[key] = bf
+	return bf
+}
+
