@@ -307,4 +307,3 @@ func uwsgiServerConfig(h shttp.Config) suwsgi.Config {
 		Logger:            h.Logger,
 	}
 }
-

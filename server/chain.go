@@ -120,4 +120,3 @@ func (b *Built) buffering(r *config.Route) *buffer.Buffer {
 	b.buffers[key] = bf
 	return bf
 }
-

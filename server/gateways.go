@@ -103,7 +103,6 @@ func params(m map[string]string) [][2]string {
 	return out
 }
 
-
 // php serves a PHP site: scripts through php-fpm, other files from the same
 // root by the static backend, unknown paths through the front controller.
 func (b *Built) php(rc *routeCtx) (web.Handler, error) {
