@@ -7,6 +7,7 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -65,7 +66,15 @@ func (s *Server) logger() *slog.Logger {
 
 // Serve accepts connections on l until l fails or the server shuts down. It always
 // returns a non-nil error; after Shutdown or Close, ErrServerClosed.
-func (s *Server) Serve(l net.Listener) error {
+func (s *Server) Serve(l net.Listener) error { return s.ServeHandler(l, s.Handler) }
+
+// ServeHandler is Serve with a handler of l's own for the connections it
+// accepts, instead of s.Handler: one engine for listeners that speak
+// different protocols or serve different sites.
+func (s *Server) ServeHandler(l net.Listener, h Handler) error {
+	if h == nil {
+		return errors.New("engine: no handler")
+	}
 	s.init()
 	s.mu.Lock()
 	if s.draining.Load() {
@@ -104,7 +113,7 @@ func (s *Server) Serve(l net.Listener) error {
 			nc.Close()
 			continue
 		}
-		go s.run(c)
+		go s.run(c, h)
 	}
 }
 
@@ -138,7 +147,7 @@ func (s *Server) track(nc net.Conn) *Conn {
 	return c
 }
 
-func (s *Server) run(c *Conn) {
+func (s *Server) run(c *Conn, h Handler) {
 	defer func() {
 		c.cancel()
 		s.mu.Lock()
@@ -150,7 +159,7 @@ func (s *Server) run(c *Conn) {
 			s.signalDone()
 		}
 	}()
-	s.Handler.ServeConn(c)
+	h.ServeConn(c)
 }
 
 func (s *Server) signalDone() {
@@ -229,6 +238,9 @@ type Conn struct {
 	NetConn net.Conn
 	Remote  netip.AddrPort // zero for Unix sockets
 	Local   netip.AddrPort // zero for Unix sockets
+	// TLS is the connection's TLS state once HandshakeTLS has run; nil for
+	// a plain connection.
+	TLS *tls.ConnectionState
 
 	srv    *Server
 	state  atomic.Int32

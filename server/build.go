@@ -114,26 +114,24 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 		}
 	}
 	for _, l := range cfg.Listen {
-		lc := listen.Config{Addr: l.Addr, Owner: l.Owner}
+		ep := Endpoint{Listen: listen.Config{Addr: l.Addr, Owner: l.Owner}, Protocol: ProtocolHTTP}
 		if l.Mode != "" {
 			m, _ := strconv.ParseUint(l.Mode, 8, 32) // validated
-			lc.Mode = os.FileMode(m)
+			ep.Listen.Mode = os.FileMode(m)
 		}
-		if l.Protocol != "uwsgi" {
-			b.Config.Listeners = append(b.Config.Listeners, lc)
-			continue
+		if l.Protocol == "uwsgi" {
+			ep.Protocol = ProtocolUWSGI
+			for _, a := range l.Allow {
+				p, _ := config.ParsePrefix(a) // validated
+				ep.Allow = append(ep.Allow, p)
+			}
+			if l.Allow != nil && len(l.Allow) == 0 {
+				ep.Allow = []netip.Prefix{} // allow = []: no TCP peer
+			}
 		}
-		ul := UWSGIListener{Listen: lc}
-		for _, a := range l.Allow {
-			p, _ := config.ParsePrefix(a) // validated
-			ul.Allow = append(ul.Allow, p)
-		}
-		if l.Allow != nil && len(l.Allow) == 0 {
-			ul.Allow = []netip.Prefix{} // allow = []: no TCP peer
-		}
-		b.Config.UWSGI = append(b.Config.UWSGI, ul)
+		b.Config.Endpoints = append(b.Config.Endpoints, ep)
 	}
-	b.Config.UWSGIServer = uwsgiServerConfig(b.Config.HTTP)
+	b.Config.UWSGI = uwsgiServerConfig(b.Config.HTTP)
 	b.Config.Logger = b.Logger
 	b.Config.MaxConns = cfg.Server.MaxConns
 	b.Config.Engine = cfg.Server.Engine
@@ -147,7 +145,7 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 		problem("access_log.path", err.Error(), "give a file in an existing directory, \"-\" for stderr or \"off\"")
 	} else if al != nil {
 		b.Config.HTTP.AccessLog = al
-		b.Config.UWSGIServer.AccessLog = al
+		b.Config.UWSGI.AccessLog = al
 	}
 	if err := b.upstreams(cfg); err != nil {
 		problem("upstream", err.Error(), "")

@@ -9,19 +9,20 @@ import (
 	"gatehouse/engine"
 	"gatehouse/engine/epoll"
 	"gatehouse/listen"
-	shttp "gatehouse/serve/http1"
 )
 
-// httpEngine runs the HTTP listeners: the epoll engine where it can (plain TCP
-// and Unix listeners on Linux), the goroutine engine for the rest.
+// httpEngine runs every endpoint's connections: the epoll engine where it
+// can (plain HTTP on TCP and Unix listeners on Linux), the goroutine engine
+// for the rest (TLS, uwsgi, other systems). One of each for all endpoints,
+// each listener with its own connection handler.
 type httpEngine interface {
-	Serve(l net.Listener) error
+	Serve(l net.Listener, h connHandler) error
 	Shutdown(ctx context.Context) error
 	Close() error
 	Conns() int
-	name(l net.Listener) string // the engine l runs on, for the log
-	// listenConfig adjusts an HTTP listener's config for the engine: SO_REUSEPORT
-	// for a TCP listener whose loops each get a socket.
+	name(l net.Listener, h connHandler) string // the engine l runs on, for the log
+	// listenConfig adjusts a plain HTTP listener's config for the engine:
+	// SO_REUSEPORT for a TCP listener whose loops each get a socket.
 	listenConfig(lc listen.Config) listen.Config
 }
 
@@ -32,8 +33,8 @@ type engines struct {
 	ev *epoll.Server
 }
 
-func newHTTPEngine(cfg Config, h *shttp.Server) (httpEngine, error) {
-	e := &engines{gr: &engine.Server{Handler: h, Logger: cfg.Logger, MaxConns: cfg.MaxConns}}
+func newHTTPEngine(cfg Config) (httpEngine, error) {
+	e := &engines{gr: &engine.Server{Logger: cfg.Logger, MaxConns: cfg.MaxConns}}
 	switch cfg.Accept {
 	case "", "shared", "reuseport":
 	default:
@@ -42,7 +43,7 @@ func newHTTPEngine(cfg Config, h *shttp.Server) (httpEngine, error) {
 	switch cfg.Engine {
 	case "", "epoll":
 		if epoll.Supported {
-			e.ev = &epoll.Server{Handler: h, Logger: cfg.Logger, MaxConns: cfg.MaxConns,
+			e.ev = &epoll.Server{Logger: cfg.Logger, MaxConns: cfg.MaxConns,
 				ReusePort: cfg.Accept == "reuseport"}
 		} else if cfg.Engine == "epoll" {
 			cfg.Logger.Warn("no epoll on this system; using the goroutine engine")
@@ -63,20 +64,24 @@ func (e *engines) listenConfig(lc listen.Config) listen.Config {
 	return lc
 }
 
-func (e *engines) epoll(l net.Listener) bool { return e.ev != nil && epoll.Supports(l) }
+// epoll reports whether l's connections run on the epoll engine: plain
+// HTTP, on a listener the engine supports.
+func (e *engines) epoll(l net.Listener, h connHandler) bool {
+	return e.ev != nil && h.plainHTTP() && epoll.Supports(l)
+}
 
-func (e *engines) name(l net.Listener) string {
-	if e.epoll(l) {
+func (e *engines) name(l net.Listener, h connHandler) string {
+	if e.epoll(l, h) {
 		return "epoll"
 	}
 	return "goroutine"
 }
 
-func (e *engines) Serve(l net.Listener) error {
-	if e.epoll(l) {
-		return e.ev.Serve(l)
+func (e *engines) Serve(l net.Listener, h connHandler) error {
+	if e.epoll(l, h) {
+		return e.ev.ServeHandler(l, h.event())
 	}
-	return e.gr.Serve(l)
+	return e.gr.ServeHandler(l, h)
 }
 
 // Shutdown shuts both engines down at once, under one deadline.

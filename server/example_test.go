@@ -22,8 +22,11 @@ func Example() {
 		return err
 	})
 	srv, err := server.New(server.Config{
-		Listeners: []listen.Config{{Addr: "127.0.0.1:8000"}, {Addr: "unix:/tmp/hello.sock", Mode: 0o660}},
-		Handler:   hello,
+		Endpoints: []server.Endpoint{
+			{Listen: listen.Config{Addr: "127.0.0.1:8000"}},
+			{Listen: listen.Config{Addr: "unix:/tmp/hello.sock", Mode: 0o660}},
+		},
+		Handler: hello,
 	})
 	if err != nil {
 		panic(err)

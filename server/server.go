@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,17 +28,18 @@ const DefaultShutdownGrace = 30 * time.Second
 
 // Config describes a running server.
 type Config struct {
-	// Listeners to accept HTTP on. At least one listener, HTTP or uwsgi.
-	Listeners []listen.Config
-	// UWSGI lists the listeners that speak the uwsgi protocol (nginx's
-	// uwsgi_pass in front), with the same Handler.
-	UWSGI []UWSGIListener
-	// UWSGIServer holds the uwsgi listeners' limits and timeouts (Allow is
-	// per listener); see serve/uwsgi.Config.
-	UWSGIServer suwsgi.Config
-	// HTTP holds the HTTP/1.1 limits and timeouts; see serve/http1.Config.
+	// Endpoints are where the server listens, the protocol it speaks on
+	// each and what each serves. At least one.
+	Endpoints []Endpoint
+	// HTTP holds the HTTP/1.1 limits and timeouts (and the access log) of
+	// every HTTP endpoint; see serve/http1.Config. An endpoint's Scheme
+	// replaces HTTP.Scheme.
 	HTTP shttp.Config
-	// Handler answers every request.
+	// UWSGI holds the uwsgi endpoints' limits and timeouts (Allow is per
+	// endpoint); see serve/uwsgi.Config.
+	UWSGI suwsgi.Config
+	// Handler is the root: what every endpoint without a handler of its own
+	// serves. It can be replaced while the server runs (Server.Swap).
 	Handler web.Handler
 	// ShutdownGrace bounds the wait for in-flight requests on shutdown.
 	// Default 30 s; negative waits forever.
@@ -60,11 +62,31 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// UWSGIListener is a listener for the uwsgi protocol.
-type UWSGIListener struct {
+// Protocols an endpoint speaks.
+const (
+	ProtocolHTTP  = "http"  // HTTP/1.x
+	ProtocolUWSGI = "uwsgi" // the uwsgi protocol, behind nginx's uwsgi_pass
+)
+
+// Endpoint is one listening address, the protocol spoken there and the
+// handler it serves.
+type Endpoint struct {
 	Listen listen.Config
-	// Allow lists the TCP peers served; nil: loopback only (see
-	// serve/uwsgi.Config.Allow).
+	// Protocol is ProtocolHTTP (the default, "" too) or ProtocolUWSGI.
+	Protocol string
+	// Handler serves this endpoint instead of the root (an admin or metrics
+	// endpoint). nil: the root, Config.Handler.
+	Handler web.Handler
+	// Scheme is what requests on an HTTP endpoint report: "http" (the
+	// default) or "https". A TLS endpoint is always "https".
+	Scheme string
+	// TLS, on an HTTP endpoint, terminates TLS with this configuration: the
+	// handshake, bounded by HTTP.ReadHeaderTimeout, happens before the
+	// protocol is chosen by ALPN (HTTP/1.1 is the only one served so far).
+	// TLS connections run on the goroutine engine. nil: plain.
+	TLS *tls.Config
+	// Allow lists the TCP peers a uwsgi endpoint serves; nil: loopback
+	// only (see serve/uwsgi.Config.Allow).
 	Allow []netip.Prefix
 }
 
@@ -72,8 +94,9 @@ type UWSGIListener struct {
 type Server struct {
 	cfg       Config
 	log       *slog.Logger
+	root      *Root
 	eng       httpEngine
-	ueng      []*engine.Server // one per uwsgi listener (each has its allow-list)
+	conns     []connHandler // per endpoint
 	mu        sync.Mutex
 	listeners []net.Listener
 	errc      chan error
@@ -81,11 +104,8 @@ type Server struct {
 
 // New checks cfg and returns a server ready to Start.
 func New(cfg Config) (*Server, error) {
-	if len(cfg.Listeners) == 0 && len(cfg.UWSGI) == 0 {
-		return nil, errors.New("server: no listeners")
-	}
-	if cfg.Handler == nil {
-		return nil, errors.New("server: no handler")
+	if len(cfg.Endpoints) == 0 {
+		return nil, errors.New("server: no endpoints")
 	}
 	if cfg.ShutdownGrace == 0 {
 		cfg.ShutdownGrace = DefaultShutdownGrace
@@ -96,20 +116,51 @@ func New(cfg Config) (*Server, error) {
 	if cfg.HTTP.Logger == nil {
 		cfg.HTTP.Logger = cfg.Logger
 	}
+	if cfg.UWSGI.Logger == nil {
+		cfg.UWSGI.Logger = cfg.Logger
+	}
+	cfg.Endpoints = slices.Clone(cfg.Endpoints)
 	s := &Server{cfg: cfg, log: cfg.Logger}
+	if cfg.Handler != nil {
+		s.root = NewRoot(cfg.Handler)
+	}
 	var err error
-	if s.eng, err = newHTTPEngine(cfg, shttp.New(cfg.Handler, cfg.HTTP)); err != nil {
+	if s.eng, err = newHTTPEngine(cfg); err != nil {
 		return nil, err
 	}
-	if cfg.UWSGIServer.Logger == nil {
-		cfg.UWSGIServer.Logger = cfg.Logger
-	}
-	for _, ul := range cfg.UWSGI {
-		uc := cfg.UWSGIServer
-		uc.Allow = ul.Allow
-		s.ueng = append(s.ueng, &engine.Server{Handler: suwsgi.New(cfg.Handler, uc), Logger: cfg.Logger, MaxConns: cfg.MaxConns})
+	for i, ep := range s.cfg.Endpoints {
+		if ep.TLS != nil && len(ep.TLS.NextProtos) == 0 {
+			ep.TLS = ep.TLS.Clone()
+			ep.TLS.NextProtos = []string{"http/1.1"} // what ALPN offers
+			s.cfg.Endpoints[i] = ep
+		}
+		h := ep.Handler
+		if h == nil {
+			if s.root == nil {
+				return nil, fmt.Errorf("server: endpoint %d (%s) has no handler, and there is no root", i, ep.Listen.Addr)
+			}
+			h = s.root
+		}
+		ch, err := s.dispatcher(ep, h)
+		if err != nil {
+			return nil, fmt.Errorf("server: endpoint %d (%s): %w", i, ep.Listen.Addr, err)
+		}
+		s.conns = append(s.conns, ch)
 	}
 	return s, nil
+}
+
+// Swap makes h the root for every request from now on, on every endpoint
+// without a handler of its own, and returns a channel that closes once the
+// requests that were in the old root have finished (see Root).
+func (s *Server) Swap(h web.Handler) <-chan struct{} {
+	if s.root == nil {
+		s.root = NewRoot(h) // no endpoint serves it; nothing to drain
+		done := make(chan struct{})
+		close(done)
+		return done
+	}
+	return s.root.Swap(h)
 }
 
 // Start opens every listener and starts accepting. If any listener fails, the
@@ -121,12 +172,9 @@ func (s *Server) Start(ctx context.Context) error {
 		return errors.New("server: already started")
 	}
 	var ls []net.Listener
-	lcs := slices.Clone(s.cfg.Listeners)
-	for _, ul := range s.cfg.UWSGI {
-		lcs = append(lcs, ul.Listen)
-	}
-	for i, lc := range lcs {
-		if i < len(s.cfg.Listeners) {
+	for i, ep := range s.cfg.Endpoints {
+		lc := ep.Listen
+		if s.conns[i].plainHTTP() {
 			lc = s.eng.listenConfig(lc)
 		}
 		l, err := listen.Listen(ctx, lc)
@@ -136,20 +184,17 @@ func (s *Server) Start(ctx context.Context) error {
 			}
 			return err
 		}
+		if ep.TLS != nil {
+			l = tls.NewListener(l, ep.TLS)
+		}
 		ls = append(ls, l)
 	}
 	s.listeners = ls
 	s.errc = make(chan error, len(ls))
-	nhttp := len(s.cfg.Listeners)
 	for i, l := range ls {
-		if i < nhttp {
-			s.log.Info("listening", "addr", displayAddr(l), "protocol", "http", "engine", s.eng.name(l))
-			go func() { s.errc <- s.eng.Serve(l) }()
-			continue
-		}
-		eng := s.ueng[i-nhttp]
-		s.log.Info("listening", "addr", displayAddr(l), "protocol", "uwsgi", "engine", "goroutine")
-		go func() { s.errc <- eng.Serve(l) }()
+		ch := s.conns[i]
+		s.log.Info("listening", "addr", displayAddr(l), "protocol", ch.protocol(), "engine", s.eng.name(l, ch))
+		go func() { s.errc <- s.eng.Serve(l, ch) }()
 	}
 	return nil
 }
@@ -201,26 +246,14 @@ func (s *Server) Run(ctx context.Context) error {
 // Shutdown stops the server gracefully, waiting at most ShutdownGrace.
 func (s *Server) Shutdown() {
 	start := time.Now()
-	n := s.eng.Conns()
-	for _, e := range s.ueng {
-		n += e.Conns()
-	}
-	s.log.Info("shutting down", "open_connections", n, "grace", s.cfg.ShutdownGrace)
+	s.log.Info("shutting down", "open_connections", s.eng.Conns(), "grace", s.cfg.ShutdownGrace)
 	ctx := context.Background()
 	if s.cfg.ShutdownGrace > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.ShutdownGrace)
 		defer cancel()
 	}
-	errs := make(chan error, len(s.ueng))
-	for _, e := range s.ueng {
-		go func() { errs <- e.Shutdown(ctx) }()
-	}
-	err := s.eng.Shutdown(ctx)
-	for range s.ueng {
-		err = errors.Join(err, <-errs)
-	}
-	if err != nil {
+	if err := s.eng.Shutdown(ctx); err != nil {
 		s.log.Warn("grace period over; closed remaining connections", "took", time.Since(start).Round(time.Millisecond))
 	} else {
 		s.log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
@@ -228,10 +261,4 @@ func (s *Server) Shutdown() {
 }
 
 // Close stops the server at once, closing every connection.
-func (s *Server) Close() error {
-	err := s.eng.Close()
-	for _, e := range s.ueng {
-		err = errors.Join(err, e.Close())
-	}
-	return err
-}
+func (s *Server) Close() error { return s.eng.Close() }

@@ -29,7 +29,7 @@ func TestNewErrors(t *testing.T) {
 	if _, err := New(Config{Handler: h}); err == nil {
 		t.Error("no listeners accepted")
 	}
-	if _, err := New(Config{Listeners: []listen.Config{{Addr: "127.0.0.1:0"}}}); err == nil {
+	if _, err := New(Config{Endpoints: eps(listen.Config{Addr: "127.0.0.1:0"})}); err == nil {
 		t.Error("no handler accepted")
 	}
 }
@@ -89,7 +89,7 @@ func TestStartFailureClosesListeners(t *testing.T) {
 	free := "127.0.0.1:0"
 	sock := filepath.Join(t.TempDir(), "s.sock")
 	srv, _ := New(Config{
-		Listeners: []listen.Config{{Addr: "unix:" + sock}, {Addr: free}, {Addr: busy.Addr().String()}},
+		Endpoints: eps(listen.Config{Addr: "unix:" + sock}, listen.Config{Addr: free}, listen.Config{Addr: busy.Addr().String()}),
 		Handler:   web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error { return nil }), Logger: quiet,
 	})
 	if err := srv.Start(context.Background()); err == nil || !strings.Contains(err.Error(), "address already in use") {
@@ -142,7 +142,7 @@ func TestEngines(t *testing.T) {
 			var logs strings.Builder
 			logger := slog.New(slog.NewTextHandler(&logs, nil))
 			srv, err := New(Config{Engine: eng, Handler: h, Logger: logger,
-				Listeners: []listen.Config{{Addr: "127.0.0.1:0"}, {Addr: "unix:" + sock}}})
+				Endpoints: eps(listen.Config{Addr: "127.0.0.1:0"}, listen.Config{Addr: "unix:" + sock})})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -184,7 +184,7 @@ func TestEngines(t *testing.T) {
 			}
 		})
 	}
-	if _, err := New(Config{Engine: "threads", Handler: h, Listeners: []listen.Config{{Addr: "127.0.0.1:0"}}}); err == nil {
+	if _, err := New(Config{Engine: "threads", Handler: h, Endpoints: eps(listen.Config{Addr: "127.0.0.1:0"})}); err == nil {
 		t.Fatal("unknown engine accepted")
 	}
 }
@@ -204,7 +204,7 @@ func TestAcceptModes(t *testing.T) {
 		t.Run("accept="+mode, func(t *testing.T) {
 			sock := filepath.Join(t.TempDir(), "s.sock")
 			srv, err := New(Config{Accept: mode, Handler: h, Logger: quiet,
-				Listeners: []listen.Config{{Addr: "127.0.0.1:0"}, {Addr: "unix:" + sock}}})
+				Endpoints: eps(listen.Config{Addr: "127.0.0.1:0"}, listen.Config{Addr: "unix:" + sock})})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -246,7 +246,16 @@ func TestAcceptModes(t *testing.T) {
 			}
 		})
 	}
-	if _, err := New(Config{Accept: "both", Handler: h, Listeners: []listen.Config{{Addr: "127.0.0.1:0"}}}); err == nil {
+	if _, err := New(Config{Accept: "both", Handler: h, Endpoints: eps(listen.Config{Addr: "127.0.0.1:0"})}); err == nil {
 		t.Fatal("unknown accept mode accepted")
 	}
+}
+
+// eps is one HTTP endpoint per listener, serving the root.
+func eps(lcs ...listen.Config) []Endpoint {
+	var out []Endpoint
+	for _, lc := range lcs {
+		out = append(out, Endpoint{Listen: lc})
+	}
+	return out
 }

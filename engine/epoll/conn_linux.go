@@ -42,6 +42,7 @@ const (
 type conn struct {
 	fd     int
 	l      *loop
+	h      engine.EventHandler // its listener's
 	remote netip.AddrPort
 	local  netip.AddrPort
 

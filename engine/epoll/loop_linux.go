@@ -372,7 +372,7 @@ func (l *loop) service(c *conn) {
 	if q > l.srv.outputLimit || !c.readable() {
 		return
 	}
-	l.apply(c, l.srv.Handler.OnData(c))
+	l.apply(c, c.h.OnData(c))
 }
 
 // apply carries out a protocol verdict for a connection the loop holds.
@@ -456,7 +456,7 @@ func (l *loop) fire(c *conn) {
 				l.closeNow(c)
 				return
 			}
-			l.apply(c, l.srv.Handler.OnTimeout(c))
+			l.apply(c, c.h.OnTimeout(c))
 			if c.owner.Load() != ownLoop {
 				return // closed, or dispatched (the worker's deadlines take over)
 			}
@@ -479,7 +479,7 @@ func (l *loop) closeNow(c *conn) {
 	}
 	c.owner.Store(ownClosed)
 	if c.proto != nil {
-		l.srv.Handler.OnClose(c)
+		c.h.OnClose(c)
 		c.proto = nil
 	}
 	l.forget(c)

@@ -2,6 +2,7 @@ package epoll
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -68,6 +69,7 @@ type listener struct {
 	// fds[i], or fds[0] when there is only one.
 	fds  []int
 	l    net.Listener
+	h    engine.EventHandler // the protocol of the connections it accepts
 	unix bool
 	refs sync.WaitGroup // loops that still watch it
 	stop chan struct{}
@@ -162,7 +164,15 @@ func (s *Server) logger() *slog.Logger {
 // Serve accepts connections on l until the server shuts down, and returns
 // ErrServerClosed then (engine.ErrServerClosed). l must be a TCP or Unix
 // listener; the server closes it.
-func (s *Server) Serve(l net.Listener) error {
+func (s *Server) Serve(l net.Listener) error { return s.ServeHandler(l, s.Handler) }
+
+// ServeHandler is Serve with a handler of l's own for the connections it
+// accepts, instead of s.Handler: one engine, its loops and its workers, for
+// listeners that speak different protocols or serve different sites.
+func (s *Server) ServeHandler(l net.Listener, h engine.EventHandler) error {
+	if h == nil {
+		return errors.New("epoll: no handler")
+	}
 	if !Supports(l) {
 		return ErrUnsupported
 	}
@@ -182,7 +192,7 @@ func (s *Server) Serve(l net.Listener) error {
 		return derr
 	}
 	syscall.SetNonblock(fd, true)
-	ln := &listener{fds: []int{fd}, l: l, unix: l.Addr().Network() == "unix", stop: make(chan struct{})}
+	ln := &listener{fds: []int{fd}, l: l, h: h, unix: l.Addr().Network() == "unix", stop: make(chan struct{})}
 	if s.ReusePort && !ln.unix && len(s.loops) > 1 {
 		for range len(s.loops) - 1 {
 			nfd, err := reusePortSocket(fd)
@@ -356,7 +366,7 @@ func (l *loop) open(ln *listener, fd int, sa syscall.Sockaddr) {
 		syscall.Close(fd)
 		return
 	}
-	c := &conn{fd: fd, l: l}
+	c := &conn{fd: fd, l: l, h: ln.h}
 	c.tn.v = c
 	if !ln.unix {
 		c.remote = addrPort(sa)
@@ -376,7 +386,7 @@ func (l *loop) open(ln *listener, fd int, sa syscall.Sockaddr) {
 	c.inTable = true
 	s.nconns.Add(1)
 	l.accepted.Add(1)
-	l.apply(c, s.Handler.OnOpen(c))
+	l.apply(c, c.h.OnOpen(c))
 }
 
 func addrPort(sa syscall.Sockaddr) netip.AddrPort {
@@ -392,7 +402,7 @@ func addrPort(sa syscall.Sockaddr) netip.AddrPort {
 // serve runs on a worker: the protocol serves the connection, then the
 // connection goes back to its loop (or closes).
 func (s *Server) serve(c *conn) {
-	h := s.Handler
+	h := c.h
 	v := h.Serve(c)
 	for {
 		switch v {

@@ -31,6 +31,9 @@ func Supports(net.Listener) bool { return false }
 // Serve returns ErrUnsupported.
 func (s *Server) Serve(l net.Listener) error { return ErrUnsupported }
 
+// ServeHandler returns ErrUnsupported.
+func (s *Server) ServeHandler(l net.Listener, h engine.EventHandler) error { return ErrUnsupported }
+
 // Shutdown returns nil: nothing runs.
 func (s *Server) Shutdown(ctx context.Context) error { return nil }
 

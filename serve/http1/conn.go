@@ -107,7 +107,7 @@ func newConn() *conn {
 func (c *conn) start(s *Server, ec *engine.Conn) {
 	c.srv, c.cfg, c.ec, c.nc = s, &s.cfg, ec, ec.NetConn
 	c.remote, c.local, c.ctx, c.drain = ec.Remote, ec.Local, ec.Context(), ec
-	c.rc, c.tls = nil, nil
+	c.rc, c.tls = nil, ec.TLS
 	if sc, ok := c.nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			c.rc = rc
@@ -144,18 +144,6 @@ func (c *conn) releaseBuffers() {
 }
 
 func (c *conn) log() *slog.Logger { return c.cfg.Logger }
-
-func (c *conn) handshake(tc *tls.Conn) bool {
-	c.setReadDeadline(c.now, c.cfg.ReadHeaderTimeout)
-	c.setWriteDeadline(c.now, c.cfg.WriteTimeout)
-	if err := tc.HandshakeContext(c.ctx); err != nil {
-		c.log().Debug("tls handshake failed", "remote", c.remote, "err", err)
-		return false
-	}
-	st := tc.ConnectionState()
-	c.tls = &st
-	return true
-}
 
 // serve runs the request loop until the connection is to be closed.
 func (c *conn) serve() {

@@ -8,7 +8,6 @@
 package http1
 
 import (
-	"crypto/tls"
 	"sync"
 
 	"gatehouse/engine"
@@ -48,12 +47,16 @@ var connPool = sync.Pool{New: func() any { return newConn() }}
 // ServeConn serves one connection until it closes. It implements engine.Handler.
 func (s *Server) ServeConn(ec *engine.Conn) {
 	c := connPool.Get().(*conn)
-	c.start(s, ec)
-	if tc, ok := ec.NetConn.(*tls.Conn); ok && !c.handshake(tc) {
-		c.end()
+	// The server's dispatcher has done a TLS endpoint's handshake already
+	// (to choose the protocol by ALPN); a TLS connection served without it
+	// is handshaken here, within the head's timeout.
+	if err := ec.HandshakeTLS(s.cfg.ReadHeaderTimeout); err != nil {
+		s.cfg.Logger.Debug("tls handshake failed", "remote", ec.Remote, "err", err)
+		ec.NetConn.Close()
 		connPool.Put(c)
 		return
 	}
+	c.start(s, ec)
 	c.serve()
 	c.end()
 	connPool.Put(c)

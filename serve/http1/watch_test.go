@@ -3,20 +3,15 @@ package http1_test
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"io"
-	"math/big"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"gatehouse/engine"
+	"gatehouse/internal/testutil"
 	shttp "gatehouse/serve/http1"
 	"gatehouse/web"
 )
@@ -140,7 +135,7 @@ func TestWatchClientKeepAlive(t *testing.T) {
 // by a deadline without breaking the connection, and a client that closes
 // cancels the request.
 func TestWatchClientTLS(t *testing.T) {
-	cert := selfSigned(t)
+	cert := testutil.SelfSigned(t)
 	h := newWaitingHandler()
 	logs := &logBuffer{}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -175,24 +170,6 @@ func TestWatchClientTLS(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	tc.Close()
 	h.wantEnded(t, "canceled")
-}
-
-func selfSigned(t *testing.T) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
 // A handler that watched the client, then takes the connection over, gets the
