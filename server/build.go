@@ -190,7 +190,11 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 			site.Mux.Handle(r.Path, h)
 			b.Routes++
 		}
-		sh := siteHandler(site)
+		sh, err := b.siteHandler(&cfg.Site[i], site)
+		if err != nil {
+			problem(sp, err.Error(), "")
+			continue
+		}
 		for _, host := range s.Hosts {
 			if err := hosts.Add(host, sh); err != nil {
 				problem(sp+".hosts", err.Error(), "")

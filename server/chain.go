@@ -21,14 +21,20 @@ import (
 //	routes        the route, by path (route.Mux)
 //	route chain   routeChain below, outermost first
 //	backend       backends.go
-var (
-	// frontChain wraps the host router. Empty today: CONNECT is refused by
-	// serve/http1 itself until the forward proxy takes it here.
-	frontChain []web.Middleware
+// frontChain wraps the host router. It has no layer yet: CONNECT is refused
+// by serve/http1 itself until the forward proxy takes it here.
+var frontChain []web.Middleware
 
-	// siteChain wraps a site's routes. Empty today.
-	siteChain []web.Middleware
-)
+// siteLayer is one middleware of a site's chain, as routeLayer is of a
+// route's.
+type siteLayer struct {
+	name    string
+	applies func(s *config.Site) bool
+	wrap    func(b *Built, s *config.Site, next web.Handler) (web.Handler, error)
+}
+
+// siteChain wraps a site's routes, outermost first. It has no layer yet.
+var siteChain []siteLayer
 
 // routeLayer is one middleware of a route's chain: applies says whether the
 // route has it, wrap builds it around next.
@@ -88,19 +94,30 @@ func (b *Built) route(r *config.Route, site *route.Site, opt BuildOptions) (web.
 // front wraps the host router in the front chain.
 func front(hosts web.Handler) web.Handler { return web.Chain(hosts, frontChain...) }
 
-// siteHandler wraps a site in the site chain, inside the site's error pages
-// (a site middleware's errors are rendered with them too).
-func siteHandler(site *route.Site) web.Handler {
-	if len(siteChain) == 0 {
-		return site
+// siteHandler wraps a site in its chain, inside the site's error pages (a
+// site middleware's errors are rendered with them too).
+func (b *Built) siteHandler(s *config.Site, site *route.Site) (web.Handler, error) {
+	var h web.Handler = site
+	wrapped := false
+	for i := len(siteChain) - 1; i >= 0; i-- {
+		if l := siteChain[i]; l.applies(s) {
+			var err error
+			if h, err = l.wrap(b, s, h); err != nil {
+				return nil, err
+			}
+			wrapped = true
+		}
 	}
-	inner := web.Chain(web.Handler(site), siteChain...)
+	if !wrapped {
+		return site, nil
+	}
+	inner := h
 	return web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error {
 		if site.Pages != nil {
 			r.SetErrorPages(site.Pages)
 		}
 		return inner.ServeHTTP(w, r)
-	})
+	}), nil
 }
 
 // buffering returns the buffering of an application route: request and
