@@ -283,8 +283,8 @@ func (ic *interceptor) SendFile(f *os.File, offset, count int64) error {
 
 func (ic *interceptor) Upgrade() (net.Conn, error) { return ic.w.Upgrade() }
 
-// WatchClient passes web.WatchClient through to the server's writer.
-func (ic *interceptor) WatchClient() { web.WatchClient(ic.w) }
+// WatchClient passes the request on to the server's writer.
+func (ic *interceptor) WatchClient() { ic.w.WatchClient() }
 
 func (ic *interceptor) Status() int {
 	if ic.state == intercepted {
