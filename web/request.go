@@ -38,6 +38,11 @@ type Request struct {
 	pathDecoded bool
 	routePath   []byte
 	errorPages  ErrorPages
+
+	// values are the values set under Keys (key.go): the first few inline,
+	// the rest in more, whose storage is kept from one request to the next.
+	values [inlineValues]keyValue
+	more   []keyValue
 }
 
 // Head is what a protocol server fills in for each request. Its byte slices are
@@ -63,7 +68,8 @@ type Conn struct {
 }
 
 // Init prepares r for a new request. Protocol servers call it; handlers do not.
-// body must not be nil; Header is reset and left for the caller to fill.
+// body must not be nil; Header is reset and left for the caller to fill. Every
+// value set under a Key is dropped: nothing of the last request stays.
 func (r *Request) Init(h Head, c Conn, body io.Reader) {
 	r.method, r.target, r.path, r.query, r.host = h.Method, h.Target, h.Path, h.Query, h.Host
 	r.scheme, r.major, r.minor, r.contentLength = h.Scheme, h.ProtoMajor, h.ProtoMinor, h.ContentLength
@@ -71,6 +77,7 @@ func (r *Request) Init(h Head, c Conn, body io.Reader) {
 	r.body, r.ctx, r.remote, r.local, r.tls = body, c.Ctx, c.Remote, c.Local, c.TLS
 	r.decodedPath, r.pathDecoded = "", false
 	r.routePath, r.errorPages = nil, nil
+	r.resetValues()
 }
 
 // Method returns the request method, such as "GET".
@@ -187,6 +194,9 @@ func (r *Request) TLS() *tls.ConnectionState { return r.tls }
 
 // Clone returns a copy that owns its bytes and stays valid after ServeHTTP returns.
 // The clone's body is empty: read the body before cloning if you need it.
+// Values set under Keys are copied shallowly: the clone holds the same values
+// (the same pointers), and a Set on either request does not show on the
+// other.
 func (r *Request) Clone() *Request {
 	c := &Request{
 		method: r.method, scheme: r.scheme, major: r.major, minor: r.minor,
@@ -202,6 +212,7 @@ func (r *Request) Clone() *Request {
 	buf = append(buf, r.host...)
 	c.host = buf[len(r.target):]
 	c.Header = r.Header.Clone()
+	r.copyValues(c)
 	return c
 }
 
