@@ -166,10 +166,12 @@ func (r *Request) ContentLength() int64 { return r.contentLength }
 // returns EOF at once. Reading it after ServeHTTP returns is an error.
 func (r *Request) Body() io.Reader { return r.body }
 
-// SetBody replaces the request's body, for a middleware that read it, and
-// records its length (-1: unknown). The fields that describe the body's
-// framing (Content-Length, Transfer-Encoding) are the caller's to keep true.
-// body must not be nil.
+// SetBody replaces the request's body, for a middleware that buffers,
+// verifies or rewrites it, and records its length (-1: unknown). The fields
+// that describe the body's framing (Content-Length, Transfer-Encoding) are
+// the caller's to keep true. body must not be nil. The replacement lasts
+// until the server reuses the request (Init); a middleware that must leave
+// the request as it came puts the old body back when its handler returns.
 func (r *Request) SetBody(body io.Reader, contentLength int64) {
 	r.body, r.contentLength = body, contentLength
 }
@@ -193,22 +195,25 @@ func (r *Request) LocalAddr() netip.AddrPort { return r.local }
 func (r *Request) TLS() *tls.ConnectionState { return r.tls }
 
 // Clone returns a copy that owns its bytes and stays valid after ServeHTTP returns.
-// The clone's body is empty: read the body before cloning if you need it.
-// Values set under Keys are copied shallowly: the clone holds the same values
-// (the same pointers), and a Set on either request does not show on the
-// other.
+// The clone's body is empty: read the body before cloning if you need it (its
+// ContentLength and header fields still describe the body r had). The route
+// path and error pages are kept. Values set under Keys are copied shallowly:
+// the clone holds the same values (the same pointers), and a Set on either
+// request does not show on the other.
 func (r *Request) Clone() *Request {
 	c := &Request{
 		method: r.method, scheme: r.scheme, major: r.major, minor: r.minor,
 		contentLength: r.contentLength, ctx: r.ctx, remote: r.remote, local: r.local, tls: r.tls,
-		body: eofReader{},
+		body: eofReader{}, errorPages: r.errorPages,
 	}
 	buf := make([]byte, 0, len(r.target)+len(r.host))
 	buf = append(buf, r.target...)
 	c.target = buf[:len(r.target):len(r.target)]
-	// path and query are sub-slices of the target when the target holds them.
+	// path, query and route path are sub-slices of the target when the
+	// target holds them.
 	c.path = subslice(c.target, r.target, r.path)
 	c.query = subslice(c.target, r.target, r.query)
+	c.routePath = subslice(c.target, r.target, r.routePath)
 	buf = append(buf, r.host...)
 	c.host = buf[len(r.target):]
 	c.Header = r.Header.Clone()
