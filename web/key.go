@@ -18,8 +18,9 @@ package web
 // every NewKey is a new key, distinct from all others even with the same name
 // and type, and a request has room for four values without allocating (more
 // are kept in storage the request reuses). A pointer (or a map, channel or
-// func) is stored as it is; a value of another type is boxed, one allocation
-// per Set. The zero Key is no key: Get finds nothing under it, Set panics.
+// func) is stored as it is; a value of another type is boxed, as a conversion
+// to any boxes it, which most often costs an allocation per Set. The zero Key
+// is no key: Get finds nothing under it, Set panics.
 type Key[T any] struct{ k *key }
 
 // key is a Key's identity, shared by every copy of the Key.
