@@ -1,6 +1,6 @@
 // Package web is gatehouse's handler vocabulary: Request, Header, ResponseWriter,
-// Handler and Middleware, and the single place where errors become status codes
-// (StatusOf, WriteError).
+// Handler and Middleware, typed values middleware keeps on a request (Key), and
+// the single place where errors become status codes (StatusOf, WriteError).
 //
 // It does not import net/http: net/http compatibility lives in web/nethttp, so only
 // code that uses it pays for it.

@@ -61,20 +61,16 @@ type ResponseWriter interface {
 	// on the returned connection, whose first reads return any bytes the server
 	// had already buffered. The connection is the caller's to close.
 	Upgrade() (net.Conn, error)
+	// WatchClient asks the server to cancel the request's context as soon as
+	// the client closes its connection, for a handler about to wait on
+	// something else (a script, php-fpm, uWSGI, a Python worker) that it
+	// would then stop. Call it once the request body has been read to its
+	// end; before that, reading the body is what notices a client that left.
+	// Engines that watch every connection anyway (epoll) and writers that
+	// cannot watch do nothing.
+	WatchClient()
 	// Status returns the status code set so far (0 if none yet).
 	Status() int
 	// Written returns the number of body bytes written so far.
 	Written() int64
-}
-
-// WatchClient asks the server to cancel r's context as soon as the client
-// closes its connection, for a handler about to wait on something else (a
-// script, php-fpm, uWSGI, a Python worker) that it would then stop. Call it
-// once the request body has been read to its end; before that, reading the
-// body is what notices a client that left. Engines that watch every
-// connection anyway (epoll) and writers that cannot watch ignore it.
-func WatchClient(w ResponseWriter) {
-	if cw, ok := w.(interface{ WatchClient() }); ok {
-		cw.WatchClient()
-	}
 }

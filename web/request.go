@@ -38,6 +38,11 @@ type Request struct {
 	pathDecoded bool
 	routePath   []byte
 	errorPages  ErrorPages
+
+	// values are the values set under Keys (key.go): the first few inline,
+	// the rest in more, whose storage is kept from one request to the next.
+	values [inlineValues]keyValue
+	more   []keyValue
 }
 
 // Head is what a protocol server fills in for each request. Its byte slices are
@@ -63,7 +68,8 @@ type Conn struct {
 }
 
 // Init prepares r for a new request. Protocol servers call it; handlers do not.
-// body must not be nil; Header is reset and left for the caller to fill.
+// body must not be nil; Header is reset and left for the caller to fill. Every
+// value set under a Key is dropped: nothing of the last request stays.
 func (r *Request) Init(h Head, c Conn, body io.Reader) {
 	r.method, r.target, r.path, r.query, r.host = h.Method, h.Target, h.Path, h.Query, h.Host
 	r.scheme, r.major, r.minor, r.contentLength = h.Scheme, h.ProtoMajor, h.ProtoMinor, h.ContentLength
@@ -71,6 +77,7 @@ func (r *Request) Init(h Head, c Conn, body io.Reader) {
 	r.body, r.ctx, r.remote, r.local, r.tls = body, c.Ctx, c.Remote, c.Local, c.TLS
 	r.decodedPath, r.pathDecoded = "", false
 	r.routePath, r.errorPages = nil, nil
+	r.resetValues()
 }
 
 // Method returns the request method, such as "GET".
@@ -159,10 +166,12 @@ func (r *Request) ContentLength() int64 { return r.contentLength }
 // returns EOF at once. Reading it after ServeHTTP returns is an error.
 func (r *Request) Body() io.Reader { return r.body }
 
-// SetBody replaces the request's body, for a middleware that read it, and
-// records its length (-1: unknown). The fields that describe the body's
-// framing (Content-Length, Transfer-Encoding) are the caller's to keep true.
-// body must not be nil.
+// SetBody replaces the request's body, for a middleware that buffers,
+// verifies or rewrites it, and records its length (-1: unknown). The fields
+// that describe the body's framing (Content-Length, Transfer-Encoding) are
+// the caller's to keep true. body must not be nil. The replacement lasts
+// until the server reuses the request (Init); a middleware that must leave
+// the request as it came puts the old body back when its handler returns.
 func (r *Request) SetBody(body io.Reader, contentLength int64) {
 	r.body, r.contentLength = body, contentLength
 }
@@ -186,22 +195,29 @@ func (r *Request) LocalAddr() netip.AddrPort { return r.local }
 func (r *Request) TLS() *tls.ConnectionState { return r.tls }
 
 // Clone returns a copy that owns its bytes and stays valid after ServeHTTP returns.
-// The clone's body is empty: read the body before cloning if you need it.
+// The clone's body is empty: read the body before cloning if you need it (its
+// ContentLength and header fields still describe the body r had). The route
+// path and error pages are kept. Values set under Keys are copied shallowly:
+// the clone holds the same values (the same pointers), and a Set on either
+// request does not show on the other.
 func (r *Request) Clone() *Request {
 	c := &Request{
 		method: r.method, scheme: r.scheme, major: r.major, minor: r.minor,
 		contentLength: r.contentLength, ctx: r.ctx, remote: r.remote, local: r.local, tls: r.tls,
-		body: eofReader{},
+		body: eofReader{}, errorPages: r.errorPages,
 	}
 	buf := make([]byte, 0, len(r.target)+len(r.host))
 	buf = append(buf, r.target...)
 	c.target = buf[:len(r.target):len(r.target)]
-	// path and query are sub-slices of the target when the target holds them.
+	// path, query and route path are sub-slices of the target when the
+	// target holds them.
 	c.path = subslice(c.target, r.target, r.path)
 	c.query = subslice(c.target, r.target, r.query)
+	c.routePath = subslice(c.target, r.target, r.routePath)
 	buf = append(buf, r.host...)
 	c.host = buf[len(r.target):]
 	c.Header = r.Header.Clone()
+	r.copyValues(c)
 	return c
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -172,6 +173,45 @@ func TestRequestAccessors(t *testing.T) {
 	}
 	if r.Proto() != "HTTP/1.1" || !r.ProtoAtLeast(1, 1) || r.ProtoAtLeast(2, 0) || r.Context() == nil {
 		t.Fatal("proto/context")
+	}
+}
+
+// A clone keeps what routing recorded, in bytes of its own.
+func TestCloneKeepsRouting(t *testing.T) {
+	r := webtest.NewRequest("GET", "/a//b?q", nil)
+	pages := web.ErrorPages{404: []byte("gone")}
+	r.SetErrorPages(pages)
+	routed := []byte("/a/b")
+	r.SetRoutePath(routed)
+	c := r.Clone()
+	copy(routed, "/x/y")
+	if string(c.RoutePath()) != "/a/b" || c.ErrorPages()[404] == nil {
+		t.Fatalf("route path %q, pages %v", c.RoutePath(), c.ErrorPages())
+	}
+	// A route path inside the target is mapped onto the clone's target.
+	r.SetRoutePath(r.Target()[:2])
+	if c = r.Clone(); string(c.RoutePath()) != "/a" || &c.RoutePath()[0] != &c.Target()[0] {
+		t.Fatalf("route path %q not in the clone's target", c.RoutePath())
+	}
+	if c = webtest.NewRequest("GET", "/p", nil).Clone(); string(c.RoutePath()) != "/p" || c.ErrorPages() != nil {
+		t.Fatalf("unrouted clone: %q %v", c.RoutePath(), c.ErrorPages())
+	}
+}
+
+// SetBody replaces the body and its length until the request is reused; a
+// clone's body is empty.
+func TestSetBody(t *testing.T) {
+	r := webtest.NewRequest("POST", "/", strings.NewReader("original"))
+	r.SetBody(strings.NewReader("rewritten!"), 10)
+	if b, _ := io.ReadAll(r.Body()); string(b) != "rewritten!" || r.ContentLength() != 10 {
+		t.Fatalf("%q %d", b, r.ContentLength())
+	}
+	if b, _ := io.ReadAll(r.Clone().Body()); len(b) != 0 {
+		t.Fatalf("clone's body: %q", b)
+	}
+	r.Init(web.Head{Method: "GET", Target: []byte("/"), Path: []byte("/")}, web.Conn{}, web.NoBody)
+	if b, _ := io.ReadAll(r.Body()); len(b) != 0 || r.ContentLength() != 0 {
+		t.Fatalf("after Init: %q %d", b, r.ContentLength())
 	}
 }
 

@@ -366,7 +366,7 @@ func (h *Handler) run(w web.ResponseWriter, r *web.Request, s *script) error {
 		}
 		feed.Close()
 	}
-	web.WatchClient(w) // a client that leaves kills the script
+	w.WatchClient() // a client that leaves kills the script
 	if s.nph() && h.cfg.NPH {
 		return h.relayNPH(ctx, w, p)
 	}

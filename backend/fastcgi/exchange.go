@@ -50,7 +50,7 @@ func (h *Handler) exchange(ex *exchange, w web.ResponseWriter, r *web.Request, c
 			snd = &sender{done: make(chan struct{})}
 			go h.send(ctx, ex, c, end, snd)
 		} else {
-			web.WatchClient(w) // a client that leaves aborts the request
+			w.WatchClient() // a client that leaves aborts the request
 		}
 		err = h.read(ex, w, r, c, end, &rs)
 	} else {

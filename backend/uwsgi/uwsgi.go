@@ -194,7 +194,7 @@ func (h *Handler) serve(w web.ResponseWriter, r *web.Request) error {
 	if sendErr != nil && !x.upstreamWriteFailed {
 		return sendErr // the client's body failed: its error, its status
 	}
-	web.WatchClient(w) // a client that leaves ends the exchange
+	w.WatchClient() // a client that leaves ends the exchange
 	// Even when the request could not all be sent, uWSGI may have answered
 	// (an application that refuses a body without reading it): read on.
 	return x.receive(sendErr)

@@ -41,7 +41,7 @@ func TestHalfClosedClientReadsItsBody(t *testing.T) {
 			arrived := make(chan struct{}, 1)
 			h := web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error {
 				ctx := r.Context()
-				web.WatchClient(w)
+				w.WatchClient()
 				arrived <- struct{}{}
 				released := make(chan struct{})
 				go func() {

@@ -86,7 +86,7 @@ func (x *exchange) run() (outcome, error) {
 		}
 		return slotBroken, x.workerFailed(err)
 	}
-	web.WatchClient(x.w) // without a body: a client that leaves aborts the request
+	x.w.WatchClient() // without a body: a client that leaves aborts the request
 	for {
 		t, n, err := fc.next()
 		if err != nil {
@@ -104,7 +104,7 @@ func (x *exchange) run() (outcome, error) {
 			if err := x.body(n); err != nil {
 				return x.readFailed(err)
 			}
-			web.WatchClient(x.w) // once the body is read to its end
+			x.w.WatchClient() // once the body is read to its end
 		case frameHead:
 			b, err := fc.payload(n)
 			if err != nil {
@@ -319,8 +319,9 @@ func (x *exchange) write(p []byte) error {
 }
 
 // clientGone stops a response whose client left (the request's context was
-// canceled; web.WatchClient has the server watch for that): the worker is
-// told to stop (A; a G frame gets its A from body) and the rest is dropped.
+// canceled; the writer's WatchClient has the server watch for that): the
+// worker is told to stop (A; a G frame gets its A from body) and the rest is
+// dropped.
 func (x *exchange) clientGone(t byte) {
 	x.result = fmt.Errorf("wsgi: client went away: %w", x.r.Context().Err())
 	x.discarding = true

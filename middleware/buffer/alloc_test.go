@@ -33,6 +33,7 @@ func (d *discardWriter) WriteString(s string) (int, error)       { return d.Writ
 func (d *discardWriter) Flush() error                            { return nil }
 func (d *discardWriter) SendFile(f *os.File, off, n int64) error { return nil }
 func (d *discardWriter) Upgrade() (net.Conn, error)              { return nil, nil }
+func (d *discardWriter) WatchClient()                            {}
 func (d *discardWriter) Status() int                             { return d.status }
 func (d *discardWriter) Written() int64                          { return d.written }
 func (d *discardWriter) reset()                                  { d.h.Reset(); d.status, d.written = 0, 0 }

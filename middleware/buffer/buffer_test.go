@@ -20,6 +20,7 @@ import (
 	"gatehouse/internal/testutil"
 	shttp "gatehouse/serve/http1"
 	"gatehouse/web"
+	"gatehouse/web/webtest"
 )
 
 func TestMain(m *testing.M) { testutil.VerifyNoLeaks(m) }
@@ -568,6 +569,27 @@ func TestClientGoneWhileDraining(t *testing.T) {
 		}
 		noTempFiles(t, dir)
 	})
+}
+
+// The handler's WatchClient reaches the client's writer while the handler
+// still owns it, and not once the drainer runs: the writer is the drainer's
+// then, and its writes are what notices a client that left.
+func TestWatchClient(t *testing.T) {
+	b, _ := newBuffer(t, Config{})
+	rec := webtest.NewRecorder()
+	x := b.getWriter(rec, webtest.NewRequest("GET", "/", nil))
+	x.WatchClient()
+	if !rec.Watched {
+		t.Fatal("the watch did not reach the client's writer")
+	}
+	rec.Watched = false
+	x.mu.Lock()
+	x.running = true
+	x.mu.Unlock()
+	x.WatchClient()
+	if rec.Watched {
+		t.Fatal("the watch reached the client's writer while the drainer owned it")
+	}
 }
 
 // Spooled request bodies and responses leave no file behind, even while in

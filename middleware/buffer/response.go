@@ -475,15 +475,15 @@ func (x *writer) Upgrade() (net.Conn, error) {
 	return x.w.Upgrade()
 }
 
-// WatchClient passes the request on to the client's writer (see
-// web.WatchClient) while the producer still owns it. Once the drainer runs,
-// its writes are what notices a client that left.
+// WatchClient passes the request on to the client's writer while the
+// producer still owns it. Once the drainer runs, its writes are what notices
+// a client that left.
 func (x *writer) WatchClient() {
 	x.mu.Lock()
 	running := x.running
 	x.mu.Unlock()
 	if !running {
-		web.WatchClient(x.w)
+		x.w.WatchClient()
 	}
 }
 

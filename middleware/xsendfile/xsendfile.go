@@ -163,7 +163,8 @@ func (s *sendfile) serve(next web.Handler, w web.ResponseWriter, r *web.Request)
 	if err != nil {
 		return err
 	}
-	return s.files.ServeHTTP(&keepWriter{ResponseWriter: w, kept: ic.kept}, subrequest(r, p))
+	kw := &keepWriter{WriterWrapper: web.WriterWrapper{ResponseWriter: w}, kept: ic.kept}
+	return s.files.ServeHTTP(kw, subrequest(r, p))
 }
 
 // subrequest is the request for the file at path p: GET (or HEAD), with r's
@@ -283,8 +284,8 @@ func (ic *interceptor) SendFile(f *os.File, offset, count int64) error {
 
 func (ic *interceptor) Upgrade() (net.Conn, error) { return ic.w.Upgrade() }
 
-// WatchClient passes web.WatchClient through to the server's writer.
-func (ic *interceptor) WatchClient() { web.WatchClient(ic.w) }
+// WatchClient passes the request on to the server's writer.
+func (ic *interceptor) WatchClient() { ic.w.WatchClient() }
 
 func (ic *interceptor) Status() int {
 	if ic.state == intercepted {
@@ -301,9 +302,10 @@ func (ic *interceptor) Written() int64 {
 }
 
 // keepWriter puts the kept fields of the backend's response on the file's
-// response, replacing the files handler's own, when that response starts.
+// response, replacing the files handler's own, when that response starts;
+// everything else passes through.
 type keepWriter struct {
-	web.ResponseWriter
+	web.WriterWrapper
 	kept    [][2]string
 	applied bool
 }

@@ -296,13 +296,14 @@ func TestInterceptor(t *testing.T) {
 	})
 	mw, _ := New(Config{Dir: "/srv/f", Files: files})
 	quiet := mw(web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error {
+		w.WatchClient() // a gateway about to wait
 		w.Header().Set("X-Sendfile", "/srv/f/a b")
 		return nil
 	}))
 	w := webtest.NewRecorder()
 	if err := webtest.Serve(quiet, w, webtest.NewRequest("PUT", "/x", strings.NewReader("in"))); err != nil ||
-		w.Body.String() != "file /a%20b GET" || w.Head.Get("X-Sendfile") != "" {
-		t.Fatalf("%v %q", err, w.Body.String())
+		w.Body.String() != "file /a%20b GET" || w.Head.Get("X-Sendfile") != "" || !w.Watched {
+		t.Fatalf("%v %q watched=%v", err, w.Body.String(), w.Watched)
 	}
 	boom := errors.New("backend failed")
 	failing := mw(web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error {

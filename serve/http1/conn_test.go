@@ -854,6 +854,31 @@ func TestUnreadBodyNeverCrosses(t *testing.T) {
 	})
 }
 
+// A value a handler set under a web.Key never reaches the next request on
+// the connection, nor one on another connection that reuses the state.
+func TestKeyValuesNeverCross(t *testing.T) {
+	seen := web.NewKey[string]("seen")
+	forEachEngine(t, func(t *testing.T, e string) {
+		ts := startServer(t, e, web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error {
+			if v, ok := seen.Get(r); ok {
+				w.Header().Set("X-Leaked", v)
+			}
+			seen.Set(r, r.Path())
+			return nil
+		}), shttp.Config{})
+		for range 2 {
+			c := dial(t, ts.addr)
+			c.send("GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n")
+			c.send("GET /c HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+			for range 3 {
+				if r := c.read("GET"); r.StatusCode != 200 || r.Header.Get("X-Leaked") != "" {
+					t.Fatalf("%d, value of an earlier request: %q", r.StatusCode, r.Header.Get("X-Leaked"))
+				}
+			}
+		}
+	})
+}
+
 func TestResponseHeaderSafety(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e string) {
 		h := web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error {

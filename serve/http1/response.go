@@ -430,7 +430,7 @@ func (w *response) SendFile(f *os.File, offset, count int64) error {
 }
 
 // WatchClient cancels the request's context as soon as the client closes the
-// connection, while the handler waits (see watch.go and web.WatchClient).
+// connection, while the handler waits (see watch.go).
 func (w *response) WatchClient() { w.c.watchClient() }
 
 // Upgrade hands the connection to the handler. Pending output is written first.

@@ -4,10 +4,10 @@ package http1
 //
 // The epoll engine sees a client close at once: its loop watches every socket.
 // The goroutine engine reads only when the protocol asks, so a handler about
-// to wait on a CGI script, php-fpm or uWSGI calls web.WatchClient, and with
-// the request body read to its end and nothing else buffered the connection
-// is watched (engine.Conn.WatchPeer) until the handler returns. A byte read
-// meanwhile is the start of a pipelined request, kept for it.
+// to wait on a CGI script, php-fpm or uWSGI calls ResponseWriter.WatchClient,
+// and with the request body read to its end and nothing else buffered the
+// connection is watched (engine.Conn.WatchPeer) until the handler returns. A
+// byte read meanwhile is the start of a pipelined request, kept for it.
 
 // watchClient starts the watch, when it applies.
 func (c *conn) watchClient() {

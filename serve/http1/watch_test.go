@@ -33,7 +33,7 @@ func (h *waitingHandler) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
 		return nil
 	}
 	io.Copy(io.Discard, r.Body())
-	web.WatchClient(w)
+	w.WatchClient()
 	select {
 	case <-r.Context().Done():
 		h.ended <- "canceled"
@@ -177,7 +177,7 @@ func TestWatchClientTLS(t *testing.T) {
 func TestWatchClientThenUpgrade(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e string) {
 		h := web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error {
-			web.WatchClient(w)
+			w.WatchClient()
 			time.Sleep(100 * time.Millisecond) // the client's first tunnel bytes arrive meanwhile
 			conn, err := w.Upgrade()
 			if err != nil {

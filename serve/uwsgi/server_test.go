@@ -589,13 +589,13 @@ func FuzzServeConn(f *testing.F) {
 }
 
 // A peer (nginx) that closes the connection while the handler waits cancels
-// the request: the handler asked for the watch with web.WatchClient. The log
+// the request: the handler asked for the watch with w.WatchClient. The log
 // records an abandoned request (499); a peer that waits gets its answer.
 func TestWatchPeerGone(t *testing.T) {
 	ended := make(chan string, 2)
 	h := web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error {
 		io.Copy(io.Discard, r.Body())
-		web.WatchClient(w)
+		w.WatchClient()
 		select {
 		case <-r.Context().Done():
 			ended <- "canceled"

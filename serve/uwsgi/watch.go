@@ -6,7 +6,7 @@ package uwsgi
 // request (its client went away, or uwsgi_read_timeout expired). The engine
 // watches (engine.Conn.WatchPeer) and cancels the request's context, so a CGI
 // script or an application waiting behind this server is stopped
-// (web.WatchClient).
+// (web.ResponseWriter's WatchClient).
 
 // WatchClient starts the watch when the body has been read to its end.
 func (w *response) WatchClient() {

@@ -53,6 +53,7 @@ type Recorder struct {
 	Head    web.Header
 	Body    bytes.Buffer
 	Flushed bool
+	Watched bool // the handler called WatchClient
 	wrote   bool
 	written int64
 }
@@ -93,6 +94,9 @@ func (r *Recorder) SendFile(f *os.File, offset, count int64) error {
 }
 
 func (r *Recorder) Upgrade() (net.Conn, error) { return nil, errors.New("webtest: no connection") }
+
+// WatchClient records the call; there is no client to watch.
+func (r *Recorder) WatchClient() { r.Watched = true }
 
 func (r *Recorder) Status() int { return r.Code }
 
