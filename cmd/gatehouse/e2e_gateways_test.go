@@ -149,7 +149,7 @@ func TestPHPFPMDown(t *testing.T) {
 	if out != "502" {
 		t.Fatalf("php-fpm down: %s, want 502", out)
 	}
-	if !strings.Contains(p.stderr.String(), "none.sock") {
+	if !p.logged("none.sock") {
 		t.Errorf("the log does not name the unreachable backend:\n%s", p.stderr.String())
 	}
 }

@@ -128,6 +128,20 @@ func containsHTTP(args []string) bool {
 	return false
 }
 
+// logged waits up to 5 s for the process's output to contain s: what it
+// writes reaches the buffer through a pipe, after the response the test has
+// already read.
+func (p *proc) logged(s string) bool {
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(p.stderr.String(), s) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}
+
 // signal sends sig to the process (ours, by PID).
 func (p *proc) signal(sig syscall.Signal) {
 	if err := p.cmd.Process.Signal(sig); err != nil {
