@@ -1,5 +1,5 @@
-// Package archtest checks the layering of ../shared/DESIGN.md (docs/design.md in
-// this repository): a package imports only packages of lower layers.
+// Package archtest checks the layering of docs/design.md: a package imports
+// only packages of lower layers.
 package archtest
 
 import (
