@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"gatehouse/backend/demo"
+	"gatehouse/backend/redirect"
+	"gatehouse/backend/respond"
 	"gatehouse/backend/static"
 	"gatehouse/backend/wsgi"
 	"gatehouse/config"
@@ -281,9 +283,9 @@ func (b *Built) backend(r config.Route, site web.Handler, opt BuildOptions) (web
 		b.closers = append(b.closers, h.Close)
 		return h, nil
 	case r.Redirect != nil:
-		return &route.Redirect{To: r.Redirect.To, Status: r.Redirect.Status, KeepQuery: r.Redirect.KeepQuery}, nil
+		return &redirect.Handler{To: r.Redirect.To, Status: r.Redirect.Status, KeepQuery: r.Redirect.KeepQuery}, nil
 	case r.Respond != nil:
-		rs := &route.Respond{Status: r.Respond.Status, Body: []byte(r.Respond.Body), ContentType: r.Respond.ContentType}
+		rs := &respond.Handler{Status: r.Respond.Status, Body: []byte(r.Respond.Body), ContentType: r.Respond.ContentType}
 		names := make([]string, 0, len(r.Respond.Headers))
 		for k := range r.Respond.Headers {
 			names = append(names, k)
