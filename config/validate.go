@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"gatehouse/internal/httpspec"
 )
 
 // loc is set by Parse; Configs built from flags have none.
@@ -41,13 +43,6 @@ func (c *Config) fillLines() {
 // returns the problems found (nil if none). Parse calls it; call it again after
 // building a Config in code.
 func (c *Config) Validate() error { return c.validate().Err() }
-
-// knownMethods mirrors the methods the server serves (web.InternMethod).
-var knownMethods = map[string]bool{
-	"GET": true, "HEAD": true, "POST": true, "PUT": true, "DELETE": true, "OPTIONS": true,
-	"PATCH": true, "CONNECT": true, "TRACE": true, "PROPFIND": true, "PROPPATCH": true,
-	"MKCOL": true, "COPY": true, "MOVE": true, "LOCK": true, "UNLOCK": true, "REPORT": true, "SEARCH": true,
-}
 
 func (c *Config) validate() Problems {
 	var ps Problems
@@ -193,7 +188,7 @@ func (c *Config) validateRoute(p string, r Route) Problems {
 		bad(p+".path", fmt.Sprintf("route.path %q does not start with /", r.Path), "write \"/"+r.Path+"\"")
 	}
 	for k, m := range r.Methods {
-		if !knownMethods[m] {
+		if !httpspec.IsMethod(m) {
 			bad(fmt.Sprintf("%s.methods[%d]", p, k), fmt.Sprintf("route.methods: unknown method %q", m), "methods are upper case, such as \"GET\"")
 		}
 	}
@@ -248,7 +243,7 @@ func (c *Config) validateRoute(p string, r Route) Problems {
 		}
 		for _, name := range sortedKeys(rs.Headers) {
 			value := rs.Headers[name]
-			if !isToken(name) {
+			if !httpspec.IsToken(name) {
 				bad(p+".respond.headers", fmt.Sprintf("respond.headers: %q is not a field name", name), "field names are letters, digits and - (no spaces)")
 			}
 			if strings.ContainsAny(value, "\r\n\x00") {
@@ -320,19 +315,6 @@ func listenNetwork(addr string) (network, rest string) {
 		return "unix", r
 	}
 	return "tcp", addr
-}
-
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
 }
 
 func sortedKeys(m map[string]string) []string {
