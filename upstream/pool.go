@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"gatehouse/internal/sockaddr"
 	"gatehouse/web"
 )
 
@@ -86,19 +87,14 @@ func New(cfg Config) (*Pool, error) {
 
 // ParseAddr splits an address of Config.Addrs into a network and an address
 // for net.Dial: "unix:/run/php/fpm.sock" is ("unix", "/run/php/fpm.sock"),
-// "127.0.0.1:9000" is ("tcp", "127.0.0.1:9000").
+// "127.0.0.1:9000" is ("tcp", "127.0.0.1:9000"). What it accepts is what
+// config accepts (internal/sockaddr.CheckDial).
 func ParseAddr(s string) (network, addr string, err error) {
-	if path, ok := strings.CutPrefix(s, "unix:"); ok {
-		if path == "" {
-			return "", "", fmt.Errorf("upstream: address %q: no socket path", s)
-		}
-		return "unix", path, nil
+	if err := sockaddr.CheckDial(s); err != nil {
+		return "", "", fmt.Errorf("upstream: address %q: %w (want host:port or unix:/path)", s, err)
 	}
-	host, port, err := net.SplitHostPort(s)
-	if err != nil || host == "" || port == "" {
-		return "", "", fmt.Errorf("upstream: address %q: want host:port or unix:/path", s)
-	}
-	return "tcp", s, nil
+	network, addr = sockaddr.Split(s)
+	return network, addr, nil
 }
 
 // Get returns a connection: an idle one when there is one (Conn.Reused), else
