@@ -31,12 +31,18 @@ type Pool struct {
 	cfg   Config
 	addrs []*address
 	rr    atomic.Uint32
-	now   func() time.Time // the clock for DownFor and IdleTimeout; tests replace it
 
-	mu      sync.Mutex
-	waiters []*waiter
-	closed  bool
-	pruning *time.Timer // the next sweep of idle connections, or nil
+	// The clock of DownFor, IdleTimeout and QueueTimeout: time.Now and
+	// time.AfterFunc; tests give a manual one. (A dial's DialTimeout is a
+	// context deadline, which the dialer and the kernel keep on the real
+	// clock.)
+	now       func() time.Time
+	afterFunc func(d time.Duration, f func()) (stop func() bool)
+
+	mu        sync.Mutex
+	waiters   []*waiter
+	closed    bool
+	stopPrune func() bool // cancels the next sweep of idle connections; nil when none is armed
 }
 
 type address struct {
@@ -70,7 +76,7 @@ func New(cfg Config) (*Pool, error) {
 	if len(cfg.Addrs) == 0 {
 		return nil, errors.New("upstream: no address")
 	}
-	p := &Pool{cfg: cfg.withDefaults(), now: time.Now}
+	p := &Pool{cfg: cfg.withDefaults(), now: time.Now, afterFunc: afterFunc}
 	for _, s := range cfg.Addrs {
 		network, addr, err := ParseAddr(s)
 		if err != nil {
@@ -84,6 +90,9 @@ func New(cfg Config) (*Pool, error) {
 	}
 	return p, nil
 }
+
+// afterFunc is time.AfterFunc in the shape of Pool.afterFunc.
+func afterFunc(d time.Duration, f func()) (stop func() bool) { return time.AfterFunc(d, f).Stop }
 
 // ParseAddr splits an address of Config.Addrs into a network and an address
 // for net.Dial: "unix:/run/php/fpm.sock" is ("unix", "/run/php/fpm.sock"),
@@ -132,7 +141,7 @@ func (p *Pool) get(ctx context.Context, fresh bool) (*Conn, error) {
 			p.mu.Unlock()
 			closeAll(stale)
 			if deadline.IsZero() {
-				deadline = time.Now().Add(p.cfg.QueueTimeout)
+				deadline = p.now().Add(p.cfg.QueueTimeout)
 			}
 			g, err := p.wait(ctx, w, deadline)
 			if err != nil {
@@ -236,12 +245,17 @@ func (p *Pool) expire(a *address, now time.Time, stale []*Conn) []*Conn {
 
 // wait waits for w's grant until deadline or ctx ends.
 func (p *Pool) wait(ctx context.Context, w *waiter, deadline time.Time) (grant, error) {
-	timer := time.NewTimer(time.Until(deadline))
-	defer timer.Stop()
+	expired := make(chan struct{})
+	if d := deadline.Sub(p.now()); d > 0 {
+		stop := p.afterFunc(d, func() { close(expired) })
+		defer stop()
+	} else {
+		close(expired) // a retry after the deadline: give up, unless granted meanwhile
+	}
 	select {
 	case g := <-w.ch:
 		return g, nil
-	case <-timer.C:
+	case <-expired:
 		if g, ok := p.leave(w); ok {
 			return g, nil // granted as the timer fired: use it
 		}
@@ -313,6 +327,8 @@ func (p *Pool) dial(ctx context.Context, a *address) (*Conn, error) {
 	if a.network == "unix" && p.cfg.Dial == nil {
 		nc, err = dialUnix(a.unix)
 	} else {
+		// On the real clock, not p.now: the deadline is the dialer's, kept by
+		// the kernel's connect, and its expiry must read as a timeout (504).
 		dctx, cancel := context.WithTimeout(ctx, p.cfg.DialTimeout)
 		nc, err = p.cfg.dial()(dctx, a.network, a.addr)
 		timedOut = dctx.Err() == context.DeadlineExceeded
@@ -377,8 +393,8 @@ func (p *Pool) release(c *Conn, reusable bool) (closeIt bool) {
 
 // schedulePrune arms the sweep of idle connections, under p.mu.
 func (p *Pool) schedulePrune() {
-	if p.pruning == nil && !p.closed {
-		p.pruning = time.AfterFunc(p.cfg.IdleTimeout, p.prune)
+	if p.stopPrune == nil && !p.closed {
+		p.stopPrune = p.afterFunc(p.cfg.IdleTimeout, p.prune)
 	}
 }
 
@@ -386,7 +402,7 @@ func (p *Pool) schedulePrune() {
 // idle connections remain.
 func (p *Pool) prune() {
 	p.mu.Lock()
-	p.pruning = nil
+	p.stopPrune = nil
 	now := p.now()
 	var stale []*Conn
 	next := time.Duration(-1)
@@ -399,7 +415,7 @@ func (p *Pool) prune() {
 		}
 	}
 	if next >= 0 && !p.closed {
-		p.pruning = time.AfterFunc(max(next, time.Millisecond), p.prune)
+		p.stopPrune = p.afterFunc(max(next, time.Millisecond), p.prune)
 	}
 	p.mu.Unlock()
 	closeAll(stale)
@@ -424,9 +440,9 @@ func (p *Pool) Close() error {
 		w.ch <- grant{err: errClosed}
 	}
 	p.waiters = nil
-	if p.pruning != nil {
-		p.pruning.Stop()
-		p.pruning = nil
+	if p.stopPrune != nil {
+		p.stopPrune()
+		p.stopPrune = nil
 	}
 	p.mu.Unlock()
 	closeAll(stale)
