@@ -45,6 +45,8 @@ type Pool struct {
 	stopPrune func() bool // cancels the next sweep of idle connections; nil when none is armed
 }
 
+// address is the pool's state of one address, guarded by Pool.mu (its
+// health: health.go).
 type address struct {
 	name      string // as configured
 	network   string // "tcp" or "unix"
@@ -54,8 +56,6 @@ type address struct {
 	downUntil time.Time
 	unix      *unixAddr // network "unix": the socket's address, made once
 }
-
-func (a *address) down(now time.Time) bool { return now.Before(a.downUntil) }
 
 // waiter is a Get waiting for a connection. A grant is sent under Pool.mu, and
 // the waiter leaves the queue under Pool.mu, so a grant is never lost: a
@@ -337,7 +337,7 @@ func (p *Pool) dial(ctx context.Context, a *address) (*Conn, error) {
 	p.mu.Lock()
 	if err != nil {
 		if ctx.Err() == nil {
-			a.downUntil = p.now().Add(p.cfg.DownFor) // the address failed, not the caller
+			a.markDown(p.now(), p.cfg.DownFor) // the address failed, not the caller
 		}
 		p.freeSlot(a)
 		p.mu.Unlock()
@@ -347,7 +347,7 @@ func (p *Pool) dial(ctx context.Context, a *address) (*Conn, error) {
 		}
 		return nil, &web.Error{Status: status, Err: fmt.Errorf("upstream: dial %s: %w", a.name, err)}
 	}
-	a.downUntil = time.Time{}
+	a.markUp()
 	closed := p.closed
 	if closed {
 		p.freeSlot(a)
@@ -469,7 +469,7 @@ type AddrStats struct {
 	Addr string
 	Open int  // connections in use, idle or being dialed
 	Idle int  // idle connections
-	Down bool // its last dial failed less than DownFor ago
+	Down bool // down: its last dial failed less than DownFor ago, or MarkDown
 }
 
 // Stats returns the state of every address, in configured order.

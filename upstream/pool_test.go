@@ -162,6 +162,14 @@ func get(t *testing.T, p *Pool) *Conn {
 	return c
 }
 
+// pipeDial connects to nothing: each dial returns one end of a pipe, for tests
+// of where connections go, not of what they carry.
+func pipeDial(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, other := net.Pipe()
+	other.Close()
+	return c, nil
+}
+
 // manualClock gives p a clock that moves only by Advance, for DownFor,
 // IdleTimeout and QueueTimeout.
 func manualClock(p *Pool) *testutil.Clock {
