@@ -13,7 +13,10 @@
 //     request asked for, makes it useless), and the caller retries a request
 //     that failed on a reused connection once on a fresh one (GetFresh) when
 //     nothing of the request was lost: see Conn.Reused;
-//   - round robin over the addresses that are up;
+//   - a Selector chooses the address each connection comes from (RoundRobin
+//     unless Config.Selector names another policy), among the addresses that
+//     are up; the pool moves on to the next when the chosen one is at
+//     MaxConns;
 //   - an address whose dial fails is down for DownFor and skipped while
 //     another is up; Pool.MarkDown and Pool.MarkUp take health learned
 //     elsewhere. When every address is down they are all tried anyway: with a

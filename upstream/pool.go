@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"gatehouse/internal/sockaddr"
@@ -30,7 +29,6 @@ var (
 type Pool struct {
 	cfg   Config
 	addrs []*address
-	rr    atomic.Uint32
 
 	// The clock of DownFor, IdleTimeout and QueueTimeout: time.Now and
 	// time.AfterFunc; tests give a manual one. (A dial's DialTimeout is a
@@ -42,6 +40,7 @@ type Pool struct {
 	mu        sync.Mutex
 	waiters   []*waiter
 	closed    bool
+	view      []Candidate // what the Selector is shown, refilled for each pick
 	stopPrune func() bool // cancels the next sweep of idle connections; nil when none is armed
 }
 
@@ -87,6 +86,10 @@ func New(cfg Config) (*Pool, error) {
 			a.unix = newUnixAddr(addr)
 		}
 		p.addrs = append(p.addrs, a)
+	}
+	p.view = make([]Candidate, len(p.addrs))
+	for i, a := range p.addrs {
+		p.view[i].Addr = a.name
 	}
 	return p, nil
 }
@@ -182,27 +185,31 @@ func (p *Pool) get(ctx context.Context, fresh bool) (*Conn, error) {
 }
 
 // pick chooses, under p.mu, an idle connection (handed out: c) or a slot to
-// dial (reserved: a), round robin over the addresses that are up and not in
-// tried; over every address not in tried when none is up. stale returns
+// dial (reserved: a) among the usable addresses: those up and not in tried,
+// or every address not in tried when none is up. The Selector names the
+// address to try first; the others follow in order. stale returns
 // connections to close outside the lock. With neither, waitable says whether
 // an address is only busy, so that waiting may help.
 func (p *Pool) pick(fresh bool, tried []*address) (c *Conn, a *address, stale []*Conn, waitable bool) {
 	now := p.now()
 	n := len(p.addrs)
-	start := 0
-	if n > 1 {
-		start = int((p.rr.Add(1) - 1) % uint32(n))
-	}
 	anyUp := false
-	for _, a := range p.addrs {
-		if !slices.Contains(tried, a) && !a.down(now) {
-			anyUp = true
-			break
+	for i, a := range p.addrs {
+		up := !a.down(now) && (len(tried) == 0 || !slices.Contains(tried, a))
+		anyUp = anyUp || up
+		v := &p.view[i] // Addr was set by New
+		v.Open, v.Idle, v.Usable = a.open, len(a.idle), up
+	}
+	if !anyUp { // every address is down: try those not tried yet anyway
+		for i, a := range p.addrs {
+			p.view[i].Usable = !slices.Contains(tried, a)
 		}
 	}
+	start := p.cfg.Selector.Pick(p.view)
 	for i := range n {
-		a := p.addrs[(start+i)%n]
-		if slices.Contains(tried, a) || anyUp && a.down(now) {
+		j := (start + i) % n
+		a := p.addrs[j]
+		if !p.view[j].Usable {
 			continue
 		}
 		waitable = true
