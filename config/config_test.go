@@ -168,3 +168,48 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// Addresses at each limit of the listen and dial rules, with the exact
+// message each gets.
+func TestAddrProblems(t *testing.T) {
+	route := "[[site]]\n[[site.route]]\npath = \"/\"\nfastcgi = { pass = %q }\n"
+	for _, c := range []struct {
+		listen, pass string
+		want         string // the message, "" for none
+	}{
+		{":0", "127.0.0.1:1", ""},
+		{"127.0.0.1:65535", "127.0.0.1:65535", ""},
+		{"[::1]:8000", "[::1]:9000", ""},
+		{"unix:/run/g.sock", "unix:/run/app.sock", ""},
+		{":65536", "", `listen.addr ":65536": port must be 0-65535`},
+		{":-1", "", `listen.addr ":-1": port must be 0-65535`},
+		{":http", "", `listen.addr ":http": port must be 0-65535`},
+		{"127.0.0.1:", "", `listen.addr "127.0.0.1:" is not host:port`},
+		{"8000", "", `listen.addr "8000" is not host:port`},
+		{"unix:", "", `listen.addr "unix:": a Unix socket needs a path`},
+		{"", "", "listen: addr is missing"},
+		{":8000", "127.0.0.1:0", `fastcgi.pass "127.0.0.1:0" has no port from 1 to 65535`},
+		{":8000", "127.0.0.1:65536", `fastcgi.pass "127.0.0.1:65536" has no port from 1 to 65535`},
+		{":8000", "127.0.0.1:", `fastcgi.pass "127.0.0.1:" has no port from 1 to 65535`},
+		{":8000", ":9000", `fastcgi.pass ":9000" is not host:port`},
+		{":8000", "::1:9000", `fastcgi.pass "::1:9000" is not host:port`},
+		{":8000", "unix:", `fastcgi.pass "unix:" names no socket path`},
+	} {
+		pass := c.pass
+		if pass == "" {
+			pass = "127.0.0.1:9000"
+		}
+		doc := "[[listen]]\naddr = \"" + c.listen + "\"\n" + strings.Replace(route, "%q", `"`+pass+`"`, 1)
+		_, err := Parse("f.toml", []byte(doc))
+		var ps Problems
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("listen %q, pass %q: %v", c.listen, c.pass, err)
+			}
+			continue
+		}
+		if !errors.As(err, &ps) || len(ps) != 1 || ps[0].Msg != c.want {
+			t.Errorf("listen %q, pass %q: %v, want %q", c.listen, c.pass, err, c.want)
+		}
+	}
+}

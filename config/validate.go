@@ -1,11 +1,15 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"sort"
 	"strconv"
 	"strings"
+
+	"gatehouse/internal/httpspec"
+	"gatehouse/internal/sockaddr"
 )
 
 // loc is set by Parse; Configs built from flags have none.
@@ -42,13 +46,6 @@ func (c *Config) fillLines() {
 // building a Config in code.
 func (c *Config) Validate() error { return c.validate().Err() }
 
-// knownMethods mirrors the methods the server serves (web.InternMethod).
-var knownMethods = map[string]bool{
-	"GET": true, "HEAD": true, "POST": true, "PUT": true, "DELETE": true, "OPTIONS": true,
-	"PATCH": true, "CONNECT": true, "TRACE": true, "PROPFIND": true, "PROPPATCH": true,
-	"MKCOL": true, "COPY": true, "MOVE": true, "LOCK": true, "UNLOCK": true, "REPORT": true, "SEARCH": true,
-}
-
 func (c *Config) validate() Problems {
 	var ps Problems
 	bad := func(path, msg, hint string) { ps = append(ps, c.ProblemAt(path, msg, hint)) }
@@ -82,17 +79,15 @@ func (c *Config) validate() Problems {
 	addrs := map[string]int{}
 	for i, l := range c.Listen {
 		p := fmt.Sprintf("listen[%d]", i)
-		switch network, rest := listenNetwork(l.Addr); {
+		switch err := sockaddr.CheckListen(l.Addr); {
 		case l.Addr == "":
 			bad(p, "listen: addr is missing", "write addr = \":8000\" or addr = \"unix:/run/gatehouse.sock\"")
-		case network == "unix" && rest == "":
+		case errors.Is(err, sockaddr.ErrNoPath):
 			bad(p+".addr", "listen.addr "+strconv.Quote(l.Addr)+": a Unix socket needs a path", "write addr = \"unix:/run/gatehouse.sock\"")
-		case network == "tcp":
-			if _, port, err := net.SplitHostPort(l.Addr); err != nil || port == "" {
-				bad(p+".addr", "listen.addr "+strconv.Quote(l.Addr)+" is not host:port", "write \"127.0.0.1:8000\", \":8000\", \"[::1]:8000\" or \"unix:/path\"")
-			} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-				bad(p+".addr", "listen.addr "+strconv.Quote(l.Addr)+": port must be 0-65535", "a port is a number from 0 to 65535")
-			}
+		case errors.Is(err, sockaddr.ErrNotHostPort):
+			bad(p+".addr", "listen.addr "+strconv.Quote(l.Addr)+" is not host:port", "write \"127.0.0.1:8000\", \":8000\", \"[::1]:8000\" or \"unix:/path\"")
+		case errors.Is(err, sockaddr.ErrPort):
+			bad(p+".addr", "listen.addr "+strconv.Quote(l.Addr)+": port must be 0-65535", "a port is a number from 0 to 65535")
 		}
 		if prev, dup := addrs[l.Addr]; dup && l.Addr != "" {
 			bad(p+".addr", fmt.Sprintf("listen.addr %q is already used by listen[%d]", l.Addr, prev), "remove one of them")
@@ -101,12 +96,12 @@ func (c *Config) validate() Problems {
 		if l.Mode != "" {
 			if m, err := strconv.ParseUint(l.Mode, 8, 32); err != nil || m > 0o777 {
 				bad(p+".mode", fmt.Sprintf("listen.mode %q is not an octal file mode", l.Mode), "write it like \"0660\"")
-			} else if network, _ := listenNetwork(l.Addr); network != "unix" {
+			} else if network, _ := sockaddr.Split(l.Addr); network != "unix" {
 				bad(p+".mode", "listen.mode applies only to Unix sockets", "remove it, or use addr = \"unix:/path\"")
 			}
 		}
 		if l.Owner != "" {
-			if network, _ := listenNetwork(l.Addr); network != "unix" {
+			if network, _ := sockaddr.Split(l.Addr); network != "unix" {
 				bad(p+".owner", "listen.owner applies only to Unix sockets", "remove it, or use addr = \"unix:/path\"")
 			}
 		}
@@ -115,7 +110,7 @@ func (c *Config) validate() Problems {
 		}
 		if len(l.Allow) > 0 && l.Protocol != "uwsgi" {
 			bad(p+".allow", "listen.allow applies only to uwsgi listeners", "remove it, or set protocol = \"uwsgi\"")
-		} else if network, _ := listenNetwork(l.Addr); len(l.Allow) > 0 && network == "unix" {
+		} else if network, _ := sockaddr.Split(l.Addr); len(l.Allow) > 0 && network == "unix" {
 			bad(p+".allow", "listen.allow applies only to TCP listeners", "a Unix socket serves whoever may connect: use mode and owner")
 		}
 		for k, a := range l.Allow {
@@ -193,7 +188,7 @@ func (c *Config) validateRoute(p string, r Route) Problems {
 		bad(p+".path", fmt.Sprintf("route.path %q does not start with /", r.Path), "write \"/"+r.Path+"\"")
 	}
 	for k, m := range r.Methods {
-		if !knownMethods[m] {
+		if !httpspec.IsMethod(m) {
 			bad(fmt.Sprintf("%s.methods[%d]", p, k), fmt.Sprintf("route.methods: unknown method %q", m), "methods are upper case, such as \"GET\"")
 		}
 	}
@@ -247,7 +242,7 @@ func (c *Config) validateRoute(p string, r Route) Problems {
 		}
 		for _, name := range sortedKeys(rs.Headers) {
 			value := rs.Headers[name]
-			if !isToken(name) {
+			if !httpspec.IsToken(name) {
 				bad(p+".respond.headers", fmt.Sprintf("respond.headers: %q is not a field name", name), "field names are letters, digits and - (no spaces)")
 			}
 			if strings.ContainsAny(value, "\r\n\x00") {
@@ -312,26 +307,6 @@ func checkHost(h string) (msg, hint string) {
 		}
 	}
 	return "", ""
-}
-
-func listenNetwork(addr string) (network, rest string) {
-	if r, ok := strings.CutPrefix(addr, "unix:"); ok {
-		return "unix", r
-	}
-	return "tcp", addr
-}
-
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -1,11 +1,12 @@
 package config
 
 import (
+	"errors"
 	"fmt"
-	"net"
 	"net/netip"
-	"strconv"
 	"strings"
+
+	"gatehouse/internal/sockaddr"
 )
 
 // ParsePrefix reads an allow-list entry: an address prefix ("10.0.0.0/8") or
@@ -74,17 +75,12 @@ func (c *Config) validateUpstreams() Problems {
 
 // checkAddr returns why a dial address is unusable, or "".
 func checkAddr(a string) string {
-	if rest, ok := strings.CutPrefix(a, "unix:"); ok {
-		if rest == "" {
-			return "names no socket path"
-		}
-		return ""
-	}
-	host, port, err := net.SplitHostPort(a)
-	if err != nil || host == "" {
+	switch err := sockaddr.CheckDial(a); {
+	case errors.Is(err, sockaddr.ErrNoPath):
+		return "names no socket path"
+	case errors.Is(err, sockaddr.ErrNotHostPort):
 		return "is not host:port"
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+	case errors.Is(err, sockaddr.ErrPort):
 		return "has no port from 1 to 65535"
 	}
 	return ""

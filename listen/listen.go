@@ -20,6 +20,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"gatehouse/internal/sockaddr"
 )
 
 // DefaultUnixMode is the mode of a Unix socket when Config.Mode is zero: owner and
@@ -41,22 +43,18 @@ type Config struct {
 	ReusePort bool
 }
 
-// Network returns "unix" or "tcp" and the address to pass to it.
-func Network(addr string) (network, address string) {
-	if p, ok := strings.CutPrefix(addr, "unix:"); ok {
-		return "unix", p
-	}
-	return "tcp", addr
-}
+// Network returns "unix" or "tcp" and the address to pass to it
+// (internal/sockaddr's rule, which config validates with).
+func Network(addr string) (network, address string) { return sockaddr.Split(addr) }
 
 // Listen opens the listener cfg describes.
 func Listen(ctx context.Context, cfg Config) (net.Listener, error) {
+	if err := sockaddr.CheckListen(cfg.Addr); err != nil {
+		return nil, fmt.Errorf("listen %q: %w (want host:port, :port or unix:/path)", cfg.Addr, err)
+	}
 	network, address := Network(cfg.Addr)
 	if network == "unix" {
 		return listenUnix(address, cfg)
-	}
-	if _, _, err := net.SplitHostPort(address); err != nil {
-		return nil, fmt.Errorf("listen %q: %w (want host:port, :port or unix:/path)", cfg.Addr, err)
 	}
 	lc := net.ListenConfig{}
 	if cfg.ReusePort {
@@ -87,9 +85,6 @@ var ErrInUse = errors.New("another process is listening on this socket")
 var ErrNotSocket = errors.New("path exists and is not a socket; refusing to remove it")
 
 func listenUnix(path string, cfg Config) (net.Listener, error) {
-	if path == "" {
-		return nil, fmt.Errorf("listen %q: empty socket path", cfg.Addr)
-	}
 	path = filepath.Clean(path)
 	uid, gid, err := parseOwner(cfg.Owner)
 	if err != nil {

@@ -69,7 +69,7 @@ func TestTCPListeners(t *testing.T) {
 	if _, err := Listen(ctx, Config{Addr: a.Addr().String()}); err == nil {
 		t.Fatal("a second listener without SO_REUSEPORT must fail")
 	}
-	for _, bad := range []string{"8080", "localhost", "unix:"} {
+	for _, bad := range []string{"8080", "localhost", "unix:", ":65536", "127.0.0.1:"} {
 		if l, err := Listen(ctx, Config{Addr: bad}); err == nil {
 			l.Close()
 			t.Errorf("%q accepted", bad)

@@ -13,10 +13,11 @@ import (
 	"strings"
 
 	"gatehouse/backend/demo"
+	"gatehouse/backend/redirect"
+	"gatehouse/backend/respond"
 	"gatehouse/backend/static"
 	"gatehouse/backend/wsgi"
 	"gatehouse/config"
-	"gatehouse/route"
 	"gatehouse/web"
 )
 
@@ -92,12 +93,12 @@ func staticProblem(root string, err error) (msg, hint string) {
 
 func (b *Built) redirect(rc *routeCtx) (web.Handler, error) {
 	x := rc.r.Redirect
-	return &route.Redirect{To: x.To, Status: x.Status, KeepQuery: x.KeepQuery}, nil
+	return &redirect.Handler{To: x.To, Status: x.Status, KeepQuery: x.KeepQuery}, nil
 }
 
 func (b *Built) respond(rc *routeCtx) (web.Handler, error) {
 	x := rc.r.Respond
-	rs := &route.Respond{Status: x.Status, Body: []byte(x.Body), ContentType: x.ContentType}
+	rs := &respond.Handler{Status: x.Status, Body: []byte(x.Body), ContentType: x.ContentType}
 	names := make([]string, 0, len(x.Headers))
 	for k := range x.Headers {
 		names = append(names, k)

@@ -48,6 +48,9 @@ type Config struct {
 	// RetryAfter is sent, in seconds, as Retry-After with the 503 of a full
 	// queue. Default 1.
 	RetryAfter int
+	// Selector chooses the address each connection is taken from (see
+	// Selector). nil: a RoundRobin of the pool's own.
+	Selector Selector
 	// Dial opens a connection; the context carries the DialTimeout deadline.
 	// nil: net.Dialer for TCP; on Linux, Unix addresses are connected with
 	// two system calls and the socket joins Go's poller only when a read or
@@ -79,6 +82,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RetryAfter <= 0 {
 		c.RetryAfter = DefaultRetryAfter
+	}
+	if c.Selector == nil {
+		c.Selector = new(RoundRobin)
 	}
 	return c
 }

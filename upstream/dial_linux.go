@@ -162,6 +162,10 @@ func (c *unixConn) promote() *os.File {
 	return f
 }
 
+// expired reports whether a deadline set by SetReadDeadline or
+// SetWriteDeadline has passed. These are net.Conn deadlines: instants of the
+// real clock, which Go's poller keeps once the socket is promoted, so they
+// are read against time.Now, not a pool's clock.
 func expired(t time.Time) bool { return !t.IsZero() && !time.Now().Before(t) }
 
 // fileError gives an error of the poller's file the form a net.Conn's has: a

@@ -13,11 +13,16 @@
 //     request asked for, makes it useless), and the caller retries a request
 //     that failed on a reused connection once on a fresh one (GetFresh) when
 //     nothing of the request was lost: see Conn.Reused;
-//   - round robin over the addresses that are up; an address whose dial fails
-//     is down for DownFor and skipped while another is up. When every address
-//     is down they are all tried anyway: with a single php-fpm, refusing for
-//     DownFor after it restarts would only lengthen the outage (nginx ignores
-//     max_fails for a lone server for the same reason);
+//   - a Selector chooses the address each connection comes from (RoundRobin
+//     unless Config.Selector names another policy), among the addresses that
+//     are up; the pool moves on to the next when the chosen one is at
+//     MaxConns;
+//   - an address whose dial fails is down for DownFor and skipped while
+//     another is up; Pool.MarkDown and Pool.MarkUp take health learned
+//     elsewhere. When every address is down they are all tried anyway: with a
+//     single php-fpm, refusing for DownFor after it restarts would only
+//     lengthen the outage (nginx ignores max_fails for a lone server for the
+//     same reason);
 //   - when every address is at MaxConns, callers wait in a FIFO queue for up
 //     to QueueTimeout, then get a 503 with Retry-After (the overload is
 //     expected to pass). A released connection goes straight to the first

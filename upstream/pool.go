@@ -8,9 +8,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"gatehouse/internal/sockaddr"
 	"gatehouse/web"
 )
 
@@ -29,15 +29,23 @@ var (
 type Pool struct {
 	cfg   Config
 	addrs []*address
-	rr    atomic.Uint32
-	now   func() time.Time // the clock for DownFor and IdleTimeout; tests replace it
 
-	mu      sync.Mutex
-	waiters []*waiter
-	closed  bool
-	pruning *time.Timer // the next sweep of idle connections, or nil
+	// The clock of DownFor, IdleTimeout and QueueTimeout: time.Now and
+	// time.AfterFunc; tests give a manual one. (A dial's DialTimeout is a
+	// context deadline, which the dialer and the kernel keep on the real
+	// clock.)
+	now       func() time.Time
+	afterFunc func(d time.Duration, f func()) (stop func() bool)
+
+	mu        sync.Mutex
+	waiters   []*waiter
+	closed    bool
+	view      []Candidate // what the Selector is shown, refilled for each pick
+	stopPrune func() bool // cancels the next sweep of idle connections; nil when none is armed
 }
 
+// address is the pool's state of one address, guarded by Pool.mu (its
+// health: health.go).
 type address struct {
 	name      string // as configured
 	network   string // "tcp" or "unix"
@@ -47,8 +55,6 @@ type address struct {
 	downUntil time.Time
 	unix      *unixAddr // network "unix": the socket's address, made once
 }
-
-func (a *address) down(now time.Time) bool { return now.Before(a.downUntil) }
 
 // waiter is a Get waiting for a connection. A grant is sent under Pool.mu, and
 // the waiter leaves the queue under Pool.mu, so a grant is never lost: a
@@ -69,7 +75,7 @@ func New(cfg Config) (*Pool, error) {
 	if len(cfg.Addrs) == 0 {
 		return nil, errors.New("upstream: no address")
 	}
-	p := &Pool{cfg: cfg.withDefaults(), now: time.Now}
+	p := &Pool{cfg: cfg.withDefaults(), now: time.Now, afterFunc: afterFunc}
 	for _, s := range cfg.Addrs {
 		network, addr, err := ParseAddr(s)
 		if err != nil {
@@ -81,24 +87,26 @@ func New(cfg Config) (*Pool, error) {
 		}
 		p.addrs = append(p.addrs, a)
 	}
+	p.view = make([]Candidate, len(p.addrs))
+	for i, a := range p.addrs {
+		p.view[i].Addr = a.name
+	}
 	return p, nil
 }
 
+// afterFunc is time.AfterFunc in the shape of Pool.afterFunc.
+func afterFunc(d time.Duration, f func()) (stop func() bool) { return time.AfterFunc(d, f).Stop }
+
 // ParseAddr splits an address of Config.Addrs into a network and an address
 // for net.Dial: "unix:/run/php/fpm.sock" is ("unix", "/run/php/fpm.sock"),
-// "127.0.0.1:9000" is ("tcp", "127.0.0.1:9000").
+// "127.0.0.1:9000" is ("tcp", "127.0.0.1:9000"). What it accepts is what
+// config accepts (internal/sockaddr.CheckDial).
 func ParseAddr(s string) (network, addr string, err error) {
-	if path, ok := strings.CutPrefix(s, "unix:"); ok {
-		if path == "" {
-			return "", "", fmt.Errorf("upstream: address %q: no socket path", s)
-		}
-		return "unix", path, nil
+	if err := sockaddr.CheckDial(s); err != nil {
+		return "", "", fmt.Errorf("upstream: address %q: %w (want host:port or unix:/path)", s, err)
 	}
-	host, port, err := net.SplitHostPort(s)
-	if err != nil || host == "" || port == "" {
-		return "", "", fmt.Errorf("upstream: address %q: want host:port or unix:/path", s)
-	}
-	return "tcp", s, nil
+	network, addr = sockaddr.Split(s)
+	return network, addr, nil
 }
 
 // Get returns a connection: an idle one when there is one (Conn.Reused), else
@@ -136,7 +144,7 @@ func (p *Pool) get(ctx context.Context, fresh bool) (*Conn, error) {
 			p.mu.Unlock()
 			closeAll(stale)
 			if deadline.IsZero() {
-				deadline = time.Now().Add(p.cfg.QueueTimeout)
+				deadline = p.now().Add(p.cfg.QueueTimeout)
 			}
 			g, err := p.wait(ctx, w, deadline)
 			if err != nil {
@@ -177,27 +185,31 @@ func (p *Pool) get(ctx context.Context, fresh bool) (*Conn, error) {
 }
 
 // pick chooses, under p.mu, an idle connection (handed out: c) or a slot to
-// dial (reserved: a), round robin over the addresses that are up and not in
-// tried; over every address not in tried when none is up. stale returns
+// dial (reserved: a) among the usable addresses: those up and not in tried,
+// or every address not in tried when none is up. The Selector names the
+// address to try first; the others follow in order. stale returns
 // connections to close outside the lock. With neither, waitable says whether
 // an address is only busy, so that waiting may help.
 func (p *Pool) pick(fresh bool, tried []*address) (c *Conn, a *address, stale []*Conn, waitable bool) {
 	now := p.now()
 	n := len(p.addrs)
-	start := 0
-	if n > 1 {
-		start = int((p.rr.Add(1) - 1) % uint32(n))
-	}
 	anyUp := false
-	for _, a := range p.addrs {
-		if !slices.Contains(tried, a) && !a.down(now) {
-			anyUp = true
-			break
+	for i, a := range p.addrs {
+		up := !a.down(now) && (len(tried) == 0 || !slices.Contains(tried, a))
+		anyUp = anyUp || up
+		v := &p.view[i] // Addr was set by New
+		v.Open, v.Idle, v.Usable = a.open, len(a.idle), up
+	}
+	if !anyUp { // every address is down: try those not tried yet anyway
+		for i, a := range p.addrs {
+			p.view[i].Usable = !slices.Contains(tried, a)
 		}
 	}
+	start := p.cfg.Selector.Pick(p.view)
 	for i := range n {
-		a := p.addrs[(start+i)%n]
-		if slices.Contains(tried, a) || anyUp && a.down(now) {
+		j := (start + i) % n
+		a := p.addrs[j]
+		if !p.view[j].Usable {
 			continue
 		}
 		waitable = true
@@ -240,12 +252,17 @@ func (p *Pool) expire(a *address, now time.Time, stale []*Conn) []*Conn {
 
 // wait waits for w's grant until deadline or ctx ends.
 func (p *Pool) wait(ctx context.Context, w *waiter, deadline time.Time) (grant, error) {
-	timer := time.NewTimer(time.Until(deadline))
-	defer timer.Stop()
+	expired := make(chan struct{})
+	if d := deadline.Sub(p.now()); d > 0 {
+		stop := p.afterFunc(d, func() { close(expired) })
+		defer stop()
+	} else {
+		close(expired) // a retry after the deadline: give up, unless granted meanwhile
+	}
 	select {
 	case g := <-w.ch:
 		return g, nil
-	case <-timer.C:
+	case <-expired:
 		if g, ok := p.leave(w); ok {
 			return g, nil // granted as the timer fired: use it
 		}
@@ -317,6 +334,8 @@ func (p *Pool) dial(ctx context.Context, a *address) (*Conn, error) {
 	if a.network == "unix" && p.cfg.Dial == nil {
 		nc, err = dialUnix(a.unix)
 	} else {
+		// On the real clock, not p.now: the deadline is the dialer's, kept by
+		// the kernel's connect, and its expiry must read as a timeout (504).
 		dctx, cancel := context.WithTimeout(ctx, p.cfg.DialTimeout)
 		nc, err = p.cfg.dial()(dctx, a.network, a.addr)
 		timedOut = dctx.Err() == context.DeadlineExceeded
@@ -325,7 +344,7 @@ func (p *Pool) dial(ctx context.Context, a *address) (*Conn, error) {
 	p.mu.Lock()
 	if err != nil {
 		if ctx.Err() == nil {
-			a.downUntil = p.now().Add(p.cfg.DownFor) // the address failed, not the caller
+			a.markDown(p.now(), p.cfg.DownFor) // the address failed, not the caller
 		}
 		p.freeSlot(a)
 		p.mu.Unlock()
@@ -335,7 +354,7 @@ func (p *Pool) dial(ctx context.Context, a *address) (*Conn, error) {
 		}
 		return nil, &web.Error{Status: status, Err: fmt.Errorf("upstream: dial %s: %w", a.name, err)}
 	}
-	a.downUntil = time.Time{}
+	a.markUp()
 	closed := p.closed
 	if closed {
 		p.freeSlot(a)
@@ -381,8 +400,8 @@ func (p *Pool) release(c *Conn, reusable bool) (closeIt bool) {
 
 // schedulePrune arms the sweep of idle connections, under p.mu.
 func (p *Pool) schedulePrune() {
-	if p.pruning == nil && !p.closed {
-		p.pruning = time.AfterFunc(p.cfg.IdleTimeout, p.prune)
+	if p.stopPrune == nil && !p.closed {
+		p.stopPrune = p.afterFunc(p.cfg.IdleTimeout, p.prune)
 	}
 }
 
@@ -390,7 +409,7 @@ func (p *Pool) schedulePrune() {
 // idle connections remain.
 func (p *Pool) prune() {
 	p.mu.Lock()
-	p.pruning = nil
+	p.stopPrune = nil
 	now := p.now()
 	var stale []*Conn
 	next := time.Duration(-1)
@@ -403,7 +422,7 @@ func (p *Pool) prune() {
 		}
 	}
 	if next >= 0 && !p.closed {
-		p.pruning = time.AfterFunc(max(next, time.Millisecond), p.prune)
+		p.stopPrune = p.afterFunc(max(next, time.Millisecond), p.prune)
 	}
 	p.mu.Unlock()
 	closeAll(stale)
@@ -428,9 +447,9 @@ func (p *Pool) Close() error {
 		w.ch <- grant{err: errClosed}
 	}
 	p.waiters = nil
-	if p.pruning != nil {
-		p.pruning.Stop()
-		p.pruning = nil
+	if p.stopPrune != nil {
+		p.stopPrune()
+		p.stopPrune = nil
 	}
 	p.mu.Unlock()
 	closeAll(stale)
@@ -457,7 +476,7 @@ type AddrStats struct {
 	Addr string
 	Open int  // connections in use, idle or being dialed
 	Idle int  // idle connections
-	Down bool // its last dial failed less than DownFor ago
+	Down bool // down: its last dial failed less than DownFor ago, or MarkDown
 }
 
 // Stats returns the state of every address, in configured order.

@@ -162,17 +162,33 @@ func get(t *testing.T, p *Pool) *Conn {
 	return c
 }
 
-// fakeClock is a settable clock for DownFor and IdleTimeout.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
+// pipeDial connects to nothing: each dial returns one end of a pipe, for tests
+// of where connections go, not of what they carry.
+func pipeDial(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, other := net.Pipe()
+	other.Close()
+	return c, nil
 }
 
-func (f *fakeClock) now() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return f.t }
-func (f *fakeClock) advance(d time.Duration) {
-	f.mu.Lock()
-	f.t = f.t.Add(d)
-	f.mu.Unlock()
+// manualClock gives p a clock that moves only by Advance, for DownFor,
+// IdleTimeout and QueueTimeout.
+func manualClock(p *Pool) *testutil.Clock {
+	c := testutil.NewClock(time.Unix(1e9, 0))
+	p.now, p.afterFunc = c.Now, c.Schedule
+	return c
+}
+
+// waitPending polls until n functions are scheduled on c: a waiter arms its
+// queue timer after it has joined the queue, outside the pool's lock.
+func waitPending(t *testing.T, c *testutil.Clock, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for c.Pending() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d timers pending, want %d", c.Pending(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func TestParseAddr(t *testing.T) {
@@ -181,6 +197,11 @@ func TestParseAddr(t *testing.T) {
 		"127.0.0.1:9000":     "tcp 127.0.0.1:9000",
 		"[::1]:9000":         "tcp [::1]:9000",
 		"localhost:9000":     "tcp localhost:9000",
+		"127.0.0.1:1":        "tcp 127.0.0.1:1",
+		"127.0.0.1:65535":    "tcp 127.0.0.1:65535",
+		"127.0.0.1:0":        "error",
+		"127.0.0.1:65536":    "error",
+		"127.0.0.1:http":     "error",
 		"unix:":              "error",
 		"127.0.0.1":          "error",
 		":9000":              "error",
@@ -271,19 +292,35 @@ func TestRoundRobin(t *testing.T) {
 	}
 }
 
+// The queue's deadline is on the pool's clock: a waiter gives up when that
+// clock reaches QueueTimeout, not a nanosecond before.
 func TestQueueTimeout(t *testing.T) {
 	s := startEcho(t, "tcp")
-	p := newPool(t, Config{Addrs: []string{s.addr}, MaxConns: 1, QueueTimeout: 50 * time.Millisecond, RetryAfter: 7})
+	p := newPool(t, Config{Addrs: []string{s.addr}, MaxConns: 1, QueueTimeout: 10 * time.Second, RetryAfter: 7})
+	clock := manualClock(p)
 	c := get(t, p)
 	defer c.Release(true)
-	start := time.Now()
-	_, err := p.Get(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := p.Get(context.Background())
+		errc <- err
+	}()
+	waitWaiters(t, p, 1)
+	waitPending(t, clock, 1)
+	clock.Advance(10*time.Second - time.Nanosecond)
+	if n := clock.Pending(); n != 1 {
+		t.Fatalf("the queue timer fired before QueueTimeout (%d pending)", n)
+	}
+	clock.Advance(time.Nanosecond)
+	var err error
+	select {
+	case err = <-errc:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no timeout at QueueTimeout")
+	}
 	var we *web.Error
 	if !errors.Is(err, ErrQueueTimeout) || web.StatusOf(err) != 503 || !errors.As(err, &we) || we.RetryAfter != 7 {
 		t.Fatalf("%v", err)
-	}
-	if d := time.Since(start); d < 50*time.Millisecond || d > 2*time.Second {
-		t.Fatalf("waited %v", d)
 	}
 	p.mu.Lock()
 	n := len(p.waiters)
@@ -418,9 +455,8 @@ func TestDownAddress(t *testing.T) {
 	good := startEcho(t, "tcp")
 	bad := testutil.FreeAddr(t) // nothing listens: connections are refused
 	var counts sync.Map
-	clock := &fakeClock{t: time.Unix(1e9, 0)}
 	p := newPool(t, Config{Addrs: []string{bad, good.addr}, DownFor: time.Minute, Dial: countingDial(&counts)})
-	p.now = clock.now
+	clock := manualClock(p)
 	for i := range 6 {
 		c, err := p.Get(context.Background())
 		if err != nil {
@@ -438,7 +474,7 @@ func TestDownAddress(t *testing.T) {
 		t.Fatalf("%+v", st)
 	}
 	// Once DownFor has passed, it is tried again.
-	clock.advance(time.Minute)
+	clock.Advance(time.Minute)
 	for range 2 {
 		c := get(t, p)
 		c.Release(false)
@@ -555,26 +591,63 @@ func TestGetFresh(t *testing.T) {
 	f.Release(true)
 }
 
+// Idle connections are closed by a sweep on the pool's clock, which re-arms
+// itself for the next one to expire.
 func TestIdleTimeout(t *testing.T) {
 	s := startEcho(t, "tcp")
-	clock := &fakeClock{t: time.Unix(1e9, 0)}
 	p := newPool(t, Config{Addrs: []string{s.addr}, IdleTimeout: time.Minute})
-	p.now = clock.now
+	clock := manualClock(p)
+	a, b := get(t, p), get(t, p)
+	a.Release(true) // arms the sweep for a minute from now
+	clock.Advance(30 * time.Second)
+	b.Release(true)
+	clock.Advance(30*time.Second - time.Nanosecond)
+	if st := p.Stats()[0]; st.Idle != 2 || st.Open != 2 {
+		t.Fatalf("before IdleTimeout: %+v", st)
+	}
+	clock.Advance(time.Nanosecond) // the sweep: a expired, b has 30 s left
+	if st := p.Stats()[0]; st.Idle != 1 || st.Open != 1 || clock.Pending() != 1 {
+		t.Fatalf("after a's IdleTimeout: %+v, %d sweeps armed", st, clock.Pending())
+	}
+	clock.Advance(30 * time.Second) // the re-armed sweep: b expired
+	if st := p.Stats()[0]; st.Idle != 0 || st.Open != 0 || clock.Pending() != 0 {
+		t.Fatalf("after b's IdleTimeout: %+v, %d sweeps armed", st, clock.Pending())
+	}
+}
+
+// A connection idle for IdleTimeout is not handed out even when the sweep is
+// late (here its clock never moves): Get drops it and takes or dials another.
+func TestIdleTimeoutAtGet(t *testing.T) {
+	s := startEcho(t, "tcp")
+	p := newPool(t, Config{Addrs: []string{s.addr}, IdleTimeout: time.Minute})
+	clock := manualClock(p)
+	p.afterFunc = testutil.NewClock(time.Unix(1e9, 0)).Schedule // the sweep's clock
 	a, b := get(t, p), get(t, p)
 	a.Release(true)
-	clock.advance(30 * time.Second)
+	clock.Advance(30 * time.Second)
 	b.Release(true)
-	clock.advance(30 * time.Second)
-	p.prune() // a expired, b has 30 s left
-	if st := p.Stats()[0]; st.Idle != 1 || st.Open != 1 {
-		t.Fatalf("%+v", st)
+	clock.Advance(30 * time.Second) // a idle for exactly IdleTimeout, b for half
+	c := get(t, p)
+	if !c.Reused() || c.Conn != b.Conn {
+		t.Fatal("did not reuse the connection within IdleTimeout")
 	}
-	clock.advance(30 * time.Second)
-	c := get(t, p) // b expired at Get: a new connection
-	if c.Reused() {
+	if st := p.Stats()[0]; st.Idle != 0 || st.Open != 1 {
+		t.Fatalf("a not dropped: %+v", st)
+	}
+	c.Release(true)
+	clock.Advance(time.Minute - time.Nanosecond)
+	if c = get(t, p); !c.Reused() {
+		t.Fatal("dropped a nanosecond before IdleTimeout")
+	}
+	c.Release(true)
+	clock.Advance(time.Minute)
+	if c = get(t, p); c.Reused() {
 		t.Fatal("reused an expired connection")
 	}
 	s.waitAccepts(t, 3)
+	if st := p.Stats()[0]; st.Idle != 0 || st.Open != 1 {
+		t.Fatalf("%+v", st)
+	}
 	c.Release(false)
 	if st := p.Stats()[0]; st.Idle != 0 || st.Open != 0 {
 		t.Fatalf("%+v", st)

@@ -1,6 +1,10 @@
 package web
 
-import "strings"
+import (
+	"strings"
+
+	"gatehouse/internal/httpspec"
+)
 
 // Request methods gatehouse serves. RFC 9110 §9 and PATCH (RFC 5789); the WebDAV
 // methods (RFC 4918) pass through to applications that implement them.
@@ -16,19 +20,10 @@ const (
 	MethodTrace   = "TRACE"
 )
 
-// knownMethods are the methods a request may carry to a handler; any other token
-// is answered 501 by the server (RFC 9110 §9.1). TRACE is known so that it gets
-// 405 from handlers rather than 501, but no built-in handler serves it: it
-// reflects credentials (XST). CONNECT is known, and answered 501 by the HTTP
-// server before routing (serve/http1): gatehouse is not a forward proxy.
-var knownMethods = [...]string{
-	MethodGet, MethodHead, MethodPost, MethodPut, MethodDelete, MethodOptions,
-	MethodPatch, MethodConnect, MethodTrace,
-	"PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "REPORT", "SEARCH",
-}
-
 // InternMethod returns the method's constant string, without allocating, and true
-// when m is a method the server knows; "" and false otherwise.
+// when m is a method the server knows; "" and false otherwise. Any other token
+// is answered 501 (RFC 9110 §9.1). The list, and why TRACE and CONNECT are on
+// it, is internal/httpspec's.
 func InternMethod(m []byte) (string, bool) {
 	switch string(m) { // the compiler does not allocate for a switch on string(b)
 	case MethodGet:
@@ -38,12 +33,7 @@ func InternMethod(m []byte) (string, bool) {
 	case MethodPost:
 		return MethodPost, true
 	}
-	for _, k := range knownMethods {
-		if string(m) == k {
-			return k, true
-		}
-	}
-	return "", false
+	return httpspec.Method(m)
 }
 
 // Allow wraps h so that it only sees the listed methods. OPTIONS is answered with

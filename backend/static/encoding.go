@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 
+	"gatehouse/internal/httpspec"
 	"gatehouse/web"
 )
 
@@ -65,7 +66,7 @@ func parseAcceptEncoding(h *web.Header) (w encodingWeights, present bool) {
 		for elem := range strings.SplitSeq(string(line), ",") {
 			name, params, hasParams := strings.Cut(elem, ";")
 			name = trimOWS(name)
-			if name == "" || !isToken(name) {
+			if name == "" || !httpspec.IsToken(name) {
 				continue
 			}
 			q := 1000
@@ -202,17 +203,4 @@ func (h *Handler) sidecar(r *web.Request, rel string) (f *os.File, fi os.FileInf
 		return nil, nil, nil, true
 	}
 	return f, fi, &codings[i], true
-}
-
-// isToken reports whether s is a token (§5.6.2).
-func isToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
-			continue
-		}
-		return false
-	}
-	return s != ""
 }

@@ -167,7 +167,7 @@ func TestValidatedApp(t *testing.T) {
 		}
 	}
 
-	resp, body = get(t, c, f.url+"/stream?n=50")
+	_, body = get(t, c, f.url+"/stream?n=50")
 	var want strings.Builder
 	for i := range 50 {
 		fmt.Fprintf(&want, "chunk %d\n", i)

@@ -73,7 +73,6 @@ type listener struct {
 	unix bool
 	refs sync.WaitGroup // loops that still watch it
 	stop chan struct{}
-	once sync.Once
 }
 
 func (ln *listener) removed() { ln.refs.Done() }

@@ -1,5 +1,5 @@
-// Package archtest checks the layering of ../shared/DESIGN.md (docs/design.md in
-// this repository): a package imports only packages of lower layers.
+// Package archtest checks the layering of docs/design.md: a package imports
+// only packages of lower layers.
 package archtest
 
 import (
@@ -11,6 +11,16 @@ import (
 )
 
 const module = "gatehouse"
+
+// testOnly are the helpers of tests: imported by _test.go files only (their
+// test imports are not checked by TestLayers), never by a package's own code,
+// so nothing of them reaches the binary. Only other test helpers may import
+// them.
+var testOnly = map[string]bool{
+	module + "/internal/testutil":  true,
+	module + "/internal/testserve": true,
+	module + "/web/webtest":        true,
+}
 
 // layer gives each package its layer. A new package must be added here (and to
 // docs/design.md): the test fails for packages it does not know.
@@ -75,6 +85,34 @@ func TestLayers(t *testing.T) {
 		t.Fatalf("only %d imports checked; is go list working?", checked)
 	}
 }
+
+func TestTestHelpersOnlyInTests(t *testing.T) {
+	cmd := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", module+"/...")
+	cmd.Dir = "../.."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	seen := 0
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		pkg, imports := fields[0], fields[1:]
+		if testOnly[pkg] {
+			seen++
+			continue
+		}
+		for _, imp := range imports {
+			if testOnly[imp] {
+				t.Errorf("%s imports %s, a test helper: import it from _test.go files only", pkg, imp)
+			}
+		}
+	}
+	if seen != len(testOnly) {
+		t.Fatalf("found %d of the %d test helpers; one was renamed? update testOnly", seen, len(testOnly))
+	}
+}
+
 
 // web, proto and serve must not depend on net/http: compatibility lives in
 // web/nethttp, so only code that uses it pays for it. One exception is kept

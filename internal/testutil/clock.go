@@ -1,17 +1,19 @@
 package testutil
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
 
 // Clock is a manual clock for code that takes Now and AfterFunc (such as
-// lograte.Limiter): time moves only by Advance, which runs the functions
-// whose time has come, in the caller's goroutine.
+// lograte.Limiter) or a stoppable AfterFunc (Schedule, for upstream.Pool):
+// time moves only by Advance, which runs the functions whose time has come,
+// in the caller's goroutine.
 type Clock struct {
 	mu     sync.Mutex
 	now    time.Time
-	timers []clockTimer
+	timers []*clockTimer
 }
 
 type clockTimer struct {
@@ -30,10 +32,33 @@ func (c *Clock) Now() time.Time {
 }
 
 // AfterFunc has f run by the Advance that reaches d from now.
-func (c *Clock) AfterFunc(d time.Duration, f func()) {
+func (c *Clock) AfterFunc(d time.Duration, f func()) { c.Schedule(d, f) }
+
+// Schedule is AfterFunc that can be taken back: stop removes f unless an
+// Advance has already run it, and reports whether it did, as
+// time.Timer.Stop does.
+func (c *Clock) Schedule(d time.Duration, f func()) (stop func() bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.timers = append(c.timers, clockTimer{c.now.Add(d), f})
+	t := &clockTimer{c.now.Add(d), f}
+	c.timers = append(c.timers, t)
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		i := slices.Index(c.timers, t)
+		if i < 0 {
+			return false
+		}
+		c.timers = slices.Delete(c.timers, i, i+1)
+		return true
+	}
+}
+
+// Pending returns how many functions wait for their time.
+func (c *Clock) Pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.timers)
 }
 
 // Advance moves the clock by d and runs the functions that came due.
@@ -49,6 +74,7 @@ func (c *Clock) Advance(d time.Duration) {
 			due = append(due, t.f)
 		}
 	}
+	clear(c.timers[len(kept):])
 	c.timers = kept
 	c.mu.Unlock()
 	for _, f := range due {

@@ -1,5 +1,7 @@
 package fcgi
 
+import "gatehouse/internal/httpspec"
+
 // The CGI response head (RFC 3875 §6): header fields, one per line, then an
 // empty line, at the start of the FCGI_STDOUT stream (spec §6.2: a Responder
 // sends "CGI/1.1 response" data on FCGI_STDOUT).
@@ -95,7 +97,7 @@ func ParseHead(b []byte, max int, h *Head) (int, error) {
 				colon = j
 				break
 			}
-			if !isTokenChar(c) {
+			if !httpspec.IsTokenChar(c) { // tchar, RFC 9110 §5.6.2
 				return 0, ErrFieldName
 			}
 		}
@@ -171,19 +173,6 @@ func trimOWS(v []byte) []byte {
 		v = v[:len(v)-1]
 	}
 	return v
-}
-
-// isTokenChar reports tchar (RFC 9110 §5.6.2).
-func isTokenChar(c byte) bool {
-	switch {
-	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		return true
-	}
-	switch c {
-	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
-		return true
-	}
-	return false
 }
 
 // equalFold compares b with the lowercase s ignoring ASCII case.

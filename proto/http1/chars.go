@@ -1,8 +1,10 @@
 package http1
 
+import "gatehouse/internal/httpspec"
+
 // Byte classes, one table lookup per byte on the hot path.
 const (
-	cToken  = 1 << iota // tchar, RFC 9110 §5.6.2
+	cToken  = 1 << iota // tchar, RFC 9110 §5.6.2 (httpspec.IsTokenChar)
 	cValue              // field-vchar / SP / HTAB / obs-text, RFC 9110 §5.5
 	cTarget             // request-target octet: visible ASCII (RFC 9112 §3.2, RFC 3986 §2)
 	cHost               // reg-name and IP-literal characters, RFC 3986 §3.2.2 (plus '%' and ':')
@@ -14,12 +16,11 @@ var class = func() (t [256]uint8) {
 		b := byte(c)
 		isAlpha := b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
 		isDigit := b >= '0' && b <= '9'
-		if isAlpha || isDigit {
-			t[c] |= cToken | cHost
-		}
-		switch b {
-		case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
+		if httpspec.IsTokenChar(b) {
 			t[c] |= cToken
+		}
+		if isAlpha || isDigit {
+			t[c] |= cHost
 		}
 		switch b {
 		case '-', '.', '_', '~', // unreserved
@@ -40,31 +41,8 @@ var class = func() (t [256]uint8) {
 	return t
 }()
 
-// IsToken reports whether b is a non-empty RFC 9110 token.
-func IsToken(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
-		if class[c]&cToken == 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// IsTokenString is IsToken for a string.
-func IsTokenString(s string) bool {
-	if len(s) == 0 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if class[s[i]]&cToken == 0 {
-			return false
-		}
-	}
-	return true
-}
+// IsToken reports whether b is a non-empty RFC 9110 token (§5.6.2).
+func IsToken(b []byte) bool { return httpspec.IsToken(b) }
 
 // IsFieldValue reports whether s may be sent as a field value: no CTL but HTAB,
 // no CR, LF or NUL (response splitting).

@@ -5,7 +5,7 @@
 // goroutine or knows about handlers. The parsers are incremental: given a prefix of a
 // message they return ErrNeedMore, and the caller calls again with more bytes.
 //
-// What the codec decides, and why (numbers refer to ../shared/corpora/rfc9112-rules.md):
+// What the codec decides, and why (numbers refer to testdata/rfc9112-rules.md):
 //
 //   - Lines end in CRLF, everywhere. A bare LF or a bare CR is an error (R1, R2, R21):
 //     accepting bare LF in one place and not another is how request smuggling starts.

@@ -1,4 +1,4 @@
-package route
+package redirect
 
 import (
 	"strings"
@@ -6,17 +6,18 @@ import (
 	"gatehouse/web"
 )
 
-// Redirect answers every request with a redirect to To, in which {host},
+// Handler answers every request with a redirect to To, in which {host},
 // {path}, {query} and {uri} (path, then "?" and the query if there is one) are
-// replaced by the request's. Paths and queries are used as received, still
-// percent-encoded, so they cannot break the Location field.
-type Redirect struct {
+// replaced by the request's; any other {name} is kept as written.
+type Handler struct {
 	To        string
-	Status    int  // 301 (default), 302, 303, 307 or 308
+	Status    int  // 301 (default when 0), 302, 303, 307 or 308
 	KeepQuery bool // append the request's query
 }
 
-func (rd *Redirect) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
+var _ web.Handler = (*Handler)(nil)
+
+func (rd *Handler) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
 	var b strings.Builder
 	to := rd.To
 	for {
@@ -64,33 +65,4 @@ func (rd *Redirect) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
 	w.Header().Set("Location", b.String())
 	w.WriteHeader(status)
 	return nil
-}
-
-// Respond answers every request with a fixed response, as nginx's return.
-type Respond struct {
-	Status      int // default 200
-	Body        []byte
-	ContentType string // default text/plain; charset=utf-8 when there is a body
-	Headers     [][2]string
-}
-
-func (rs *Respond) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
-	h := w.Header()
-	for _, kv := range rs.Headers {
-		h.Add(kv[0], kv[1])
-	}
-	if len(rs.Body) > 0 {
-		ct := rs.ContentType
-		if ct == "" {
-			ct = "text/plain; charset=utf-8"
-		}
-		h.Set("Content-Type", ct)
-	}
-	status := rs.Status
-	if status == 0 {
-		status = 200
-	}
-	w.WriteHeader(status)
-	_, err := w.Write(rs.Body)
-	return err
 }
