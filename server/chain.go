@@ -21,6 +21,7 @@ import (
 //	routes        the route, by path (route.Mux)
 //	route chain   routeChain below, outermost first
 //	backend       backends.go
+//
 // frontChain wraps the host router. It has no layer yet: CONNECT is refused
 // by serve/http1 itself until the forward proxy takes it here.
 var frontChain []web.Middleware

@@ -113,7 +113,6 @@ func TestTestHelpersOnlyInTests(t *testing.T) {
 	}
 }
 
-
 // web, proto and serve must not depend on net/http: compatibility lives in
 // web/nethttp, so only code that uses it pays for it. One exception is kept
 // for: serve/h2, where a connection whose ALPN chose h2 is handed to Go's own
