@@ -1,6 +1,8 @@
 package server
 
 import (
+	"fmt"
+
 	"gatehouse/config"
 	"gatehouse/middleware/buffer"
 	"gatehouse/route"
@@ -104,7 +106,7 @@ func (b *Built) siteHandler(s *config.Site, site *route.Site) (web.Handler, erro
 		if l := siteChain[i]; l.applies(s) {
 			var err error
 			if h, err = l.wrap(b, s, h); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("%s: %w", l.name, err)
 			}
 			wrapped = true
 		}
