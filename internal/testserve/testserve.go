@@ -35,7 +35,14 @@ func Engines() []string {
 // HTTPOn is HTTP on the named engine (see Engines).
 func HTTPOn(t testing.TB, engineName string, h web.Handler, cfg shttp.Config) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	return HTTPAt(t, "127.0.0.1:0", engineName, h, cfg)
+}
+
+// HTTPAt is HTTPOn on a given address, such as the port a peer under test
+// connects to.
+func HTTPAt(t testing.TB, addr, engineName string, h web.Handler, cfg shttp.Config) string {
+	t.Helper()
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
