@@ -12,6 +12,13 @@ import (
 	"time"
 )
 
+// Reasons a certificate is refused, for errors.Is.
+var (
+	ErrExpired     = errors.New("expired")
+	ErrNotYetValid = errors.New("not valid before")
+	ErrNoName      = errors.New("names no host (no DNS name among its subject alternative names), so no client could ask for it")
+)
+
 // CertError is a certificate that cannot be served: the file at fault and
 // the reason.
 type CertError struct {
@@ -38,7 +45,7 @@ func load(c *Config) (*store, error) {
 		}
 		if len(info.Names) == 0 {
 			// Chosen only by name, it could never be chosen.
-			return nil, &CertError{p.Cert, errors.New("names no host (no DNS name among its subject alternative names), so no client could ask for it")}
+			return nil, &CertError{p.Cert, ErrNoName}
 		}
 		s.add(cert, info.Names)
 		s.info = append(s.info, info)
@@ -83,9 +90,9 @@ func loadPair(p Pair, now time.Time) (*tls.Certificate, Cert, error) {
 	const day = "2006-01-02 15:04:05 MST"
 	switch {
 	case now.After(leaf.NotAfter):
-		return nil, Cert{}, &CertError{p.Cert, fmt.Errorf("expired on %s", leaf.NotAfter.UTC().Format(day))}
+		return nil, Cert{}, &CertError{p.Cert, fmt.Errorf("%w on %s", ErrExpired, leaf.NotAfter.UTC().Format(day))}
 	case now.Before(leaf.NotBefore):
-		return nil, Cert{}, &CertError{p.Cert, fmt.Errorf("not valid before %s", leaf.NotBefore.UTC().Format(day))}
+		return nil, Cert{}, &CertError{p.Cert, fmt.Errorf("%w %s", ErrNotYetValid, leaf.NotBefore.UTC().Format(day))}
 	}
 	info := Cert{File: p.Cert, Serial: leaf.SerialNumber, NotAfter: leaf.NotAfter}
 	for _, n := range leaf.DNSNames {

@@ -41,12 +41,17 @@ func (cs *Certs) reload() error {
 	return nil
 }
 
-// stamp is what a file looked like when it was last read: a change of
-// either means it was rewritten or replaced (certbot renews by pointing a
-// symbolic link at a new file; Stat follows it).
-type stamp struct {
-	mod  time.Time
-	size int64
+// stamp is what a file looked like when it was last read. A change of
+// file (a renewal written beside it and renamed over it; certbot pointing
+// a symbolic link at a new file, which Stat follows), of modification time
+// or of size means it was replaced or rewritten.
+type stamp struct{ fi os.FileInfo } // nil: the file could not be read
+
+func (s stamp) same(o stamp) bool {
+	if s.fi == nil || o.fi == nil {
+		return s.fi == nil && o.fi == nil
+	}
+	return os.SameFile(s.fi, o.fi) && s.fi.ModTime().Equal(o.fi.ModTime()) && s.fi.Size() == o.fi.Size()
 }
 
 func stampFiles(c *Config) []stamp {
@@ -60,14 +65,14 @@ func stampFiles(c *Config) []stamp {
 	out := make([]stamp, len(files))
 	for i, f := range files {
 		if fi, err := os.Stat(f); err == nil {
-			out[i] = stamp{fi.ModTime(), fi.Size()}
+			out[i] = stamp{fi}
 		}
 	}
 	return out
 }
 
-// ReloadIfChanged reloads when a file changed since it was last read (its
-// modification time or size), and reports whether it tried. A failed
+// ReloadIfChanged reloads when a file changed since it was last read (see
+// stamp), and reports whether it tried. A failed
 // reload is not tried again until a file changes again: a renewal written
 // in two steps (the certificate, then the key) fails at the first and
 // succeeds at the second.
@@ -77,7 +82,7 @@ func (cs *Certs) ReloadIfChanged() (bool, error) {
 	now := stampFiles(&cs.cfg)
 	changed := false
 	for i := range now {
-		changed = changed || !now[i].mod.Equal(cs.stamps[i].mod) || now[i].size != cs.stamps[i].size
+		changed = changed || !now[i].same(cs.stamps[i])
 	}
 	if !changed {
 		return false, nil
