@@ -12,6 +12,9 @@ type Problem struct {
 	Line int // 0 when it is about the file as a whole
 	Msg  string
 	Hint string // how to fix it; may be empty
+	// Warning: worth a look, but the configuration works as written
+	// (gatehouse check prints it and still succeeds).
+	Warning bool
 }
 
 func (p Problem) String() string {
@@ -23,6 +26,9 @@ func (p Problem) String() string {
 		loc = fmt.Sprintf("%s:%d", loc, p.Line)
 	}
 	s := loc + ": " + p.Msg
+	if p.Warning {
+		s = loc + ": warning: " + p.Msg
+	}
 	if p.Hint != "" {
 		s += "\n\thint: " + p.Hint
 	}
@@ -38,6 +44,17 @@ func (ps Problems) Error() string {
 		lines[i] = p.String()
 	}
 	return strings.Join(lines, "\n")
+}
+
+// Errors counts the problems that are not warnings.
+func (ps Problems) Errors() int {
+	n := 0
+	for _, p := range ps {
+		if !p.Warning {
+			n++
+		}
+	}
+	return n
 }
 
 // Err returns ps as an error, or nil when there are none.

@@ -100,6 +100,20 @@ func (c *Config) validateTLS(i int, l Listen) Problems {
 // redirectTarget explains why no listener can receive redirect_https's
 // redirects, or returns "".
 func (c *Config) redirectTarget() string {
+	port, addr, ok := c.HTTPSPort()
+	switch {
+	case !ok:
+		return "no TLS listener on a TCP port to redirect to"
+	case port == 0:
+		return "the TLS listener " + strconv.Quote(addr) + " has port 0 (chosen at start), which a redirect cannot name"
+	}
+	return ""
+}
+
+// HTTPSPort returns the port of the first TLS listener on TCP, and its
+// address: where redirect_https sends clients. ok is false when there is
+// none.
+func (c *Config) HTTPSPort() (port int, addr string, ok bool) {
 	for _, l := range c.Listen {
 		if l.TLS == nil || l.Protocol == "uwsgi" {
 			continue
@@ -108,12 +122,14 @@ func (c *Config) redirectTarget() string {
 		if network != "tcp" {
 			continue
 		}
-		if _, port, err := net.SplitHostPort(rest); err == nil && strings.TrimLeft(port, "0") == "" {
-			return "the TLS listener " + strconv.Quote(l.Addr) + " has port 0 (chosen at start), which a redirect cannot name"
+		_, p, err := net.SplitHostPort(rest)
+		if err != nil {
+			continue // reported as a bad address
 		}
-		return ""
+		n, _ := strconv.Atoi(p)
+		return n, l.Addr, true
 	}
-	return "no TLS listener on a TCP port to redirect to"
+	return 0, "", false
 }
 
 // checkHSTS checks a Strict-Transport-Security value (RFC 6797 §6.1):
