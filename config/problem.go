@@ -17,7 +17,9 @@ type Problem struct {
 	Warning bool
 }
 
-func (p Problem) String() string {
+// Where is the problem's file and line ("(flags)" for a configuration
+// built from the command line).
+func (p Problem) Where() string {
 	loc := p.File
 	if loc == "" {
 		loc = "(flags)"
@@ -25,6 +27,11 @@ func (p Problem) String() string {
 	if p.Line > 0 {
 		loc = fmt.Sprintf("%s:%d", loc, p.Line)
 	}
+	return loc
+}
+
+func (p Problem) String() string {
+	loc := p.Where()
 	s := loc + ": " + p.Msg
 	if p.Warning {
 		s = loc + ": warning: " + p.Msg

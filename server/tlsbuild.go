@@ -54,7 +54,7 @@ func (b *Built) tlsListeners(cfg *config.Config, opt BuildOptions, problem func(
 		}
 		certs, err := tlsconf.New(tlsConfig(t, strings.Join(addrs, " "), b))
 		if err != nil {
-			path, hint := certProblem(fmt.Sprintf("listen[%d].tls", g.listeners[0]), t, err)
+			path, hint := certProblem(fmt.Sprintf("listen[%d].tls", g.listeners[0]), err)
 			problem(path, "listen.tls: "+err.Error(), hint)
 			continue
 		}
@@ -107,11 +107,14 @@ func sameCerts(a, b *config.TLS) bool {
 
 // certProblem places a certificate that cannot be served at the key that
 // names its file, with a hint for what went wrong.
-func certProblem(p string, t *config.TLS, err error) (path, hint string) {
+func certProblem(p string, err error) (path, hint string) {
 	path = p
 	var ce *tlsconf.CertError
 	if errors.As(err, &ce) {
-		path = certPath(p, t, ce.File)
+		path = certPath(p, ce.Index)
+		if ce.KeyFile {
+			path = strings.TrimSuffix(path, ".cert") + ".key"
+		}
 	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission):
@@ -128,23 +131,13 @@ func certProblem(p string, t *config.TLS, err error) (path, hint string) {
 	return path, hint
 }
 
-// certPath is the key path that names file in a tls table.
-func certPath(p string, t *config.TLS, file string) string {
-	switch file {
-	case t.Cert:
+// certPath is the key path of certificate index (-1: the default) of a
+// tls table at p.
+func certPath(p string, index int) string {
+	if index < 0 {
 		return p + ".cert"
-	case t.Key:
-		return p + ".key"
 	}
-	for j, c := range t.Certs {
-		switch file {
-		case c.Cert:
-			return fmt.Sprintf("%s.certs[%d].cert", p, j)
-		case c.Key:
-			return fmt.Sprintf("%s.certs[%d].key", p, j)
-		}
-	}
-	return p
+	return fmt.Sprintf("%s.certs[%d].cert", p, index)
 }
 
 // certWarnings warns of certificates whose names no site serves: their
@@ -160,12 +153,11 @@ func certWarnings(cfg *config.Config, groups []tlsGroup, warn func(path, msg, hi
 	}
 	for _, g := range groups {
 		p := fmt.Sprintf("listen[%d].tls", g.listeners[0])
-		t := cfg.Listen[g.listeners[0]].TLS
 		for _, c := range g.certs.Certificates() {
 			if len(c.Names) == 0 || servesAny(hosts, c.Names) {
 				continue
 			}
-			warn(certPath(p, t, c.File), fmt.Sprintf("listen.tls: certificate %s is for %s, which no site serves",
+			warn(certPath(p, c.Index), fmt.Sprintf("listen.tls: certificate %s is for %s, which no site serves",
 				c.File, strings.Join(c.Names, ", ")), "add a name to a site's hosts, or remove the certificate")
 		}
 	}

@@ -17,6 +17,7 @@ type store struct {
 
 // Cert describes a certificate being served.
 type Cert struct {
+	Index    int      // its place in Config.Certs; -1 for Config.Default
 	File     string   // the certificate's file
 	Names    []string // its DNS names, lower case ("*.example.com" for a wildcard)
 	Serial   *big.Int

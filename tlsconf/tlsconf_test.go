@@ -160,24 +160,27 @@ func TestLoadErrors(t *testing.T) {
 		cfg      Config
 		file     string
 		contains string
+		index    int  // -1: the default
+		key      bool // the key file is at fault
 	}{
-		{"missing certificate", Config{Default: &Pair{missing, goodKey}}, missing, "no such file"},
-		{"missing key", Config{Default: &Pair{good, missing}}, missing, "no such file"},
-		{"garbage certificate", Config{Default: &Pair{garbage, goodKey}}, garbage, "holds no PEM certificate"},
-		{"swapped", Config{Default: &Pair{goodKey, good}}, goodKey, "are cert and key swapped?"},
-		{"garbage key", Config{Default: &Pair{good, garbage}}, garbage, "not the key of " + good},
-		{"mismatched key", Config{Default: &Pair{good, otherKey}}, otherKey, "private key does not match public key"},
-		{"expired", Config{Default: &Pair{expired, expiredKey}}, expired, "expired on "},
-		{"not yet valid", Config{Default: &Pair{future, futureKey}}, future, "not valid before "},
-		{"no name to choose it by", Config{Certs: []Pair{{noName, noNameKey}}}, noName, "names no host"},
-		{"a bad one among good ones", Config{Certs: []Pair{{good, goodKey}, {expired, expiredKey}}}, expired, "expired"},
+		{"missing certificate", Config{Default: &Pair{missing, goodKey}}, missing, "no such file", -1, false},
+		{"missing key", Config{Default: &Pair{good, missing}}, missing, "no such file", -1, true},
+		{"garbage certificate", Config{Default: &Pair{garbage, goodKey}}, garbage, "holds no PEM certificate", -1, false},
+		{"swapped", Config{Default: &Pair{goodKey, good}}, goodKey, "are cert and key swapped?", -1, false},
+		{"garbage key", Config{Default: &Pair{good, garbage}}, garbage, "not the key of " + good, -1, true},
+		{"mismatched key", Config{Default: &Pair{good, otherKey}}, otherKey, "private key does not match public key", -1, true},
+		{"expired", Config{Default: &Pair{expired, expiredKey}}, expired, "expired on ", -1, false},
+		{"not yet valid", Config{Default: &Pair{future, futureKey}}, future, "not valid before ", -1, false},
+		{"no name to choose it by", Config{Certs: []Pair{{noName, noNameKey}}}, noName, "names no host", 0, false},
+		{"a bad one among good ones", Config{Certs: []Pair{{good, goodKey}, {expired, expiredKey}}}, expired, "expired", 1, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.cfg.Logger = quiet().Logger()
 			_, err := New(c.cfg)
 			var ce *CertError
-			if !errors.As(err, &ce) || ce.File != c.file || !strings.Contains(err.Error(), c.contains) {
-				t.Fatalf("New: %v; want a CertError for %s containing %q", err, c.file, c.contains)
+			if !errors.As(err, &ce) || ce.File != c.file || !strings.Contains(err.Error(), c.contains) ||
+				ce.Index != c.index || ce.KeyFile != c.key {
+				t.Fatalf("New: %#v; want a CertError for %s (certificate %d, key %v) containing %q", err, c.file, c.index, c.key, c.contains)
 			}
 		})
 	}
