@@ -188,6 +188,30 @@ func TestLooksLikeHTTP(t *testing.T) {
 	}
 }
 
+// Endpoints given one tls.Config share its session-ticket keys: a session
+// made on one resumes on the other.
+func TestTLSEndpointsShareTickets(t *testing.T) {
+	cfg := &tls.Config{Certificates: []tls.Certificate{testutil.SelfSigned(t)}}
+	srv := startServer(t, Config{Handler: whoami("root"), Endpoints: []Endpoint{
+		{Listen: listen.Config{Addr: "127.0.0.1:0"}, TLS: cfg},
+		{Listen: listen.Config{Addr: "127.0.0.1:0"}, TLS: cfg},
+	}})
+	sessions := tls.NewLRUClientSessionCache(4)
+	for i, a := range srv.Addrs() {
+		c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true, TLSClientConfig: &tls.Config{
+			InsecureSkipVerify: true, ServerName: "localhost", ClientSessionCache: sessions}}}
+		resp, err := c.Get("https://" + a.String() + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resumed := resp.TLS.DidResume; resumed != (i == 1) {
+			t.Fatalf("endpoint %d: resumed %v", i, resumed)
+		}
+	}
+}
+
 // Endpoints that cannot be served are refused at New.
 func TestEndpointErrors(t *testing.T) {
 	cert := testutil.SelfSigned(t)

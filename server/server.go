@@ -134,10 +134,19 @@ func New(cfg Config) (*Server, error) {
 	if s.eng, err = newHTTPEngine(cfg); err != nil {
 		return nil, err
 	}
+	// One clone per configuration: Go keeps a tls.Config's session-ticket
+	// keys in it, so endpoints given the same one (a listener on IPv4 and
+	// one on IPv6) keep sharing them, and a session resumes on either.
+	clones := map[*tls.Config]*tls.Config{}
 	for i, ep := range s.cfg.Endpoints {
 		if ep.TLS != nil && len(ep.TLS.NextProtos) == 0 {
-			ep.TLS = ep.TLS.Clone()
-			ep.TLS.NextProtos = []string{"http/1.1"} // what ALPN offers
+			c := clones[ep.TLS]
+			if c == nil {
+				c = ep.TLS.Clone()
+				c.NextProtos = []string{"http/1.1"} // what ALPN offers
+				clones[ep.TLS] = c
+			}
+			ep.TLS = c
 			s.cfg.Endpoints[i] = ep
 		}
 		h := ep.Handler
