@@ -2,6 +2,7 @@ package tlsconf
 
 import (
 	"context"
+	"errors"
 	"os"
 	"time"
 )
@@ -22,7 +23,8 @@ func (cs *Certs) reload() error {
 	cs.stamps = stampFiles(&cs.cfg)
 	if err != nil {
 		file, reason := "", err.Error()
-		if ce, ok := err.(*CertError); ok {
+		var ce *CertError
+		if errors.As(err, &ce) {
 			file, reason = ce.File, ce.Err.Error()
 		}
 		cs.log.Warn("tls: certificates not reloaded; the old ones keep serving",
