@@ -99,6 +99,14 @@ type Listen struct {
 	// prefixes ("10.0.0.0/8") or addresses. Default: loopback only. Peers
 	// on a Unix socket are always served (the socket's mode guards them).
 	Allow []string `toml:"allow"`
+	// TLS terminates TLS on an HTTP listener, with these certificates.
+	// Absent: plain HTTP.
+	TLS *TLS `toml:"tls"`
+	// RedirectHTTPS makes a plain HTTP listener answer every request with a
+	// 308 redirect to the same host and target on the first TLS listener
+	// (its port, unless 443), except /.well-known/acme-challenge/ (404).
+	// Default false: the listener serves the sites.
+	RedirectHTTPS bool `toml:"redirect_https"`
 
 	Line int `toml:"-"` // where it is defined
 }
@@ -117,6 +125,11 @@ type Site struct {
 	ErrorPages map[string]string `toml:"error_pages"`
 	// Route lists the site's routes; the longest matching path wins.
 	Route []Route `toml:"route"`
+	// HSTS is the Strict-Transport-Security field (RFC 6797) the site
+	// sends on every response over https, never over plain http:
+	// "max-age=31536000", with "; includeSubDomains" and "; preload" if
+	// wanted. Default: none.
+	HSTS string `toml:"hsts"`
 
 	Line int `toml:"-"`
 }

@@ -113,6 +113,8 @@ func friendly(msg string) string {
 		"[]string": "a list of strings", "map[string]string": "a table of strings",
 		"*config.Duration": "a duration such as \"30s\"", "*config.Size": "a size such as \"64k\"",
 		"*int": "a number", "*string": "a string",
+		"config.TLS":         `a table such as { cert = "site.pem", key = "site.key" }`,
+		"[]config.CertFiles": `a list of tables such as [{ cert = "site.pem", key = "site.key" }]`,
 	}[m[2]]
 	if want == "" {
 		want = "a different kind of value"
@@ -122,6 +124,8 @@ func friendly(msg string) string {
 
 func hintFor(msg string) string {
 	switch {
+	case strings.Contains(msg, "expected a table such as"), strings.Contains(msg, "expected a list of tables such as"):
+		return "see docs/tls.md for a listener's tls keys"
 	case strings.HasSuffix(msg, "is not a duration"):
 		return `write it like "30s", "1m30s" or "500ms"`
 	case strings.HasSuffix(msg, "a duration cannot be negative"):

@@ -12,9 +12,14 @@ type Problem struct {
 	Line int // 0 when it is about the file as a whole
 	Msg  string
 	Hint string // how to fix it; may be empty
+	// Warning: worth a look, but the configuration works as written
+	// (gatehouse check prints it and still succeeds).
+	Warning bool
 }
 
-func (p Problem) String() string {
+// Where is the problem's file and line ("(flags)" for a configuration
+// built from the command line).
+func (p Problem) Where() string {
 	loc := p.File
 	if loc == "" {
 		loc = "(flags)"
@@ -22,7 +27,15 @@ func (p Problem) String() string {
 	if p.Line > 0 {
 		loc = fmt.Sprintf("%s:%d", loc, p.Line)
 	}
+	return loc
+}
+
+func (p Problem) String() string {
+	loc := p.Where()
 	s := loc + ": " + p.Msg
+	if p.Warning {
+		s = loc + ": warning: " + p.Msg
+	}
 	if p.Hint != "" {
 		s += "\n\thint: " + p.Hint
 	}
@@ -38,6 +51,17 @@ func (ps Problems) Error() string {
 		lines[i] = p.String()
 	}
 	return strings.Join(lines, "\n")
+}
+
+// Errors counts the problems that are not warnings.
+func (ps Problems) Errors() int {
+	n := 0
+	for _, p := range ps {
+		if !p.Warning {
+			n++
+		}
+	}
+	return n
 }
 
 // Err returns ps as an error, or nil when there are none.

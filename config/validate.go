@@ -118,6 +118,7 @@ func (c *Config) validate() Problems {
 				bad(fmt.Sprintf("%s.allow[%d]", p, k), fmt.Sprintf("listen.allow %q is not an address or prefix", a), "write \"10.0.0.0/8\" or \"192.0.2.7\"")
 			}
 		}
+		ps = append(ps, c.validateTLS(i, l)...)
 	}
 
 	ps = append(ps, c.validateUpstreams()...)
@@ -146,6 +147,11 @@ func (c *Config) validate() Problems {
 				bad(hp, fmt.Sprintf("site.hosts %q is also a host of site[%d]", h, prev), "a host belongs to one site")
 			}
 			hosts[norm] = i
+		}
+		if s.HSTS != "" {
+			if msg, hint := checkHSTS(s.HSTS); msg != "" {
+				bad(p+".hsts", fmt.Sprintf("site.hsts %q: %s", s.HSTS, msg), hint)
+			}
 		}
 		for _, code := range sortedKeys(s.ErrorPages) {
 			file := s.ErrorPages[code]

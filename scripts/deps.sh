@@ -12,6 +12,7 @@ declare -A test_deps=(
   [/usr/lib/uwsgi/plugins/python3_plugin.so]=uwsgi-plugin-python3
   [/usr/lib/python3/dist-packages/flask/__init__.py]=python3-flask
   [/usr/bin/python3]=python3
+  [sslscan]=sslscan
 )
 declare -A bench_deps=(
   [curl]=curl

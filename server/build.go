@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 
+	"gatehouse/backend/redirect"
 	"gatehouse/config"
 	"gatehouse/listen"
 	"gatehouse/middleware/accesslog"
@@ -30,6 +31,10 @@ type Built struct {
 	Logger *slog.Logger
 	// Sites and Routes count what was built, for gatehouse check.
 	Sites, Routes int
+	// Warnings are problems that do not stop the configuration from
+	// working (a certificate no site needs): check prints them, serve logs
+	// them.
+	Warnings config.Problems
 
 	closers   []func() error
 	reloaders []func() error
@@ -40,9 +45,10 @@ type Built struct {
 	buffers   map[[2]bool]*buffer.Buffer
 }
 
-// Reload restarts what can be restarted in place (the WSGI workers, one at a
-// time, without dropping a request), as SIGHUP asks. A part that fails logs
-// its own reason; the error joins them.
+// Reload restarts what can be restarted in place, as SIGHUP asks: the WSGI
+// workers, one at a time, without dropping a request, and every TLS
+// listener's certificates, read again from their files. A part that fails
+// logs its own reason and keeps what it had; the error joins them.
 func (b *Built) Reload() error {
 	var errs []error
 	for _, r := range b.reloaders {
@@ -81,8 +87,13 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 		opt.Stderr = os.Stderr
 	}
 	b := &Built{}
-	var ps config.Problems
+	var ps, warnings config.Problems
 	problem := func(path, msg, hint string) { ps = append(ps, cfg.ProblemAt(path, msg, hint)) }
+	warn := func(path, msg, hint string) {
+		p := cfg.ProblemAt(path, msg, hint)
+		p.Warning = true
+		warnings = append(warnings, p)
+	}
 
 	level := slog.LevelInfo
 	if cfg.Log.Level != "" {
@@ -113,8 +124,17 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 			problem("http.temp_dir", rp.Error(), rp.hint)
 		}
 	}
-	for _, l := range cfg.Listen {
+	tlsCerts, tlsGroups := b.tlsListeners(cfg, opt, problem)
+	for i, l := range cfg.Listen {
 		ep := Endpoint{Listen: listen.Config{Addr: l.Addr, Owner: l.Owner}, Protocol: ProtocolHTTP}
+		if c := tlsCerts[i]; c != nil {
+			ep.TLS = c.TLSConfig()
+			ep.HandshakeTimeout = dur(l.TLS.HandshakeTimeout, -1)
+		}
+		if l.RedirectHTTPS {
+			port, _, _ := cfg.HTTPSPort() // validated
+			ep.Handler = &redirect.HTTPS{Port: port}
+		}
 		if l.Mode != "" {
 			m, _ := strconv.ParseUint(l.Mode, 8, 32) // validated
 			ep.Listen.Mode = os.FileMode(m)
@@ -206,10 +226,13 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 		b.Sites++
 	}
 	b.Config.Handler = front(&hosts)
+	certWarnings(cfg, tlsGroups, warn)
 	if len(ps) > 0 {
 		b.Close()
-		return nil, ps.Err()
+		return nil, append(ps, warnings...).Err()
 	}
+	warnings.Sort()
+	b.Warnings = warnings
 	return b, nil
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"gatehouse/config"
 	"gatehouse/middleware/buffer"
+	"gatehouse/middleware/hsts"
 	"gatehouse/route"
 	"gatehouse/web"
 )
@@ -19,7 +20,7 @@ import (
 //	front chain   before site routing: what must answer whatever the host
 //	              (the ACME challenge, the forward proxy, admin: to come)
 //	hosts         the site, by Host (route.Hosts)
-//	site chain    what a whole site shares (to come: access control, sessions)
+//	site chain    what a whole site shares (hsts; to come: access control, sessions)
 //	routes        the route, by path (route.Mux)
 //	route chain   routeChain below, outermost first
 //	backend       backends.go
@@ -36,8 +37,15 @@ type siteLayer struct {
 	wrap    func(b *Built, s *config.Site, next web.Handler) (web.Handler, error)
 }
 
-// siteChain wraps a site's routes, outermost first. It has no layer yet.
-var siteChain []siteLayer
+// siteChain wraps a site's routes, outermost first.
+var siteChain = []siteLayer{
+	// hsts first: every response of the site carries it, whatever a later
+	// layer answers. (Access control and sessions come after it.)
+	{"hsts", func(s *config.Site) bool { return s.HSTS != "" },
+		func(_ *Built, s *config.Site, next web.Handler) (web.Handler, error) {
+			return hsts.Wrap(s.HSTS, next), nil
+		}},
+}
 
 // routeLayer is one middleware of a route's chain: applies says whether the
 // route has it, wrap builds it around next.

@@ -36,3 +36,16 @@ func TestRouteChainOrder(t *testing.T) {
 		}
 	}
 }
+
+// The site chain's order is the documented one.
+func TestSiteChainOrder(t *testing.T) {
+	want := []string{"hsts"}
+	if len(siteChain) != len(want) {
+		t.Fatalf("%d layers, want %v", len(siteChain), want)
+	}
+	for i, l := range siteChain {
+		if l.name != want[i] {
+			t.Errorf("layer %d is %q, want %q", i, l.name, want[i])
+		}
+	}
+}

@@ -2,6 +2,8 @@ package server
 
 import (
 	"fmt"
+	"log/slog"
+	"time"
 
 	"gatehouse/engine"
 	shttp "gatehouse/serve/http1"
@@ -24,16 +26,15 @@ type connHandler interface {
 // straight to serve/http1; on a TLS endpoint the handshake first, then the
 // protocol ALPN chose (HTTP/2 will be handed to Go's own server here).
 type dispatcher struct {
-	http *shttp.Server
-	tls  bool
-	log  func(msg string, args ...any)
+	http             *shttp.Server
+	tls              bool
+	handshakeTimeout time.Duration // Endpoint.HandshakeTimeout
+	log              *slog.Logger
 }
 
 func (d *dispatcher) ServeConn(c *engine.Conn) {
 	if d.tls {
-		if err := c.HandshakeTLS(d.http.Config().ReadHeaderTimeout); err != nil {
-			d.log("tls handshake failed", "remote", c.Remote, "err", err)
-			c.NetConn.Close()
+		if !handshake(c, d.handshakeTimeout, d.log) {
 			return
 		}
 		// c.TLS.NegotiatedProtocol: "" or "http/1.1" today, the only
@@ -77,7 +78,7 @@ func (s *Server) dispatcher(ep Endpoint, h web.Handler) (connHandler, error) {
 				}
 			}
 		}
-		return &dispatcher{http: shttp.New(h, c), tls: ep.TLS != nil, log: c.Logger.Debug}, nil
+		return &dispatcher{http: shttp.New(h, c), tls: ep.TLS != nil, handshakeTimeout: ep.HandshakeTimeout, log: c.Logger}, nil
 	case ProtocolUWSGI:
 		if ep.TLS != nil {
 			return nil, fmt.Errorf("a uwsgi endpoint does not take TLS")

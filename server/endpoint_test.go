@@ -113,22 +113,102 @@ func TestTLSEndpoint(t *testing.T) {
 	http.DefaultClient.CloseIdleConnections()
 }
 
-// A client that connects to a TLS endpoint and says nothing is dropped when
-// the head's timeout passes: the handshake holds nothing longer.
+// A client that connects to a TLS endpoint and says nothing, or half a
+// ClientHello, is dropped when the handshake's own timeout passes, however
+// long the head's is: the handshake holds nothing longer.
 func TestTLSHandshakeTimeout(t *testing.T) {
 	cert := testutil.SelfSigned(t)
-	srv := startServer(t, Config{Handler: whoami("root"), HTTP: shttp.Config{ReadHeaderTimeout: 300 * time.Millisecond},
-		Endpoints: []Endpoint{{Listen: listen.Config{Addr: "127.0.0.1:0"}, TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}}})
-	conn, err := net.Dial("tcp", srv.Addrs()[0].String())
-	if err != nil {
-		t.Fatal(err)
+	srv := startServer(t, Config{Handler: whoami("root"), HTTP: shttp.Config{ReadHeaderTimeout: time.Minute},
+		Endpoints: []Endpoint{{Listen: listen.Config{Addr: "127.0.0.1:0"}, HandshakeTimeout: 300 * time.Millisecond,
+			TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}}})
+	// The first bytes of a ClientHello: a handshake record of 512 bytes,
+	// then the message type (client_hello) and its length.
+	half := []byte{22, 3, 1, 2, 0, 1, 0, 1, 252, 3, 3}
+	for _, send := range [][]byte{nil, half} {
+		conn, err := net.Dial("tcp", srv.Addrs()[0].String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.Write(send)
+		start := time.Now()
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, err = bufio.NewReader(conn).ReadByte()
+		if err == nil || time.Since(start) > 3*time.Second {
+			t.Fatalf("client that sent %d bytes: %v after %v", len(send), err, time.Since(start))
+		}
 	}
-	defer conn.Close()
-	start := time.Now()
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	_, err = bufio.NewReader(conn).ReadByte()
-	if err == nil || time.Since(start) > 3*time.Second {
-		t.Fatalf("silent TLS client: %v after %v", err, time.Since(start))
+}
+
+// Plain HTTP sent to a TLS endpoint gets net/http's answer, and the
+// connection is closed; other bytes that are not TLS get nothing.
+func TestTLSPlainHTTP(t *testing.T) {
+	cert := testutil.SelfSigned(t)
+	log := &testutil.LogBuffer{}
+	srv := startServer(t, Config{Handler: whoami("root"), Logger: log.Logger(),
+		Endpoints: []Endpoint{{Listen: listen.Config{Addr: "127.0.0.1:0"}, TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}}})
+	for _, c := range []struct {
+		send, want string
+	}{
+		{"GET / HTTP/1.1\r\nHost: example.com\r\nUser-Agent: test\r\n\r\n", "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"},
+		{"OPTIONS * HTTP/1.1\r\nHost: example.com\r\n\r\n", "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"},
+		{"DELETE /x HTTP/1.1\r\nHost: example.com\r\n\r\n", "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"},
+		{"SSH-2.0-OpenSSH_9.2\r\n", ""},
+		{"\x00\x00\x00\x00\x00\x00\x00\x00", ""},
+	} {
+		conn, err := net.Dial("tcp", srv.Addrs()[0].String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(conn, c.send)
+		got, err := io.ReadAll(conn)
+		conn.Close()
+		if err != nil || string(got) != c.want {
+			t.Errorf("%q: %q (%v), want %q and the close", c.send, got, err, c.want)
+		}
+	}
+	log.WaitFor(t, "reason=\"client sent an HTTP request to an HTTPS server\"")
+}
+
+func TestLooksLikeHTTP(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want bool
+	}{
+		{"GET /", true}, {"GET h", true}, {"HEAD ", true}, {"POST ", true}, {"PUT /", true},
+		{"OPTIO", true}, {"DELET", true}, {"PATCH", true}, {"PROPF", true},
+		{"get /", false}, {"FOO /", false}, {"\x16\x03\x01\x02\x00", false}, {"SSH-2", false}, {" GET ", false},
+	} {
+		var hdr [5]byte
+		copy(hdr[:], c.in)
+		if got := looksLikeHTTP(hdr); got != c.want {
+			t.Errorf("%q: %v, want %v", c.in, got, c.want)
+		}
+	}
+}
+
+// Endpoints given one tls.Config share its session-ticket keys: a session
+// made on one resumes on the other.
+func TestTLSEndpointsShareTickets(t *testing.T) {
+	cfg := &tls.Config{Certificates: []tls.Certificate{testutil.SelfSigned(t)}}
+	srv := startServer(t, Config{Handler: whoami("root"), Endpoints: []Endpoint{
+		{Listen: listen.Config{Addr: "127.0.0.1:0"}, TLS: cfg},
+		{Listen: listen.Config{Addr: "127.0.0.1:0"}, TLS: cfg},
+	}})
+	sessions := tls.NewLRUClientSessionCache(4)
+	for i, a := range srv.Addrs() {
+		c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true, TLSClientConfig: &tls.Config{
+			InsecureSkipVerify: true, ServerName: "localhost", ClientSessionCache: sessions}}}
+		resp, err := c.Get("https://" + a.String() + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resumed := resp.TLS.DidResume; resumed != (i == 1) {
+			t.Fatalf("endpoint %d: resumed %v", i, resumed)
+		}
 	}
 }
 

@@ -81,10 +81,16 @@ type Endpoint struct {
 	// default) or "https". A TLS endpoint is always "https".
 	Scheme string
 	// TLS, on an HTTP endpoint, terminates TLS with this configuration: the
-	// handshake, bounded by HTTP.ReadHeaderTimeout, happens before the
-	// protocol is chosen by ALPN (HTTP/1.1 is the only one served so far).
-	// TLS connections run on the goroutine engine. nil: plain.
+	// handshake, bounded by HandshakeTimeout, happens before the protocol
+	// is chosen by ALPN (HTTP/1.1 is the only one served so far). TLS
+	// connections run on the goroutine engine. nil: plain.
 	TLS *tls.Config
+	// HandshakeTimeout bounds a TLS endpoint's handshake, from the accept
+	// on, so that a client that says nothing (or half a ClientHello) holds
+	// nothing longer; the head's timeout starts after it. 0:
+	// DefaultHandshakeTimeout (10 s); negative: none (shutdown still ends
+	// it).
+	HandshakeTimeout time.Duration
 	// Allow lists the TCP peers a uwsgi endpoint serves; nil: loopback
 	// only (see serve/uwsgi.Config.Allow).
 	Allow []netip.Prefix
@@ -128,10 +134,19 @@ func New(cfg Config) (*Server, error) {
 	if s.eng, err = newHTTPEngine(cfg); err != nil {
 		return nil, err
 	}
+	// One clone per configuration: Go keeps a tls.Config's session-ticket
+	// keys in it, so endpoints given the same one (a listener on IPv4 and
+	// one on IPv6) keep sharing them, and a session resumes on either.
+	clones := map[*tls.Config]*tls.Config{}
 	for i, ep := range s.cfg.Endpoints {
 		if ep.TLS != nil && len(ep.TLS.NextProtos) == 0 {
-			ep.TLS = ep.TLS.Clone()
-			ep.TLS.NextProtos = []string{"http/1.1"} // what ALPN offers
+			c := clones[ep.TLS]
+			if c == nil {
+				c = ep.TLS.Clone()
+				c.NextProtos = []string{"http/1.1"} // what ALPN offers
+				clones[ep.TLS] = c
+			}
+			ep.TLS = c
 			s.cfg.Endpoints[i] = ep
 		}
 		h := ep.Handler

@@ -57,6 +57,25 @@ func IsLogged(err error) bool {
 
 type loggedError struct{ err error }
 
+// WithHeader returns err, answered with the field name: value on its error
+// page too (the server discards the fields a handler set before it
+// failed; see WriteError), for a middleware whose field belongs on every
+// response, such as Strict-Transport-Security. WithHeader(nil, ...) is nil.
+func WithHeader(err error, name, value string) error {
+	if err == nil {
+		return nil
+	}
+	return &headerError{err, name, value}
+}
+
+type headerError struct {
+	err         error
+	name, value string
+}
+
+func (e *headerError) Error() string { return e.err.Error() }
+func (e *headerError) Unwrap() error { return e.err }
+
 func (e *loggedError) Error() string { return e.err.Error() }
 func (e *loggedError) Unwrap() error { return e.err }
 
@@ -134,7 +153,8 @@ func RenderError(w ResponseWriter, r *Request, err error) {
 
 // WriteError renders err as a short plain-text response: the status from StatusOf,
 // Allow for 405, Retry-After when set. Headers the handler set before failing are
-// discarded. The body never includes err's text, which may hold internal detail.
+// discarded, except those WithHeader added to err. The body never includes
+// err's text, which may hold internal detail.
 func WriteError(w ResponseWriter, err error) {
 	status := StatusOf(err)
 	writeError(w, err, "text/plain; charset=utf-8", []byte(strconv.Itoa(status)+" "+StatusText(status)+"\n"))
@@ -154,6 +174,11 @@ func writeError(w ResponseWriter, err error, contentType string, body []byte) {
 		}
 		for _, kv := range e.Headers {
 			h.Add(kv[0], kv[1])
+		}
+	}
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if he, ok := e.(*headerError); ok {
+			h.Add(he.name, he.value)
 		}
 	}
 	h.Set("Content-Type", contentType)

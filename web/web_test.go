@@ -119,6 +119,31 @@ func TestWriteError(t *testing.T) {
 	}
 }
 
+// WithHeader's field survives the reset of an error page, on the plain
+// page and on a site's own; the error keeps its status and its marks.
+func TestWithHeader(t *testing.T) {
+	if web.WithHeader(nil, "A", "b") != nil {
+		t.Fatal("WithHeader(nil) is not nil")
+	}
+	err := web.WithHeader(web.Logged(&web.Error{Status: 503, RetryAfter: 7}), "Strict-Transport-Security", "max-age=60")
+	if web.StatusOf(err) != 503 || !web.IsLogged(err) || err.Error() != "503 Service Unavailable" {
+		t.Fatalf("%d %v %q", web.StatusOf(err), web.IsLogged(err), err)
+	}
+	w := webtest.NewRecorder()
+	w.Header().Set("X-Handler", "discarded")
+	web.WriteError(w, err)
+	if w.Code != 503 || w.Head.Get("Strict-Transport-Security") != "max-age=60" || w.Head.Get("Retry-After") != "7" || w.Head.Get("X-Handler") != "" {
+		t.Fatalf("%d %v", w.Code, w.Head)
+	}
+	r := webtest.NewRequest("GET", "/", nil)
+	r.SetErrorPages(web.ErrorPages{404: []byte("<h1>gone</h1>")})
+	w = webtest.NewRecorder()
+	web.RenderError(w, r, web.WithHeader(web.ErrNotFound, "Strict-Transport-Security", "max-age=60"))
+	if w.Code != 404 || w.Body.String() != "<h1>gone</h1>" || w.Head.Get("Strict-Transport-Security") != "max-age=60" {
+		t.Fatalf("site page: %d %q %v", w.Code, w.Body.String(), w.Head)
+	}
+}
+
 func TestAllow(t *testing.T) {
 	ok := web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error { w.WriteString("ok"); return nil })
 	h := web.Allow(ok, "GET", "POST")

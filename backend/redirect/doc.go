@@ -5,4 +5,7 @@
 // The template's {host}, {path}, {query} and {uri} are replaced by the
 // request's, as received: paths and queries stay percent-encoded, so they
 // cannot break the Location field.
+//
+// HTTPS is the redirect of a plain HTTP listener to the TLS one: the same
+// host and target, with 308, except the ACME HTTP-01 challenge path.
 package redirect

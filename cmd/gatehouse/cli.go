@@ -39,6 +39,7 @@ Usage:
 Examples:
   gatehouse serve --demo
   gatehouse serve --http :8000 --http unix:/run/gatehouse.sock --static /=./public
+  gatehouse serve --https :443 --cert site.pem --key site.key --http :80 --redirect-https --wsgi app:app
   gatehouse serve --config /etc/gatehouse/gatehouse.toml
 `
 
@@ -125,6 +126,12 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 type serveOptions struct {
 	config    string
 	http      stringList
+	https     stringList
+	certs     stringList // --cert, paired with --key in order
+	keys      stringList
+	tls       config.TLS // --https listeners' other keys
+	redirect  bool       // --redirect-https
+	hsts      string
 	unixMode  string
 	unixOwner string
 	statics   stringList
@@ -168,10 +175,14 @@ What to serve (at least one), or a whole configuration with --config:
   --cgi /prefix=DIR      the CGI scripts in DIR at /prefix (repeatable)
   --config FILE          a TOML configuration (see docs/config.md); no other flags
 
-Where to listen: --http ADDR (HTTP) and --socket ADDR (the uwsgi protocol, for
-nginx's uwsgi_pass in front); without either, 127.0.0.1:8000 for HTTP.
+Where to listen: --http ADDR (HTTP), --https ADDR (HTTPS, with --cert and
+--key) and --socket ADDR (the uwsgi protocol, for nginx's uwsgi_pass in front);
+without any, 127.0.0.1:8000 for HTTP. --redirect-https makes the --http
+listeners redirect every request to the first --https one.
 
-SIGHUP restarts the WSGI workers one at a time without dropping a request.
+SIGHUP restarts the WSGI workers one at a time without dropping a request, and
+reloads the TLS certificates from their files (a broken file keeps the old
+certificate, and the log says why).
 
 Flags:
 `
@@ -263,6 +274,13 @@ func serveFlags(o *serveOptions) *flag.FlagSet {
 	c := &o.cfg
 	fs.StringVar(&o.config, "config", "", "serve the configuration in `FILE` (TOML); no other flags with it")
 	fs.Var(&o.http, "http", "listen for HTTP on `ADDR`: host:port, :port, [::1]:port or unix:/path (repeatable; default 127.0.0.1:8000)")
+	fs.Var(&o.https, "https", "listen for HTTPS on `ADDR`, as --http takes it, with the --cert certificates (repeatable)")
+	fs.Var(&o.certs, "cert", "certificate `FILE` (PEM, leaf then chain) for --https, with the --key after it; the first is the default, others are chosen by the names they hold (repeatable)")
+	fs.Var(&o.keys, "key", "private key `FILE` (PEM) of the --cert before it (repeatable)")
+	fs.BoolVar(&o.redirect, "redirect-https", false, "make the --http listeners answer every request with a 308 redirect to the first --https listener")
+	fs.StringVar(&o.hsts, "hsts", "", "send Strict-Transport-Security: `VALUE` on https responses, such as max-age=31536000")
+	fs.Var(durOpt{&o.tls.HandshakeTimeout, "10s"}, "handshake-timeout", "time for a TLS handshake, from the connection on; then close (0s: none)")
+	fs.Var(durOpt{&o.tls.ReloadInterval, "0s"}, "cert-reload-interval", "check the certificate files this often and reload them when one changed (0s: only on SIGHUP)")
 	fs.StringVar(&o.unixMode, "unix-mode", "0660", "file `MODE` of Unix sockets: who may connect")
 	fs.StringVar(&o.unixOwner, "unix-owner", "", "`USER[:GROUP]` owning Unix sockets (default: this process's)")
 	fs.Var(&o.sockets, "socket", "listen for the uwsgi protocol (nginx's uwsgi_pass) on `ADDR`: host:port or unix:/path (repeatable)")
@@ -361,11 +379,22 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 		return nil, usagef("--unix-mode %q: want an octal mode such as 0660", o.unixMode)
 	}
 	addrs := o.http
-	if len(addrs) == 0 && len(o.sockets) == 0 {
+	if len(addrs) == 0 && len(o.sockets) == 0 && len(o.https) == 0 {
 		addrs = stringList{"127.0.0.1:8000"}
+	}
+	tlsTable, err := o.tlsTable()
+	if err != nil {
+		return nil, err
 	}
 	add := func(flag, a, protocol string) error {
 		l := config.Listen{Addr: a, Protocol: protocol}
+		switch flag {
+		case "https":
+			t := *tlsTable
+			l.TLS = &t
+		case "http":
+			l.RedirectHTTPS = o.redirect
+		}
 		if network, rest := listen.Network(a); network == "unix" {
 			if rest == "" {
 				return usagef("--%s %q: a Unix socket needs a path", flag, a)
@@ -382,6 +411,11 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 			return nil, err
 		}
 	}
+	for _, a := range o.https {
+		if err := add("https", a, ""); err != nil {
+			return nil, err
+		}
+	}
 	for _, a := range o.sockets {
 		if err := add("socket", a, "uwsgi"); err != nil {
 			return nil, err
@@ -390,7 +424,7 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 	if len(o.sockAllow) > 0 && len(o.sockets) == 0 {
 		return nil, usagef("--socket-allow applies to uwsgi listeners: add --socket ADDR")
 	}
-	var site config.Site
+	site := config.Site{HSTS: o.hsts}
 	if o.demo {
 		site.Route = append(site.Route, config.Route{Path: "/", Demo: true})
 	}
@@ -503,6 +537,43 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 	return &c, nil
 }
 
+// tlsTable is the tls table of every --https listener, from --cert, --key
+// and the TLS flags; nil without --https, where those flags are mistakes.
+func (o *serveOptions) tlsTable() (*config.TLS, error) {
+	if len(o.https) == 0 {
+		var given []string
+		o.fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "cert", "key", "redirect-https", "hsts", "handshake-timeout", "cert-reload-interval":
+				given = append(given, "--"+f.Name)
+			}
+		})
+		if len(given) > 0 {
+			verb := "apply"
+			if len(given) == 1 {
+				verb = "applies"
+			}
+			return nil, usagef("%s %s to HTTPS: add --https ADDR", strings.Join(given, ", "), verb)
+		}
+		return nil, nil
+	}
+	if len(o.certs) == 0 || len(o.certs) != len(o.keys) {
+		return nil, usagef("--https needs certificates in pairs, --cert FILE --key FILE (got %d --cert, %d --key)", len(o.certs), len(o.keys))
+	}
+	if o.redirect && len(o.http) == 0 {
+		return nil, usagef("--redirect-https applies to --http listeners: add --http ADDR (port 80)")
+	}
+	t := o.tls
+	t.Cert, t.Key = o.certs[0], o.keys[0]
+	for i := 1; i < len(o.certs); i++ {
+		t.Certs = append(t.Certs, config.CertFiles{Cert: o.certs[i], Key: o.keys[i]})
+	}
+	if d := t.ReloadInterval; d != nil && d.Duration == 0 {
+		t.ReloadInterval = nil // "0s" is the default: never
+	}
+	return &t, nil
+}
+
 // prefixDir splits a /prefix=DIR flag value; the prefix gets its final slash.
 func prefixDir(flag, v string) (prefix, dir string, err error) {
 	prefix, dir, ok := strings.Cut(v, "=")
@@ -532,6 +603,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer built.Close()
 	logger := built.Logger
+	for _, w := range built.Warnings {
+		logger.Warn("configuration: "+w.Msg, "at", w.Where(), "hint", w.Hint)
+	}
 	srv, err := server.New(built.Config)
 	if err != nil {
 		return err
@@ -572,7 +646,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				if err := built.Reload(); err != nil {
 					// Each part that failed has logged why, with its detail
 					// (a traceback): one line here, not the reason again.
-					logger.Warn("SIGHUP: reload incomplete; the old processes keep serving")
+					logger.Warn("SIGHUP: reload incomplete; what failed keeps serving as it was")
 				}
 			case <-done:
 				return
@@ -588,8 +662,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 const checkUsage = `Usage: gatehouse check FILE
 
 Reads the configuration FILE and reports every problem with its line and a
-hint: syntax, unknown keys, values out of range, directories that do not exist.
-Exit status 0 when the file is fine, 2 when it is not.
+hint: syntax, unknown keys, values out of range, directories that do not exist,
+certificates that cannot be served. Warnings (a certificate no site needs) are
+reported too, but do not fail the check. Exit status 0 when the file is fine,
+2 when it is not.
 `
 
 // errCheckFailed carries check's problems: they are printed already.
@@ -620,7 +696,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 			for _, p := range ps {
 				fmt.Fprintln(stderr, p.String())
 			}
-			return &checkFailed{len(ps)}
+			return &checkFailed{ps.Errors()}
 		}
 		fmt.Fprintln(stderr, err)
 		return &checkFailed{1}
@@ -634,6 +710,9 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 		return report(err)
 	}
 	built.Close()
+	for _, w := range built.Warnings {
+		fmt.Fprintln(stderr, w.String())
+	}
 	fmt.Fprintf(stdout, "%s: ok (%d listener(s), %d site(s), %d route(s))\n", file, len(cfg.Listen), built.Sites, built.Routes)
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"gatehouse/config"
+	"gatehouse/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of TestCheckGolden")
@@ -69,8 +70,18 @@ func TestDocsExamples(t *testing.T) {
 	for i, b := range blocks {
 		tmp := t.TempDir()
 		text := b[1]
-		for _, prefix := range []string{"/srv/", "/var/log/", "/run/"} {
+		for _, prefix := range []string{"/srv/", "/var/log/", "/run/", "/etc/"} {
 			text = strings.ReplaceAll(text, "\""+prefix, "\""+tmp+prefix)
+		}
+		// Certificates for the names the example's files carry
+		// (example.com.pem and example.com.key).
+		for _, m := range regexp.MustCompile(`"(`+regexp.QuoteMeta(tmp)+`[^"]+)\.pem"`).FindAllStringSubmatch(text, -1) {
+			dir, name := filepath.Split(m[1])
+			if _, err := os.Stat(m[1] + ".pem"); err == nil {
+				continue
+			}
+			os.MkdirAll(dir, 0o755)
+			testutil.WriteCert(t, dir, name, testutil.CertSpec{Names: []string{name}})
 		}
 		// Create what the example names: static roots and error pages.
 		for _, m := range regexp.MustCompile(`(?:root|chdir|dir) = "([^"]+)"`).FindAllStringSubmatch(text, -1) {

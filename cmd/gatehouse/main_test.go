@@ -103,7 +103,8 @@ func start(t *testing.T, args ...string) *proc {
 			<-p.exited
 		}
 	})
-	want := max(1, strings.Count(strings.Join(full, " "), "--http "))
+	joined := strings.Join(full, " ")
+	want := max(1, strings.Count(joined, "--http ")+strings.Count(joined, "--https "))
 	deadline := time.Now().Add(10 * time.Second)
 	for strings.Count(p.stderr.String(), "msg=listening") < want {
 		select {
