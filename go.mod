@@ -3,3 +3,8 @@ module gatehouse
 go 1.26.8
 
 require github.com/pelletier/go-toml/v2 v2.4.3
+
+require (
+	golang.org/x/net v0.63.0
+	golang.org/x/text v0.44.0 // indirect
+)
