@@ -4,7 +4,7 @@ package h2
 
 import "net"
 
-// SniffSupported reports whether SniffPreface works on this system.
+// SniffSupported reports whether Sniff works on this system.
 const SniffSupported = false
 
-func sniff(net.Conn) (bool, error) { return false, ErrNoSniff }
+func sniff(net.Conn, int) (Sniffed, error) { return 0, ErrNoSniff }

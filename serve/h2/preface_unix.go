@@ -5,27 +5,36 @@ package h2
 import (
 	"io"
 	"net"
+	"sync"
 	"syscall"
 )
 
-// SniffSupported reports whether SniffPreface works on this system.
+// SniffSupported reports whether Sniff works on this system.
 const SniffSupported = true
 
-func sniff(c net.Conn) (bool, error) {
+var peekBufs sync.Pool
+
+func sniff(c net.Conn, size int) (Sniffed, error) {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
-		return false, ErrNoSniff
+		return 0, ErrNoSniff
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return false, ErrNoSniff
+		return 0, ErrNoSniff
 	}
-	var buf [len(Preface)]byte
-	var whole bool
+	bp, _ := peekBufs.Get().(*[]byte)
+	if bp == nil || cap(*bp) < size {
+		b := make([]byte, size)
+		bp = &b
+	}
+	defer peekBufs.Put(bp)
+	buf := (*bp)[:size]
+	var got Sniffed
 	var perr error
 	err = rc.Read(func(fd uintptr) bool {
 		for {
-			n, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK)
+			n, _, err := syscall.Recvfrom(int(fd), buf, syscall.MSG_PEEK)
 			switch {
 			case err == syscall.EINTR:
 				continue
@@ -38,20 +47,23 @@ func sniff(c net.Conn) (bool, error) {
 				perr = io.EOF
 				return true
 			}
-			var prefix bool
-			whole, prefix = matchPreface(buf[:n])
-			// Wait for more only while the bytes could still be the
-			// preface. Peeked bytes stay in the socket, so the poller (edge
-			// triggered) wakes again only when more arrive, or at the read
-			// deadline.
-			return whole || !prefix
+			// Undecided: wait for more. Peeked bytes stay in the socket, so
+			// the poller (edge triggered) wakes again only when more arrive,
+			// or at the read deadline.
+			got = classify(buf[:n], n == len(buf))
+			if got == SniffedNeither {
+				// Read what was looked at: a socket closed with bytes
+				// unread resets the connection (RST) instead of ending it.
+				syscall.Read(int(fd), buf[:n])
+			}
+			return got != 0
 		}
 	})
 	if err == nil {
 		err = perr
 	}
 	if err != nil {
-		return false, err
+		return 0, err
 	}
-	return whole, nil
+	return got, nil
 }
