@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"gatehouse/engine"
 	"gatehouse/serve/h2"
@@ -34,18 +35,19 @@ type connHandler interface {
 // begins with an HTTP/1.x request line to serve/http1, and one that begins
 // with neither is closed (see h2.Sniff).
 type dispatcher struct {
-	http *shttp.Server
-	h2   *h2.Server // nil: no HTTP/2 on this endpoint
-	tls  bool
-	h2c  bool
-	log  func(msg string, args ...any)
+	http    *shttp.Server
+	h2      *h2.Server // nil: no HTTP/2 on this endpoint
+	tls     bool
+	h2c     bool
+	timeout time.Duration // the head's: for the handshake, or the h2c sniff
+	maxLine int           // the request line's limit, for the h2c sniff
+	log     func(msg string, args ...any)
 }
 
 func (d *dispatcher) ServeConn(c *engine.Conn) {
-	timeout := d.http.Config().ReadHeaderTimeout
 	switch {
 	case d.tls:
-		if err := c.HandshakeTLS(timeout); err != nil {
+		if err := c.HandshakeTLS(d.timeout); err != nil {
 			d.log("tls handshake failed", "remote", c.Remote, "err", err)
 			c.NetConn.Close()
 			return
@@ -63,7 +65,7 @@ func (d *dispatcher) ServeConn(c *engine.Conn) {
 			c.NetConn.Close()
 			return
 		}
-		got, err := h2.Sniff(c.NetConn, timeout, d.http.Config().Limits.MaxRequestLine)
+		got, err := h2.Sniff(c.NetConn, d.timeout, d.maxLine)
 		if !c.SetActive() {
 			return // closed by a shutdown while it waited
 		}
@@ -147,7 +149,8 @@ func (s *Server) dispatcher(ep Endpoint, h web.Handler) (connHandler, error) {
 			}
 		}
 		h1 := shttp.New(h, c)
-		d := &dispatcher{http: h1, tls: ep.TLS != nil, h2c: ep.H2C, log: c.Logger.Debug}
+		d := &dispatcher{http: h1, tls: ep.TLS != nil, h2c: ep.H2C, log: c.Logger.Debug,
+			timeout: h1.Config().ReadHeaderTimeout, maxLine: h1.Config().Limits.MaxRequestLine}
 		if offersH2 || ep.H2C {
 			d.h2 = s.newH2(h, h1.Config(), ep.H2C)
 		}
