@@ -1,14 +1,20 @@
 package server
 
 import (
+	"crypto/tls"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"gatehouse/engine"
+	"gatehouse/serve/h2"
 	shttp "gatehouse/serve/http1"
 	suwsgi "gatehouse/serve/uwsgi"
 	"gatehouse/web"
+	"gatehouse/web/nethttp"
 )
 
 // connHandler serves the connections of one endpoint: it decides, per
@@ -24,33 +30,80 @@ type connHandler interface {
 
 // dispatcher is the connection dispatcher of an HTTP endpoint: plain HTTP/1.1
 // straight to serve/http1; on a TLS endpoint the handshake first, then the
-// protocol ALPN chose (HTTP/2 will be handed to Go's own server here).
+// protocol ALPN chose: "h2" to Go's own HTTP/2 server (serve/h2), anything
+// else ("http/1.1", or no ALPN) to serve/http1. On an h2c endpoint, a plain
+// connection that begins with the HTTP/2 preface goes to serve/h2, one that
+// begins with an HTTP/1.x request line to serve/http1, and one that begins
+// with neither is closed (see h2.Sniff).
 type dispatcher struct {
 	http             *shttp.Server
+	h2               *h2.Server // nil: no HTTP/2 on this endpoint
 	tls              bool
+	h2c              bool
 	handshakeTimeout time.Duration // Endpoint.HandshakeTimeout
+	timeout          time.Duration // the head's: for the h2c sniff
+	maxLine          int           // the request line's limit, for the h2c sniff
 	log              *slog.Logger
 }
 
 func (d *dispatcher) ServeConn(c *engine.Conn) {
-	if d.tls {
+	switch {
+	case d.tls:
 		if !handshake(c, d.handshakeTimeout, d.log) {
 			return
 		}
-		// c.TLS.NegotiatedProtocol: "" or "http/1.1" today, the only
-		// protocols a TLS endpoint offers.
+		if d.h2 != nil && c.TLS.NegotiatedProtocol == "h2" {
+			d.h2.ServeConn(c)
+			return
+		}
+	case d.h2c:
+		// The wait for the first bytes is HTTP/1.1's wait for a first
+		// request: idle (a shutdown closes the connection at once), within
+		// the head's timeout, and a connection that sends nothing is
+		// closed without a word.
+		if !c.SetIdle() {
+			c.NetConn.Close()
+			return
+		}
+		got, err := h2.Sniff(c.NetConn, d.timeout, d.maxLine)
+		if !c.SetActive() {
+			return // closed by a shutdown while it waited
+		}
+		if err != nil {
+			if !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, io.EOF) {
+				d.log.Debug("h2c sniff failed", "remote", c.Remote, "err", err)
+			}
+			c.NetConn.Close()
+			return
+		}
+		switch got {
+		case h2.SniffedHTTP2:
+			d.h2.ServeConn(c)
+			return
+		case h2.SniffedNeither:
+			// Neither protocol: an invalid preface (RFC 9113 §3.4) ends the
+			// connection without a reply.
+			d.log.Debug("h2c endpoint: neither HTTP/1.x nor the HTTP/2 preface; closed", "remote", c.Remote)
+			c.NetConn.Close()
+			return
+		}
 	}
 	d.http.ServeConn(c)
 }
 
 func (d *dispatcher) protocol() string {
-	if d.tls {
+	switch {
+	case d.tls:
 		return "https"
+	case d.h2c:
+		return "http+h2c"
 	}
 	return ProtocolHTTP
 }
 
-func (d *dispatcher) plainHTTP() bool            { return !d.tls }
+// plainHTTP: an h2c endpoint runs on the goroutine engine, where the
+// dispatcher can wait for a connection's first bytes and hand it on.
+func (d *dispatcher) plainHTTP() bool            { return !d.tls && !d.h2c }
 func (d *dispatcher) event() engine.EventHandler { return d.http }
 
 // uwsgiHandler serves a uwsgi endpoint (goroutine engine).
@@ -70,22 +123,88 @@ func (s *Server) dispatcher(ep Endpoint, h web.Handler) (connHandler, error) {
 		if ep.Scheme != "" {
 			c.Scheme = ep.Scheme
 		}
+		offersH2 := false
 		if ep.TLS != nil {
 			c.Scheme = "https"
 			for _, p := range ep.TLS.NextProtos {
-				if p != "http/1.1" {
-					return nil, fmt.Errorf("ALPN protocol %q is not served (only http/1.1)", p)
+				switch p {
+				case "h2":
+					offersH2 = true
+				case "http/1.1":
+				default:
+					return nil, fmt.Errorf("ALPN protocol %q is not served (only h2 and http/1.1)", p)
 				}
 			}
+			if offersH2 && !h2CipherSuites(ep.TLS) {
+				return nil, errors.New("h2 over TLS 1.2 needs TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 or " +
+					"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 among the cipher suites (RFC 9113 §9.2.2)")
+			}
 		}
-		return &dispatcher{http: shttp.New(h, c), tls: ep.TLS != nil, handshakeTimeout: ep.HandshakeTimeout, log: c.Logger}, nil
+		if ep.H2C {
+			switch {
+			case ep.TLS != nil:
+				return nil, errors.New("h2c is HTTP/2 without TLS; a TLS endpoint offers h2 by ALPN")
+			case !h2.SniffSupported:
+				return nil, errors.New("h2c needs MSG_PEEK, which this system lacks")
+			}
+		}
+		h1 := shttp.New(h, c)
+		d := &dispatcher{http: h1, tls: ep.TLS != nil, h2c: ep.H2C, log: c.Logger, handshakeTimeout: ep.HandshakeTimeout,
+			timeout: h1.Config().ReadHeaderTimeout, maxLine: h1.Config().Limits.MaxRequestLine}
+		if offersH2 || ep.H2C {
+			d.h2 = s.newH2(h, h1.Config(), ep.H2C)
+		}
+		return d, nil
 	case ProtocolUWSGI:
 		if ep.TLS != nil {
 			return nil, fmt.Errorf("a uwsgi endpoint does not take TLS")
+		}
+		if ep.H2C {
+			return nil, fmt.Errorf("a uwsgi endpoint does not take h2c")
 		}
 		c := s.cfg.UWSGI
 		c.Allow = ep.Allow
 		return uwsgiHandler{suwsgi.New(h, c)}, nil
 	}
 	return nil, fmt.Errorf("unknown protocol %q (want http or uwsgi)", ep.Protocol)
+}
+
+// newH2 builds the HTTP/2 server of an endpoint whose HTTP/1.1 server has
+// the configuration c (defaults applied): what HTTP/2 does not set of its
+// own, and the way each request is served, are HTTP/1.1's.
+func (s *Server) newH2(h web.Handler, c shttp.Config, unencrypted bool) *h2.Server {
+	hc := s.cfg.HTTP2
+	hc.Unencrypted = unencrypted
+	if hc.MaxHeaderBytes == 0 {
+		hc.MaxHeaderBytes = c.Limits.MaxHeaderBytes
+	}
+	if hc.IdleTimeout == 0 {
+		hc.IdleTimeout = c.IdleTimeout
+	}
+	if hc.WriteTimeout == 0 {
+		hc.WriteTimeout = c.WriteTimeout
+	}
+	hc.Request = nethttp.Config{
+		Scheme: c.Scheme, ServerName: c.ServerName, Limits: c.Limits, MaxBodyBytes: c.MaxBodyBytes,
+		BodyReadTimeout: c.BodyReadTimeout, Logger: c.Logger, AccessLog: c.AccessLog,
+	}
+	srv := h2.New(h, hc)
+	s.h2 = append(s.h2, srv)
+	return srv
+}
+
+// h2CipherSuites reports whether a TLS configuration that offers h2 lets
+// HTTP/2 run: over TLS 1.2, RFC 9113 §9.2.2 requires a suite that
+// configured lists might lack, and net/http answers INADEQUATE_SECURITY to
+// a connection without it. TLS 1.3 suites are always fine.
+func h2CipherSuites(c *tls.Config) bool {
+	if c.CipherSuites == nil || c.MinVersion >= tls.VersionTLS13 {
+		return true
+	}
+	for _, id := range c.CipherSuites {
+		if id == tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 || id == tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 {
+			return true
+		}
+	}
+	return false
 }

@@ -92,8 +92,9 @@ func TestEndpointsHandlersAndSchemes(t *testing.T) {
 	}
 }
 
-// A TLS endpoint: the dispatcher's handshake, ALPN's http/1.1, the state
-// and the scheme on the request; plain HTTP beside it on the same engine.
+// A TLS endpoint: the dispatcher's handshake, ALPN's http/1.1 for a client
+// that offers only it, the state and the scheme on the request; plain HTTP
+// beside it on the same engine. (HTTP/2 by ALPN: h2_test.go.)
 func TestTLSEndpoint(t *testing.T) {
 	cert := testutil.SelfSigned(t)
 	srv := startServer(t, Config{Handler: whoami("root"), Endpoints: []Endpoint{
@@ -101,8 +102,7 @@ func TestTLSEndpoint(t *testing.T) {
 		{Listen: listen.Config{Addr: "127.0.0.1:0"}},
 	}})
 	a := srv.Addrs()
-	// The client offers h2 first: the endpoint picks http/1.1, all it serves.
-	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2", "http/1.1"}}}}
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}}}}
 	if got := get(t, c, "https://"+a[0].String()+"/"); got != "root https http/1.1" {
 		t.Fatalf("over TLS: %q", got)
 	}
@@ -223,8 +223,14 @@ func TestEndpointErrors(t *testing.T) {
 		{"unknown protocol", Endpoint{Listen: listen.Config{Addr: "127.0.0.1:0"}, Protocol: "gopher"}, "unknown protocol"},
 		{"uwsgi with TLS", Endpoint{Listen: listen.Config{Addr: "127.0.0.1:0"}, Protocol: ProtocolUWSGI,
 			TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}, "TLS"},
-		{"h2 not served", Endpoint{Listen: listen.Config{Addr: "127.0.0.1:0"},
-			TLS: &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2"}}}, "h2"},
+		{"ALPN protocol not served", Endpoint{Listen: listen.Config{Addr: "127.0.0.1:0"},
+			TLS: &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "spdy/3.1"}}}, "spdy/3.1"},
+		{"h2 without its cipher suite", Endpoint{Listen: listen.Config{Addr: "127.0.0.1:0"},
+			TLS: &tls.Config{Certificates: []tls.Certificate{cert}, CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384}}},
+			"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"},
+		{"h2c with TLS", Endpoint{Listen: listen.Config{Addr: "127.0.0.1:0"}, H2C: true,
+			TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}, "h2c"},
+		{"h2c on uwsgi", Endpoint{Listen: listen.Config{Addr: "127.0.0.1:0"}, Protocol: ProtocolUWSGI, H2C: true}, "h2c"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := New(Config{Handler: whoami("root"), Endpoints: []Endpoint{c.ep}})

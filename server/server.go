@@ -1,6 +1,6 @@
 // Package server assembles gatehouse from its parts: listeners, the connection
-// engine, the HTTP/1.1 server and the handler tree, and runs them with a graceful
-// lifecycle. It is the only package (with cmd) that knows every layer.
+// engine, the HTTP/1.1 server (and Go's HTTP/2 server, through serve/h2) and
+// the handler tree, and runs them with a graceful lifecycle. It is the only package (with cmd) that knows every layer.
 package server
 
 import (
@@ -17,6 +17,7 @@ import (
 
 	"gatehouse/engine"
 	"gatehouse/listen"
+	"gatehouse/serve/h2"
 	shttp "gatehouse/serve/http1"
 	suwsgi "gatehouse/serve/uwsgi"
 	"gatehouse/web"
@@ -35,6 +36,13 @@ type Config struct {
 	// every HTTP endpoint; see serve/http1.Config. An endpoint's Scheme
 	// replaces HTTP.Scheme.
 	HTTP shttp.Config
+	// HTTP2 holds the HTTP/2 limits of the endpoints that serve it (TLS
+	// endpoints by ALPN, h2c endpoints); see serve/h2.Config. Zero fields
+	// take net/http's defaults for the HTTP/2 settings (250 streams, 1 MiB
+	// frames) and HTTP's values for what both protocols bound
+	// (MaxHeaderBytes from HTTP.Limits, IdleTimeout, WriteTimeout). Its
+	// Request and Unencrypted are set per endpoint, from HTTP.
+	HTTP2 h2.Config
 	// UWSGI holds the uwsgi endpoints' limits and timeouts (Allow is per
 	// endpoint); see serve/uwsgi.Config.
 	UWSGI suwsgi.Config
@@ -81,9 +89,12 @@ type Endpoint struct {
 	// default) or "https". A TLS endpoint is always "https".
 	Scheme string
 	// TLS, on an HTTP endpoint, terminates TLS with this configuration: the
-	// handshake, bounded by HandshakeTimeout, happens before the protocol
-	// is chosen by ALPN (HTTP/1.1 is the only one served so far). TLS
-	// connections run on the goroutine engine. nil: plain.
+	// handshake, bounded by HandshakeTimeout, happens before the protocol is
+	// chosen by ALPN: "h2" is served by Go's HTTP/2 server (serve/h2),
+	// "http/1.1" or none by gatehouse's HTTP/1.1 server. Without NextProtos
+	// the endpoint offers ["h2", "http/1.1"], h2 first (the server's order
+	// wins); NextProtos ["http/1.1"] turns HTTP/2 off. TLS connections run
+	// on the goroutine engine. nil: plain.
 	TLS *tls.Config
 	// HandshakeTimeout bounds a TLS endpoint's handshake, from the accept
 	// on, so that a client that says nothing (or half a ClientHello) holds
@@ -91,6 +102,15 @@ type Endpoint struct {
 	// DefaultHandshakeTimeout (10 s); negative: none (shutdown still ends
 	// it).
 	HandshakeTimeout time.Duration
+	// H2C, on a plain HTTP endpoint, also serves HTTP/2 without TLS to
+	// clients that start with its preface (prior knowledge, RFC 9113 §3.3:
+	// curl --http2-prior-knowledge, gRPC, h2load), beside HTTP/1.1 on the
+	// same port. "Upgrade: h2c" is never honoured (RFC 9113 dropped it;
+	// through proxies it smuggles requests): such requests are answered as
+	// HTTP/1.1. An h2c endpoint runs on the goroutine engine. false (the
+	// default): HTTP/1.x only; ignored elsewhere but refused with TLS or
+	// uwsgi.
+	H2C bool
 	// Allow lists the TCP peers a uwsgi endpoint serves; nil: loopback
 	// only (see serve/uwsgi.Config.Allow).
 	Allow []netip.Prefix
@@ -103,6 +123,7 @@ type Server struct {
 	root      *Root
 	eng       httpEngine
 	conns     []connHandler // per endpoint
+	h2        []*h2.Server  // the HTTP/2 servers of the endpoints that have one
 	mu        sync.Mutex
 	listeners []net.Listener
 	errc      chan error
@@ -143,7 +164,7 @@ func New(cfg Config) (*Server, error) {
 			c := clones[ep.TLS]
 			if c == nil {
 				c = ep.TLS.Clone()
-				c.NextProtos = []string{"http/1.1"} // what ALPN offers
+				c.NextProtos = []string{"h2", "http/1.1"} // what ALPN offers, in the server's order
 				clones[ep.TLS] = c
 			}
 			ep.TLS = c
@@ -268,7 +289,20 @@ func (s *Server) Shutdown() {
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.ShutdownGrace)
 		defer cancel()
 	}
-	if err := s.eng.Shutdown(ctx); err != nil {
+	// HTTP/2 connections are the engine's too, but only net/http can end
+	// them gracefully (GOAWAY, then close once their streams are done): it
+	// shuts down beside the engine, under the same deadline. When the grace
+	// runs out, the engine closes every connection, HTTP/2 ones included.
+	var wg sync.WaitGroup
+	for _, h := range s.h2 {
+		wg.Go(func() { h.Shutdown(ctx) })
+	}
+	err := s.eng.Shutdown(ctx)
+	wg.Wait()
+	for _, h := range s.h2 {
+		h.Close()
+	}
+	if err != nil {
 		s.log.Warn("grace period over; closed remaining connections", "took", time.Since(start).Round(time.Millisecond))
 	} else {
 		s.log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
@@ -276,4 +310,10 @@ func (s *Server) Shutdown() {
 }
 
 // Close stops the server at once, closing every connection.
-func (s *Server) Close() error { return s.eng.Close() }
+func (s *Server) Close() error {
+	err := s.eng.Close()
+	for _, h := range s.h2 {
+		h.Close()
+	}
+	return err
+}

@@ -142,7 +142,8 @@ func (r *Request) Host() []byte { return r.host }
 // Scheme returns "http" or "https".
 func (r *Request) Scheme() string { return r.scheme }
 
-// Proto returns the protocol version, "HTTP/1.1" or "HTTP/1.0".
+// Proto returns the protocol version: "HTTP/1.1", "HTTP/1.0", or "HTTP/2.0"
+// for a request that came over HTTP/2 (through web/nethttp.HTTPHandler).
 func (r *Request) Proto() string {
 	if r.major == 1 && r.minor == 0 {
 		return "HTTP/1.0"

@@ -284,6 +284,20 @@ func (x *exchange) write(p []byte) error {
 	return nil
 }
 
+// h2Version is what uWSGI writes at the start of its status line for a
+// request whose SERVER_PROTOCOL was HTTP/2.0: it echoes the protocol it was
+// given, as behind nginx, and frames the response as HTTP/1.1 all the same.
+const h2Version = "HTTP/2.0 "
+
+// relabelHTTP2 reads a status line that starts "HTTP/2.0 " as the HTTP/1.1
+// response it is: only on the first bytes of the response to a request that
+// came over HTTP/2, so the strict parser still refuses every other version.
+func relabelHTTP2(b []byte) {
+	if string(b[:len(h2Version)]) == h2Version {
+		copy(b, "HTTP/1.1 ")
+	}
+}
+
 // receive reads the response head, then relays the body.
 func (x *exchange) receive(sendErr error) error {
 	h := x.h
@@ -322,6 +336,9 @@ func (x *exchange) receive(sendErr error) error {
 			p.Reset()
 		}
 		k, rerr := x.read(buf[w:])
+		if r == 0 && w < len(h2Version) && w+k >= len(h2Version) && x.r.ProtoAtLeast(2, 0) {
+			relabelHTTP2(buf[:w+k])
+		}
 		w += k
 		if k == 0 && rerr != nil {
 			return x.readFailed(rerr, sendErr, w > r)

@@ -383,6 +383,35 @@ func (req *Request) parseTarget() error {
 	return req.splitPath(rest[end:])
 }
 
+// ParseTarget checks a request-target that did not arrive in a request line
+// (HTTP/2's :path, RFC 9113 §8.3.1) by the rules a request line's target
+// passes here, and splits it: origin-form, or asterisk-form for OPTIONS;
+// visible ASCII only, no fragment, well-formed percent-encoding in the path.
+// Every layer behind the server then sees targets of one shape, whichever
+// protocol carried them. path and query are views into target; query is nil
+// when there is no '?'.
+func ParseTarget(method, target []byte) (path, query []byte, err error) {
+	if len(target) == 0 {
+		return nil, nil, ErrTarget
+	}
+	for _, c := range target {
+		if class[c]&cTarget == 0 {
+			if c >= 0x80 {
+				return nil, nil, ErrTargetNonASCII
+			}
+			return nil, nil, ErrTarget
+		}
+	}
+	req := Request{Method: method, Target: target}
+	if err := req.parseTarget(); err != nil {
+		return nil, nil, err
+	}
+	if req.Form != FormOrigin && req.Form != FormAsterisk {
+		return nil, nil, ErrTargetForm
+	}
+	return req.Path, req.Query, nil
+}
+
 // splitPath sets Path and Query from an origin-form target (or the part of an
 // absolute-form target after the authority), which holds no fragment.
 //

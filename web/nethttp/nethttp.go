@@ -1,9 +1,13 @@
-// Package nethttp runs net/http handlers on gatehouse. Handler adapts any
-// http.Handler (routers, middleware, http.FileServer, frameworks) to web.Handler.
+// Package nethttp joins gatehouse and net/http, both ways. Handler adapts any
+// http.Handler (routers, middleware, http.FileServer, frameworks) to
+// web.Handler, to run on gatehouse; HTTPHandler adapts a web.Handler to
+// http.Handler, for net/http's servers to run (Go's HTTP/2 server, which
+// serve/h2 hands connections to).
 //
-// The adapter builds an *http.Request and its header map for every request, so it
-// allocates where native web.Handlers do not; that cost stays in this package.
-// Unlike net/http, gatehouse does not sniff a Content-Type the handler left unset.
+// Each adapter builds the other side's request and header for every request,
+// so it allocates where native web.Handlers do not; that cost stays in this
+// package, paid by the requests that cross it. Unlike net/http, gatehouse does
+// not sniff a Content-Type the handler left unset, either way.
 package nethttp
 
 import (

@@ -1,0 +1,214 @@
+package h2
+
+// Regression tests for HTTP/2 denial-of-service attacks. net/http's server
+// defends against each; these tests pin that the defence holds through
+// gatehouse's hand-off, with gatehouse's limits, so that a Go upgrade or a
+// change of ours that loses one fails here.
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// floodCount is how many attack units each test sends: far past every
+// bound the server keeps (250 streams, 1000 queued, 10 000 control frames).
+const floodCount = 10000
+
+// healthyOrCalmed checks how a flood ended: either the server ended the
+// connection with GOAWAY ENHANCE_YOUR_CALM, or the connection still serves
+// a request. And the handlers of the flood all finished.
+func healthyOrCalmed(t *testing.T, cl *client, cc *concurrency) {
+	t.Helper()
+	calmed := false
+	if !cl.isClosed() {
+		id, err := cl.request("GET", "/quick", true)
+		if err == nil && cl.waitFor(10*time.Second, func() bool { _, _, done := cl.response(id); return done || cl.goAway != nil }) {
+			if status, n, done := cl.response(id); done && status == "200" && n == 5 {
+				t.Logf("connection healthy after the flood")
+			} else {
+				calmed = true
+			}
+		} else {
+			calmed = true
+		}
+	} else {
+		calmed = true
+	}
+	if calmed {
+		cl.waitFor(5*time.Second, func() bool { return cl.goAway != nil })
+		cl.mu.Lock()
+		g := cl.goAway
+		cl.mu.Unlock()
+		if g == nil || g.ErrCode != http2.ErrCodeEnhanceYourCalm {
+			t.Fatalf("the connection failed without GOAWAY ENHANCE_YOUR_CALM (got %v)", g)
+		}
+		t.Logf("connection ended with GOAWAY ENHANCE_YOUR_CALM")
+	}
+	// Handlers end as their streams' contexts are canceled.
+	if !cc.waitIdle(10 * time.Second) {
+		t.Fatalf("%d handlers of the flood still run", cc.cur.Load())
+	}
+}
+
+// Rapid Reset (CVE-2023-44487): HEADERS then RST_STREAM, again and again.
+// The handlers running at once never pass MaxConcurrentStreams.
+func TestRapidReset(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			cc := new(concurrency)
+			x := newHarness(t, tr, cc, Config{})
+			cl := x.dial(0).start()
+			block := cl.headers("GET", "/")
+			for i := 0; i < floodCount; i++ {
+				id := cl.nextID
+				cl.nextID += 2
+				err := cl.write(func() error {
+					if err := cl.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block, EndStream: true, EndHeaders: true}); err != nil {
+						return err
+					}
+					return cl.fr.WriteRSTStream(id, http2.ErrCodeCancel)
+				})
+				if err != nil {
+					break // the server closed the connection
+				}
+			}
+			healthyOrCalmed(t, cl, cc)
+			if p := cc.peak.Load(); p > DefaultMaxConcurrentStreams {
+				t.Fatalf("%d handlers ran at once, over %d", p, DefaultMaxConcurrentStreams)
+			}
+			t.Logf("handlers run: %d, at most %d at once", cc.total.Load(), cc.peak.Load())
+		})
+	}
+}
+
+// MadeYouReset (CVE-2025-8671): each stream is made to break the
+// protocol (WINDOW_UPDATE with a zero increment, RFC 9113 §6.9), so the
+// server resets it itself. The handlers running at once stay bounded as
+// for Rapid Reset.
+func TestMadeYouReset(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			cc := new(concurrency)
+			x := newHarness(t, tr, cc, Config{})
+			cl := x.dial(0).start()
+			block := cl.headers("POST", "/")
+			for i := 0; i < floodCount; i++ {
+				id := cl.nextID
+				cl.nextID += 2
+				err := cl.write(func() error {
+					if err := cl.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block, EndHeaders: true}); err != nil {
+						return err
+					}
+					return cl.fr.WriteWindowUpdate(id, 0)
+				})
+				if err != nil {
+					break
+				}
+			}
+			healthyOrCalmed(t, cl, cc)
+			if p := cc.peak.Load(); p > DefaultMaxConcurrentStreams {
+				t.Fatalf("%d handlers ran at once, over %d", p, DefaultMaxConcurrentStreams)
+			}
+			cl.mu.Lock()
+			reset := map[uint32]bool{}
+			for _, f := range cl.frames {
+				if r, ok := f.(*http2.RSTStreamFrame); ok && r.ErrCode == http2.ErrCodeProtocol {
+					reset[r.StreamID] = true
+				}
+			}
+			cl.mu.Unlock()
+			resets := len(reset)
+			if resets == 0 {
+				t.Fatal("the server reset no stream: the attack did not happen")
+			}
+			t.Logf("handlers run: %d, at most %d at once; %d streams reset by the server", cc.total.Load(), cc.peak.Load(), resets)
+		})
+	}
+}
+
+// CONTINUATION flood (CVE-2023-45288): a header block that never ends.
+// The server stops reading it past about twice the header limit and closes
+// the connection.
+func TestContinuationFlood(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			cc := new(concurrency)
+			x := newHarness(t, tr, cc, Config{})
+			cl := x.dial(0).start()
+			if !cl.sync() {
+				t.Fatal("no PING ACK")
+			}
+			before := x.read.Load()
+			// A valid header block of 4 MiB: many 1 KiB fields.
+			var block bytes.Buffer
+			enc := hpack.NewEncoder(&block)
+			for _, kv := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "localhost"}, {":path", "/"}} {
+				enc.WriteField(hpack.HeaderField{Name: kv[0], Value: kv[1]})
+			}
+			value := string(bytes.Repeat([]byte("v"), 1000))
+			for block.Len() < 4<<20 {
+				enc.WriteField(hpack.HeaderField{Name: "x-flood", Value: value, Sensitive: true}) // never indexed: every field costs its bytes
+			}
+			b := block.Bytes()
+			const frag = 1 << 10
+			err := cl.write(func() error {
+				return cl.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: b[:frag]})
+			})
+			for off := frag; err == nil && off+frag <= len(b); off += frag {
+				err = cl.write(func() error { return cl.fr.WriteContinuation(1, false, b[off:off+frag]) })
+			}
+			if !x.waitEnded(10 * time.Second) {
+				t.Fatal("the connection is still open after a 4 MiB header block")
+			}
+			limit := int64(2*(x.srv.Config().MaxHeaderBytes+320) + 4*(frag+9))
+			if n := x.read.Load() - before; n > limit {
+				t.Fatalf("the server read %d bytes of the header block before closing, over %d", n, limit)
+			} else {
+				t.Logf("the server read %d bytes of the header block, then closed", n)
+			}
+			if cc.total.Load() != 0 {
+				t.Fatal("a handler ran")
+			}
+		})
+	}
+}
+
+// Ping flood (CVE-2019-9512): PINGs from a client that reads nothing, so
+// the ACKs queue up. The server closes the connection once too many
+// control frames wait (net/http's bound: 10 000).
+func TestPingFlood(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			x := newHarness(t, tr, new(concurrency), Config{})
+			cl := x.dial(4096) // never read: the ACKs fill the socket, then the queue
+			stop := make(chan struct{})
+			done := make(chan int)
+			go func() {
+				sent := 0
+				for ; sent < 100*floodCount; sent++ {
+					select {
+					case <-stop:
+						done <- sent
+						return
+					default:
+					}
+					if cl.write(func() error { return cl.fr.WritePing(false, [8]byte{byte(sent)}) }) != nil {
+						break
+					}
+				}
+				done <- sent
+			}()
+			ended := x.waitEnded(20 * time.Second)
+			close(stop)
+			sent := <-done
+			if !ended {
+				t.Fatalf("the connection is still open after %d PINGs never read", sent)
+			}
+			t.Logf("closed after %d PINGs", sent)
+		})
+	}
+}
