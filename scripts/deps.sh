@@ -16,6 +16,7 @@ declare -A test_deps=(
 )
 declare -A bench_deps=(
   [curl]=curl
+  [h2load]=nghttp2-client
   [perf]=linux-perf
   [wrk]=wrk
   [taskset]=util-linux

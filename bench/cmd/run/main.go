@@ -69,6 +69,8 @@ type launch struct {
 	Port int
 	WWW  string // the directory the static scenarios serve
 	Dir  string // an empty directory of the run's own, removed after it
+	Cert string // the TLS scenarios' certificate and key (PEM files)
+	Key  string
 	App  string // WSGI scenarios: the application, module:callable
 	Apps string // WSGI scenarios: the directory holding the applications
 }
@@ -108,6 +110,11 @@ var servers = []serverSpec{
 		Version: phpVersion, Peer: phpFPMPeer},
 	{Name: "gatehouse-php-unbuffered", Build: "gatehouse-cmd", BuildPkg: "gatehouse/cmd/gatehouse", Args: gatehousePHPUnbufferedArgs,
 		Version: phpVersion, Peer: phpFPMPeer, OptIn: true},
+	{Name: "gatehouse-tls", Build: "gatehouse-cmd", BuildPkg: "gatehouse/cmd/gatehouse", Args: gatehouseTLSArgs},
+	{Name: "nginx-tls", Program: "nginx", Args: nginxTLSArgs, Log: "error.log", Version: nginxVersion},
+	{Name: "nethttp-tls", Build: "nethttp-tls", Args: func(l launch) ([]string, error) {
+		return []string{"-addr", l.Addr, "-root", l.WWW, "-cert", l.Cert, "-key", l.Key}, nil
+	}},
 	{Name: "nginx-php", Program: "nginx", Args: nginxPHPArgs(false), Log: "error.log", Version: nginxVersion, Peer: phpFPMPeer},
 	{Name: "nginx-php-keepalive", Program: "nginx", Args: nginxPHPArgs(true), Log: "error.log", Version: nginxVersion, Peer: phpFPMPeer},
 	{Name: "gatehouse-uwsgi", Build: "gatehouse-cmd", BuildPkg: "gatehouse/cmd/gatehouse", Args: gatehouseUWSGIArgs,
@@ -124,6 +131,7 @@ var (
 	wsgiServers   = []string{"gatehouse-wsgi", "gatehouse-wsgi-unbuffered", "gunicorn", "uwsgi-http", "nginx-uwsgi"}
 	phpServers    = []string{"gatehouse-php", "gatehouse-php-unbuffered", "nginx-php", "nginx-php-keepalive"}
 	uwsgiServers  = []string{"gatehouse-uwsgi", "nginx-uwsgi"}
+	tlsServers    = []string{"gatehouse-tls", "nginx-tls", "nethttp-tls"}
 )
 
 // scenario is one load shape. A load scenario drives wrk with Conns keep-alive
@@ -140,6 +148,8 @@ type scenario struct {
 	Conns    int
 	Pipeline int
 	Close    bool // wrk sends "Connection: close": one connection per request
+	TLS      bool // https: wrk over TLS (HTTP/1.1)
+	H2       bool // h2load over TLS (HTTP/2, 10 streams per connection) instead of wrk
 	Idle     int
 	Servers  []string
 	Baseline string
@@ -162,6 +172,12 @@ var scenarios = []scenario{
 		About: "wrk -t1 -c50, keep-alive GET /hello.txt: a 13-byte file served from disk"},
 	{Name: "static64k", Path: "/64k.bin", Conns: 50, Servers: staticServers, Baseline: "gatehouse-static", Check: checkStatic,
 		About: "wrk -t1 -c50, keep-alive GET /64k.bin: a 65,536-byte file served from disk"},
+	{Name: "tls_c50", Path: "/hello.txt", Conns: 50, TLS: true, Servers: tlsServers, Baseline: "gatehouse-tls", Check: checkTLS,
+		About: "wrk -t1 -c50 over TLS 1.3 (ECDSA P-256), keep-alive HTTP/1.1 GET /hello.txt (13 bytes)"},
+	{Name: "tls_close50", Path: "/hello.txt", Conns: 50, TLS: true, Close: true, Servers: tlsServers, Baseline: "gatehouse-tls", Check: checkTLS,
+		About: "wrk -t1 -c50 over TLS 1.3 with Connection: close: a new connection and full handshake per request"},
+	{Name: "h2_c50", Path: "/hello.txt", Conns: 50, H2: true, Servers: tlsServers, Baseline: "gatehouse-tls", Check: checkTLS,
+		About: "h2load -t1 -c50 -m10 over TLS 1.3, HTTP/2 GET /hello.txt (13 bytes)"},
 	{Name: "wsgi_hello", Path: "/", App: "hello:application", Conns: 50, Servers: wsgiServers, Baseline: "gatehouse-wsgi",
 		Check: checkWSGI("/", []byte("Hello, World!")), About: "wrk -t1 -c50, GET / of a plain WSGI application (13 bytes), 2 worker processes"},
 	{Name: "flask_hello", Path: "/", App: "flaskbench:app", Conns: 50, Servers: wsgiServers, Baseline: "gatehouse-wsgi",
@@ -192,6 +208,7 @@ type config struct {
 	scenarios []scenario   // each with only the selected servers
 	scratch   string       // temporary directory, removed at exit
 	www       string       // scratch/www, the files of the static scenarios
+	cert, key string       // scratch/cert.pem, key.pem: the TLS scenarios' ECDSA P-256 certificate
 	apps      string       // bench/apps, the WSGI applications
 }
 
@@ -238,6 +255,10 @@ func main() {
 	}()
 
 	if err := makeScratch(&cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "run:", err)
+		fatal(1)
+	}
+	if err := makeCert(&cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "run:", err)
 		fatal(1)
 	}
@@ -377,6 +398,12 @@ func setup(cfg *config, scenarioFl, serverFl, baseline string, idleConns int) er
 		return fmt.Errorf("pipeline script: %w", err)
 	}
 	tools := []string{cfg.wrk, "taskset", "go"}
+	for _, sc := range cfg.scenarios {
+		if sc.H2 {
+			tools = append(tools, "h2load")
+			break
+		}
+	}
 	for _, s := range cfg.servers {
 		if s.Program != "" {
 			tools = append(tools, s.Program)
@@ -632,7 +659,7 @@ func startServer(cfg *config, sc scenario, s serverSpec, port int) (*server, err
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	l := launch{Addr: addr, Port: port, WWW: cfg.www, Dir: dir, App: sc.App, Apps: cfg.apps}
+	l := launch{Addr: addr, Port: port, WWW: cfg.www, Dir: dir, App: sc.App, Apps: cfg.apps, Cert: cfg.cert, Key: cfg.key}
 	args, err := s.Args(l)
 	if err != nil {
 		os.RemoveAll(dir)

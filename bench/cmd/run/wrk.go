@@ -79,6 +79,9 @@ func wrkSeconds(d time.Duration) string {
 // returns what it reported. The run is bounded: wrk gets its duration plus a
 // margin, then is killed.
 func runWrk(cfg *config, sc scenario, port int, d time.Duration) (wrkResult, error) {
+	if sc.H2 {
+		return runH2load(cfg, sc, port, d)
+	}
 	args := []string{"-c", cfg.clientCPU, cfg.wrk,
 		"-t1", "-c" + strconv.Itoa(sc.Conns), "-d" + wrkSeconds(d)}
 	if sc.Pipeline > 0 {
@@ -87,7 +90,11 @@ func runWrk(cfg *config, sc scenario, port int, d time.Duration) (wrkResult, err
 	if sc.Close {
 		args = append(args, "-H", "Connection: close")
 	}
-	args = append(args, fmt.Sprintf("http://127.0.0.1:%d%s", port, sc.Path))
+	scheme := "http"
+	if sc.TLS {
+		scheme = "https"
+	}
+	args = append(args, fmt.Sprintf("%s://127.0.0.1:%d%s", scheme, port, sc.Path))
 	if sc.Pipeline > 0 {
 		args = append(args, "--", strconv.Itoa(sc.Pipeline))
 	}
