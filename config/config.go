@@ -20,6 +20,9 @@ type Config struct {
 	// Upstream names groups of application servers that routes share
 	// (pass = "name"): one connection pool, balanced, for them all.
 	Upstream []Upstream `toml:"upstream"`
+	// ACME configures certificates from an ACME CA, for listeners with
+	// tls.acme.
+	ACME ACME `toml:"acme"`
 
 	// File is the path the configuration was read from ("" for flags).
 	File string `toml:"-"`

@@ -213,3 +213,31 @@ func TestAddrProblems(t *testing.T) {
 		}
 	}
 }
+
+// [acme] is checked with the listeners that use it.
+func TestACMEProblems(t *testing.T) {
+	site := "\n[[site]]\nhosts = [\"example.com\", \"*.example.com\", \"192.0.2.1\"]\n  [[site.route]]\n  path = \"/\"\n  demo = true\n"
+	for _, c := range []struct {
+		name, file, want string
+	}{
+		{"unused", "[acme]\nemail = \"ops@example.com\"\n[[listen]]\naddr = \":80\"\n" + site, "no listener takes its certificates"},
+		{"no names", "[[listen]]\naddr = \":443\"\ntls = { acme = true }\n[[site]]\n  [[site.route]]\n  path = \"/\"\n  demo = true\n", "no names to obtain certificates for"},
+		{"wildcard", "[acme]\ndomains = [\"*.example.com\"]\n[[listen]]\naddr = \":443\"\ntls = { acme = true }\n" + site, "is not a host name"},
+		{"ca", "[acme]\nca = \"http://ca.test/dir\"\n[[listen]]\naddr = \":443\"\ntls = { acme = true }\n" + site, "is not an https:// URL"},
+		{"email", "[acme]\nemail = \"ops\"\n[[listen]]\naddr = \":443\"\ntls = { acme = true }\n" + site, "is not an address"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("f.toml", []byte(c.file))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("%v, want %q", err, c.want)
+			}
+		})
+	}
+	cfg, err := Parse("f.toml", []byte("[[listen]]\naddr = \":443\"\ntls = { acme = true }\n"+site))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.ACMEDomains(); len(got) != 1 || got[0] != "example.com" {
+		t.Fatalf("names from the sites: %v, want the one name (no wildcard, no address)", got)
+	}
+}

@@ -1,5 +1,10 @@
 package config
 
+import (
+	"net"
+	"strings"
+)
+
 // TLS is a listener's TLS: its certificates and protocol settings. See
 // docs/tls.md.
 type TLS struct {
@@ -22,6 +27,11 @@ type TLS struct {
 	Curves []string `toml:"curves"`
 	// HandshakeTimeout bounds the handshake. Default "10s"; "0s": none.
 	HandshakeTimeout *Duration `toml:"handshake_timeout"`
+	// ACME serves the names of [acme] (by default every site's host name)
+	// with certificates obtained from an ACME CA, such as Let's Encrypt,
+	// and renewed in the background. With cert and key too, those serve
+	// the other names. Default false.
+	ACME bool `toml:"acme"`
 	// ReloadInterval checks the files' modification times this often and
 	// reloads the certificates when one changed. Default: never (SIGHUP
 	// reloads them at once); "0s" too.
@@ -32,4 +42,55 @@ type TLS struct {
 type CertFiles struct {
 	Cert string `toml:"cert"`
 	Key  string `toml:"key"`
+}
+
+// ACME is where certificates of listeners with tls.acme come from (RFC 8555).
+type ACME struct {
+	// Domains are the names certificates are obtained for, and no other (a
+	// certificate for any name a client asks would let anyone spend the
+	// CA's rate limits and fill the disk). Default: every site's host
+	// that is a name (not a wildcard or an address).
+	Domains []string `toml:"domains"`
+	// Email is the account's contact, for the CA's notices. Default: none.
+	Email string `toml:"email"`
+	// CA is the ACME directory URL. Default: Let's Encrypt's production
+	// directory.
+	CA string `toml:"ca"`
+	// CARoot is a PEM file of roots trusted, instead of the system's, for
+	// the CA's own HTTPS: a private or test CA. Default: the system's.
+	CARoot string `toml:"ca_root"`
+	// CacheDir keeps the account key and the certificates (mode 0700, files
+	// 0600). Default: /var/lib/gatehouse/acme for root, else the user's
+	// cache directory's gatehouse/acme.
+	CacheDir string `toml:"cache_dir"`
+}
+
+// ACMEDomains returns [acme] domains, or every site's host that is a name.
+func (c *Config) ACMEDomains() []string {
+	if len(c.ACME.Domains) > 0 {
+		return c.ACME.Domains
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range c.Site {
+		for _, h := range s.Hosts {
+			h = strings.ToLower(strings.TrimSuffix(h, "."))
+			if strings.Contains(h, "*") || net.ParseIP(strings.Trim(h, "[]")) != nil || seen[h] {
+				continue
+			}
+			seen[h] = true
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// UsesACME reports whether a listener's certificates come from ACME.
+func (c *Config) UsesACME() bool {
+	for _, l := range c.Listen {
+		if l.TLS != nil && l.TLS.ACME {
+			return true
+		}
+	}
+	return false
 }

@@ -122,6 +122,7 @@ func (c *Config) validate() Problems {
 	}
 
 	ps = append(ps, c.validateUpstreams()...)
+	ps = append(ps, c.validateACME()...)
 	if len(c.Site) == 0 {
 		ps = append(ps, Problem{File: c.File, Msg: "no [[site]] section: there is nothing to serve",
 			Hint: "add one: [[site]] then [[site.route]] path = \"/\" with a backend such as static = { root = \"/srv/www\" }"})

@@ -51,7 +51,7 @@ func (c *Config) validateTLS(i int, l Listen) Problems {
 		}
 	}
 	if t.Cert == "" && t.Key == "" {
-		if len(t.Certs) == 0 {
+		if len(t.Certs) == 0 && !t.ACME {
 			bad(p, "listen.tls names no certificate", `write tls = { cert = "/etc/gatehouse/tls/example.com.pem", key = "/etc/gatehouse/tls/example.com.key" }`)
 		}
 	} else {
@@ -178,4 +178,36 @@ func checkHSTS(v string) (msg, hint string) {
 			"write \"max-age=63072000; includeSubDomains; preload\", or drop preload"
 	}
 	return "", ""
+}
+
+// validateACME checks [acme] and its use.
+func (c *Config) validateACME() Problems {
+	var ps Problems
+	bad := func(path, msg, hint string) { ps = append(ps, c.ProblemAt(path, msg, hint)) }
+	a := c.ACME
+	set := len(a.Domains) > 0 || a.Email != "" || a.CA != "" || a.CARoot != "" || a.CacheDir != ""
+	if !c.UsesACME() {
+		if set {
+			bad("acme", "[acme] is set, but no listener takes its certificates", `add tls = { acme = true } to the [[listen]] that serves HTTPS`)
+		}
+		return ps
+	}
+	domains := c.ACMEDomains()
+	if len(domains) == 0 {
+		bad("acme", "tls.acme: no names to obtain certificates for", `give the sites hosts = ["example.com"], or [acme] domains = ["example.com"]`)
+	}
+	for k, d := range a.Domains {
+		h := strings.ToLower(strings.TrimSuffix(d, "."))
+		if h == "" || strings.Contains(h, "*") || net.ParseIP(strings.Trim(h, "[]")) != nil {
+			bad(fmt.Sprintf("acme.domains[%d]", k), fmt.Sprintf("acme.domains %q is not a host name", d),
+				"a name such as \"example.com\": wildcards need the DNS-01 challenge, which is not served, and a CA issues no certificate for an address")
+		}
+	}
+	if a.CA != "" && !strings.HasPrefix(a.CA, "https://") {
+		bad("acme.ca", fmt.Sprintf("acme.ca %q is not an https:// URL", a.CA), "the CA's directory URL, such as https://acme-staging-v02.api.letsencrypt.org/directory")
+	}
+	if a.Email != "" && !strings.Contains(a.Email, "@") {
+		bad("acme.email", fmt.Sprintf("acme.email %q is not an address", a.Email), "write \"ops@example.com\"")
+	}
+	return ps
 }

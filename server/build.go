@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -15,11 +16,13 @@ import (
 	"gatehouse/config"
 	"gatehouse/listen"
 	"gatehouse/middleware/accesslog"
+	"gatehouse/middleware/acme"
 	"gatehouse/middleware/buffer"
 	"gatehouse/proto/http1"
 	"gatehouse/route"
 	shttp "gatehouse/serve/http1"
 	suwsgi "gatehouse/serve/uwsgi"
+	"gatehouse/tlsconf"
 	"gatehouse/upstream"
 	"gatehouse/web"
 )
@@ -36,13 +39,15 @@ type Built struct {
 	// them.
 	Warnings config.Problems
 
-	closers   []func() error
-	reloaders []func() error
-	pools     map[string]*upstream.Pool // by [[upstream]] name
-	spoolMax  int64                     // the gateways' bound on a chunked body they spool: [http] max_body
-	tempDir   string                    // [http] temp_dir: every temporary file
-	bufCfg    buffer.Config             // [http]'s buffer sizes
-	buffers   map[[2]bool]*buffer.Buffer
+	closers     []func() error
+	reloaders   []func() error
+	pools       map[string]*upstream.Pool // by [[upstream]] name
+	spoolMax    int64                     // the gateways' bound on a chunked body they spool: [http] max_body
+	tempDir     string                    // [http] temp_dir: every temporary file
+	bufCfg      buffer.Config             // [http]'s buffer sizes
+	buffers     map[[2]bool]*buffer.Buffer
+	acme        *acme.Manager // [acme], when a listener takes its certificates
+	acmeConfigs map[*tlsconf.Certs]*tls.Config
 }
 
 // Reload restarts what can be restarted in place, as SIGHUP asks: the WSGI
@@ -124,16 +129,24 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 			problem("http.temp_dir", rp.Error(), rp.hint)
 		}
 	}
+	b.acmeManager(cfg, opt, problem)
 	tlsCerts, tlsGroups := b.tlsListeners(cfg, opt, problem)
 	for i, l := range cfg.Listen {
 		ep := Endpoint{Listen: listen.Config{Addr: l.Addr, Owner: l.Owner}, Protocol: ProtocolHTTP}
 		if c := tlsCerts[i]; c != nil {
 			ep.TLS = c.TLSConfig()
+			if l.TLS.ACME && b.acme != nil {
+				ep.TLS = b.acmeTLS(c)
+			}
 			ep.HandshakeTimeout = dur(l.TLS.HandshakeTimeout, -1)
 		}
 		if l.RedirectHTTPS {
 			port, _, _ := cfg.HTTPSPort() // validated
-			ep.Handler = &redirect.HTTPS{Port: port}
+			rd := &redirect.HTTPS{Port: port}
+			if b.acme != nil {
+				rd.Challenge = b.acmeChallenge()
+			}
+			ep.Handler = rd
 		}
 		if l.Mode != "" {
 			m, _ := strconv.ParseUint(l.Mode, 8, 32) // validated
@@ -225,7 +238,7 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 		}
 		b.Sites++
 	}
-	b.Config.Handler = front(&hosts)
+	b.Config.Handler = b.front(&hosts)
 	certWarnings(cfg, tlsGroups, warn)
 	if len(ps) > 0 {
 		b.Close()

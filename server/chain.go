@@ -25,9 +25,22 @@ import (
 //	route chain   routeChain below, outermost first
 //	backend       backends.go
 //
-// frontChain wraps the host router. It has no layer yet: CONNECT is refused
-// by serve/http1 itself until the forward proxy takes it here.
-var frontChain []web.Middleware
+// frontLayer is one middleware of the front chain, before site routing.
+type frontLayer struct {
+	name    string
+	applies func(b *Built) bool
+	wrap    func(b *Built, next web.Handler) web.Handler
+}
+
+// frontChain wraps the host router, outermost first: what answers whatever
+// the host. (CONNECT is refused by serve/http1 itself until the forward
+// proxy takes it here.)
+var frontChain = []frontLayer{
+	// The CA's HTTP-01 requests, before any site: the name it validates may
+	// be served by no site yet, and a site's redirect must not catch them.
+	{"acme", func(b *Built) bool { return b.acme != nil },
+		func(b *Built, next web.Handler) web.Handler { return b.acme.Middleware()(next) }},
+}
 
 // siteLayer is one middleware of a site's chain, as routeLayer is of a
 // route's.
@@ -103,7 +116,15 @@ func (b *Built) route(r *config.Route, site *route.Site, opt BuildOptions) (web.
 }
 
 // front wraps the host router in the front chain.
-func front(hosts web.Handler) web.Handler { return web.Chain(hosts, frontChain...) }
+func (b *Built) front(hosts web.Handler) web.Handler {
+	h := hosts
+	for i := len(frontChain) - 1; i >= 0; i-- {
+		if l := frontChain[i]; l.applies(b) {
+			h = l.wrap(b, h)
+		}
+	}
+	return h
+}
 
 // siteHandler wraps a site in its chain, inside the site's error pages (a
 // site middleware's errors are rendered with them too).

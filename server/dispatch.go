@@ -10,12 +10,17 @@ import (
 	"time"
 
 	"gatehouse/engine"
+	"gatehouse/middleware/acme"
 	"gatehouse/serve/h2"
 	shttp "gatehouse/serve/http1"
 	suwsgi "gatehouse/serve/uwsgi"
 	"gatehouse/web"
 	"gatehouse/web/nethttp"
 )
+
+// acmeALPN is the protocol of TLS-ALPN-01 validations (middleware/acme's
+// ALPNProto), offered on listeners whose certificates come from ACME.
+const acmeALPN = acme.ALPNProto
 
 // connHandler serves the connections of one endpoint: it decides, per
 // accepted connection, what serves it.
@@ -50,6 +55,12 @@ func (d *dispatcher) ServeConn(c *engine.Conn) {
 	switch {
 	case d.tls:
 		if !handshake(c, d.handshakeTimeout, d.log) {
+			return
+		}
+		if c.TLS.NegotiatedProtocol == acmeALPN {
+			// A TLS-ALPN-01 validation (RFC 8737): the handshake, with the
+			// challenge certificate, was the whole exchange.
+			c.NetConn.Close()
 			return
 		}
 		if d.h2 != nil && c.TLS.NegotiatedProtocol == "h2" {
@@ -130,9 +141,9 @@ func (s *Server) dispatcher(ep Endpoint, h web.Handler) (connHandler, error) {
 				switch p {
 				case "h2":
 					offersH2 = true
-				case "http/1.1":
+				case "http/1.1", acmeALPN:
 				default:
-					return nil, fmt.Errorf("ALPN protocol %q is not served (only h2 and http/1.1)", p)
+					return nil, fmt.Errorf("ALPN protocol %q is not served (only h2, http/1.1 and acme-tls/1)", p)
 				}
 			}
 			if offersH2 && !h2CipherSuites(ep.TLS) {

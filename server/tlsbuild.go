@@ -52,7 +52,14 @@ func (b *Built) tlsListeners(cfg *config.Config, opt BuildOptions, problem func(
 		for _, i := range g.listeners {
 			addrs = append(addrs, cfg.Listen[i].Addr)
 		}
-		certs, err := tlsconf.New(tlsConfig(t, strings.Join(addrs, " "), b))
+		tc := tlsConfig(t, strings.Join(addrs, " "), b)
+		if t.ACME {
+			tc.Issuer = checkIssuer{} // gatehouse check: no manager, nothing ordered
+			if b.acme != nil {
+				tc.Issuer = b.acme
+			}
+		}
+		certs, err := tlsconf.New(tc)
 		if err != nil {
 			path, hint := certProblem(fmt.Sprintf("listen[%d].tls", g.listeners[0]), err)
 			problem(path, "listen.tls: "+err.Error(), hint)

@@ -39,7 +39,7 @@ func (e *CertError) Unwrap() error { return e.Err }
 // that cannot be served fails the whole load: a store is swapped in whole
 // or not at all.
 func load(c *Config) (*store, error) {
-	if c.Default == nil && len(c.Certs) == 0 {
+	if c.Default == nil && len(c.Certs) == 0 && c.Issuer == nil {
 		return nil, errors.New("tlsconf: no certificate")
 	}
 	now := time.Now()

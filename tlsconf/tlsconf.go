@@ -54,6 +54,10 @@ type Config struct {
 	// nil: Go's defaults (X25519MLKEM768, SecP256r1MLKEM768,
 	// SecP384r1MLKEM1024, X25519, P-256, P-384, P-521).
 	Curves []tls.CurveID
+	// Issuer, when set, serves the names it manages (certificates from an
+	// ACME CA), ahead of the files: a name it manages is never looked up
+	// among Certs or answered with Default. nil: the files only.
+	Issuer Issuer
 	// Name names the listener in the log (its address).
 	Name string
 	// Logger receives reloads and their failures. nil: slog.Default().
@@ -107,7 +111,18 @@ func (cs *Certs) TLSConfig() *tls.Config { return cs.tls }
 // Certificates describes the certificates being served.
 func (cs *Certs) Certificates() []Cert { return cs.cur.Load().info }
 
+// Issuer obtains certificates for some names itself (middleware/acme's
+// Manager): for those, and for its challenges (TLS-ALPN-01 asks for the
+// managed name), it answers the handshake.
+type Issuer interface {
+	Manages(name string) bool
+	GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error)
+}
+
 func (cs *Certs) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	if is := cs.cfg.Issuer; is != nil && hello.ServerName != "" && is.Manages(hello.ServerName) {
+		return is.GetCertificate(hello)
+	}
 	if c := cs.cur.Load().lookup(hello); c != nil {
 		return c, nil
 	}

@@ -187,6 +187,10 @@ func TestLoadErrors(t *testing.T) {
 	if _, err := New(Config{}); err == nil {
 		t.Error("no certificate at all: no error")
 	}
+	// An issuer alone (ACME) is enough: it serves the names it manages.
+	if _, err := New(Config{Issuer: fakeIssuer{}, Logger: quiet().Logger()}); err != nil {
+		t.Errorf("an issuer and no files: %v", err)
+	}
 	// The default needs no name: clients that ask for none get it.
 	if _, err := New(Config{Default: &Pair{noName, noNameKey}, Logger: quiet().Logger()}); err != nil {
 		t.Errorf("a default without DNS names: %v", err)
@@ -321,5 +325,34 @@ func TestWatch(t *testing.T) {
 	<-done
 	if got, _ := serial(t, cs, "example.com"); got != 2 {
 		t.Fatalf("serial %d, want 2", got)
+	}
+}
+
+// fakeIssuer manages one name and answers it with one certificate.
+type fakeIssuer struct{ cert *tls.Certificate }
+
+func (fakeIssuer) Manages(name string) bool { return name == "issued.test" }
+func (f fakeIssuer) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return f.cert, nil
+}
+
+// The issuer answers the names it manages, ahead of every file (a TLS-ALPN-01
+// validation asks for such a name); other names are the files' as before.
+func TestIssuerFirst(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := testutil.WriteCert(t, dir, "issued", testutil.CertSpec{Names: []string{"issued.test", "file.test"}})
+	issued := &tls.Certificate{}
+	cs, err := New(Config{Default: &Pair{cert, key}, Issuer: fakeIssuer{issued}, Logger: quiet().Logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := cs.TLSConfig().GetCertificate
+	if c, err := get(&tls.ClientHelloInfo{ServerName: "issued.test"}); err != nil || c != issued {
+		t.Errorf("a managed name: %v, %v; want the issuer's certificate", c, err)
+	}
+	for _, name := range []string{"file.test", ""} {
+		if c, err := get(&tls.ClientHelloInfo{ServerName: name}); err != nil || c == nil || c == issued {
+			t.Errorf("%q: %v, %v; want the file's certificate", name, c, err)
+		}
 	}
 }

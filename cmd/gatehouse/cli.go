@@ -124,28 +124,29 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 // configuration file it stands for (see toConfig), so that a flag and the file
 // mean the same thing; only flags given on the command line are set.
 type serveOptions struct {
-	config    string
-	http      stringList
-	https     stringList
-	certs     stringList // --cert, paired with --key in order
-	keys      stringList
-	tls       config.TLS // --https listeners' other keys
-	redirect  bool       // --redirect-https
-	hsts      string
-	unixMode  string
-	unixOwner string
-	statics   stringList
-	demo      bool
-	wsgi      config.WSGI // --wsgi and the worker flags
-	wsgiEnv   stringList
-	php       string
-	fcgiPass  string
-	uwsgiPass string
-	cgis      stringList
-	sockets   stringList // uwsgi-protocol listeners
-	sockAllow stringList
-	xSendfile string
-	xAccel    string
+	config      string
+	http        stringList
+	https       stringList
+	certs       stringList // --cert, paired with --key in order
+	keys        stringList
+	tls         config.TLS // --https listeners' other keys
+	redirect    bool       // --redirect-https
+	acmeDomains stringList // --acme-domain
+	hsts        string
+	unixMode    string
+	unixOwner   string
+	statics     stringList
+	demo        bool
+	wsgi        config.WSGI // --wsgi and the worker flags
+	wsgiEnv     stringList
+	php         string
+	fcgiPass    string
+	uwsgiPass   string
+	cgis        stringList
+	sockets     stringList // uwsgi-protocol listeners
+	sockAllow   stringList
+	xSendfile   string
+	xAccel      string
 	// request_buffering and response_buffering of every application route
 	reqBuffering, respBuffering bool
 	cfg                         config.Config // keys set by the flags below
@@ -280,6 +281,11 @@ func serveFlags(o *serveOptions) *flag.FlagSet {
 	fs.BoolVar(&o.redirect, "redirect-https", false, "make the --http listeners answer every request with a 308 redirect to the first --https listener")
 	fs.StringVar(&o.hsts, "hsts", "", "send Strict-Transport-Security: `VALUE` on https responses, such as max-age=31536000")
 	fs.Var(durOpt{&o.tls.HandshakeTimeout, "10s"}, "handshake-timeout", "time for a TLS handshake, from the connection on; then close (0s: none)")
+	fs.Var(&o.acmeDomains, "acme-domain", "obtain the --https certificate for `NAME` from an ACME CA (Let's Encrypt by default), and renew it (repeatable)")
+	fs.StringVar(&o.cfg.ACME.Email, "acme-email", "", "contact `ADDRESS` of the ACME account, for the CA's notices")
+	fs.StringVar(&o.cfg.ACME.CA, "acme-ca", "", "ACME directory `URL` (default Let's Encrypt's)")
+	fs.StringVar(&o.cfg.ACME.CARoot, "acme-ca-root", "", "PEM `FILE` of roots trusted for the ACME CA's own HTTPS (a private or test CA)")
+	fs.StringVar(&o.cfg.ACME.CacheDir, "acme-cache", "", "`DIR` keeping the ACME account key and certificates (default /var/lib/gatehouse/acme for root)")
 	fs.Var(durOpt{&o.tls.ReloadInterval, "0s"}, "cert-reload-interval", "check the certificate files this often and reload them when one changed (0s: only on SIGHUP)")
 	fs.StringVar(&o.unixMode, "unix-mode", "0660", "file `MODE` of Unix sockets: who may connect")
 	fs.StringVar(&o.unixOwner, "unix-owner", "", "`USER[:GROUP]` owning Unix sockets (default: this process's)")
@@ -531,6 +537,7 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 		return nil, usagef("nothing to serve: give --demo, --static /prefix=DIR, --wsgi MODULE:APP, --php DIR, --uwsgi-pass ADDR, --cgi /prefix=DIR or --config FILE (see gatehouse serve --help)")
 	}
 	c.Site = []config.Site{site}
+	c.ACME.Domains = o.acmeDomains
 	if err := c.Validate(); err != nil {
 		return nil, &usageError{err.Error()}
 	}
@@ -544,7 +551,8 @@ func (o *serveOptions) tlsTable() (*config.TLS, error) {
 		var given []string
 		o.fs.Visit(func(f *flag.Flag) {
 			switch f.Name {
-			case "cert", "key", "redirect-https", "hsts", "handshake-timeout", "cert-reload-interval":
+			case "cert", "key", "redirect-https", "hsts", "handshake-timeout", "cert-reload-interval",
+				"acme-domain", "acme-email", "acme-ca", "acme-ca-root", "acme-cache":
 				given = append(given, "--"+f.Name)
 			}
 		})
@@ -557,14 +565,29 @@ func (o *serveOptions) tlsTable() (*config.TLS, error) {
 		}
 		return nil, nil
 	}
-	if len(o.certs) == 0 || len(o.certs) != len(o.keys) {
-		return nil, usagef("--https needs certificates in pairs, --cert FILE --key FILE (got %d --cert, %d --key)", len(o.certs), len(o.keys))
+	if len(o.certs) != len(o.keys) || len(o.certs) == 0 && len(o.acmeDomains) == 0 {
+		return nil, usagef("--https needs certificates in pairs, --cert FILE --key FILE (got %d --cert, %d --key), or --acme-domain NAME", len(o.certs), len(o.keys))
+	}
+	if len(o.acmeDomains) == 0 {
+		var given []string
+		o.fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "acme-email", "acme-ca", "acme-ca-root", "acme-cache":
+				given = append(given, "--"+f.Name)
+			}
+		})
+		if len(given) > 0 {
+			return nil, usagef("%s need --acme-domain NAME: the names to obtain certificates for", strings.Join(given, ", "))
+		}
 	}
 	if o.redirect && len(o.http) == 0 {
 		return nil, usagef("--redirect-https applies to --http listeners: add --http ADDR (port 80)")
 	}
 	t := o.tls
-	t.Cert, t.Key = o.certs[0], o.keys[0]
+	if len(o.certs) > 0 {
+		t.Cert, t.Key = o.certs[0], o.keys[0]
+	}
+	t.ACME = len(o.acmeDomains) > 0
 	for i := 1; i < len(o.certs); i++ {
 		t.Certs = append(t.Certs, config.CertFiles{Cert: o.certs[i], Key: o.keys[i]})
 	}

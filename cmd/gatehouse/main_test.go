@@ -109,6 +109,7 @@ func start(t *testing.T, args ...string) *proc {
 	for strings.Count(p.stderr.String(), "msg=listening") < want {
 		select {
 		case err := <-p.exited:
+			p.exited <- err // for the cleanup, which waits for it
 			t.Fatalf("gatehouse exited early (%v):\n%s", err, p.stderr.String())
 		default:
 		}

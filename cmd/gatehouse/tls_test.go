@@ -62,3 +62,44 @@ tls = { cert = "/c.pem", key = "/k.pem" }
 		}
 	}
 }
+
+// The ACME flags build the file's [acme] and tls.acme; they need --https and
+// --acme-domain.
+func TestACMEFlagsMeanTheFile(t *testing.T) {
+	flagsMeanFile(t, []string{"--https", ":443", "--http", ":80", "--redirect-https", "--demo",
+		"--acme-domain", "example.com", "--acme-domain", "www.example.com", "--acme-email", "ops@example.com",
+		"--acme-ca", "https://ca.test/dir", "--acme-ca-root", "/ca.pem", "--acme-cache", "/var/cache/acme",
+		"--cert-reload-interval", "0s"}, `
+[acme]
+domains = ["example.com", "www.example.com"]
+email = "ops@example.com"
+ca = "https://ca.test/dir"
+ca_root = "/ca.pem"
+cache_dir = "/var/cache/acme"
+[[listen]]
+addr = ":80"
+redirect_https = true
+[[listen]]
+addr = ":443"
+tls = { acme = true }
+[[site]]
+  [[site.route]]
+  path = "/"
+  demo = true
+`, true)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--acme-domain", "example.com", "--demo"}, "--acme-domain applies to HTTPS"},
+		{[]string{"--https", ":443", "--acme-email", "ops@example.com", "--demo"}, "--https needs certificates"},
+		{[]string{"--https", ":443", "--cert", "/c.pem", "--key", "/k.pem", "--acme-email", "ops@example.com", "--demo"}, "--acme-email need --acme-domain"},
+		{[]string{"--https", ":443", "--acme-domain", "*.example.com", "--demo"}, `acme.domains "*.example.com" is not a host name`},
+		{[]string{"--https", ":443", "--acme-domain", "example.com", "--acme-ca", "http://ca.test/dir", "--demo"}, "is not an https:// URL"},
+	} {
+		_, _, err := runCLI(append([]string{"serve"}, c.args...)...)
+		if exitCode(err) != 2 || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("serve %v: %v, want a usage error containing %q", c.args, err, c.want)
+		}
+	}
+}

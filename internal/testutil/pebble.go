@@ -78,18 +78,35 @@ func StartPebble(t testing.TB) *Pebble {
 // every start), to verify the certificates it issued.
 func (pb *Pebble) Root(t testing.TB) *x509.CertPool {
 	t.Helper()
+	pemBytes := pb.RootPEM(t)
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemBytes) {
+		t.Fatalf("pebble's root: %q", pemBytes)
+	}
+	return pool
+}
+
+// RootPEM is Root as a PEM file's bytes, for curl's --cacert.
+func (pb *Pebble) RootPEM(t testing.TB) []byte {
+	t.Helper()
 	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pb.CARoots}}}
 	resp, err := c.Get(pb.mgmt + "/roots/0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	pemBytes, _ := io.ReadAll(resp.Body)
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pemBytes) {
-		t.Fatalf("pebble's root: %q", pemBytes)
+	pemBytes, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return pool
+	return pemBytes
+}
+
+// MiniCA is the file of the root pebble's own HTTPS certificate chains to,
+// for a client of its directory (--acme-ca-root).
+func (pb *Pebble) MiniCA(t testing.TB) string {
+	t.Helper()
+	return filepath.Join(ModuleDir(t, "github.com/letsencrypt/pebble/v2@v2.10.3"), "test/certs/pebble.minica.pem")
 }
 
 func splitPort(addr string) (string, int, error) {
