@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/internal/testutil"
 	"gatehouse/listen"
 	"gatehouse/web"
 )
@@ -45,7 +46,7 @@ var h2specKnownFailures = []string{
 // from the module proxy (once per machine: the binary is kept in the build
 // cache's directory) and never skips.
 func TestH2Spec(t *testing.T) {
-	bin := h2specBinary(t)
+	bin := testutil.GoTool(t, "github.com/summerwind/h2spec/cmd/h2spec@"+h2specVersion)
 	h := web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error {
 		if _, err := io.Copy(io.Discard, r.Body()); err != nil {
 			return err
@@ -122,42 +123,3 @@ func readH2SpecReport(path string) (cases int, failed []string, err error) {
 	return cases, failed, nil
 }
 
-// h2specBinary builds h2spec into a directory of the Go build cache, or
-// returns the one built before. The build (about 15 s) goes through the
-// module proxy, as any module download does.
-func h2specBinary(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("go", "env", "GOCACHE").Output()
-	if err != nil {
-		t.Fatalf("go env GOCACHE: %v", err)
-	}
-	dir := filepath.Join(strings.TrimSpace(string(out)), "gatehouse-tools", "h2spec-"+h2specVersion)
-	bin := filepath.Join(dir, "h2spec")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	// Built into a directory of its own, then renamed into place: two test
-	// runs building at once each see a whole binary or none.
-	tmp, err := os.MkdirTemp(dir, "build-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(tmp)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "install", "github.com/summerwind/h2spec/cmd/h2spec@"+h2specVersion)
-	// The module has no go.mod: its dependencies resolve to their newest
-	// versions. -modcacherw keeps the module cache removable.
-	cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOFLAGS=-modcacherw", "GO111MODULE=on")
-	cmd.Dir = tmp
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building h2spec %s: %v\n%s", h2specVersion, err, out)
-	}
-	if err := os.Rename(filepath.Join(tmp, "h2spec"), bin); err != nil {
-		t.Fatal(err)
-	}
-	return bin
-}
