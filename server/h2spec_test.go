@@ -122,4 +122,3 @@ func readH2SpecReport(path string) (cases int, failed []string, err error) {
 	slices.Sort(failed)
 	return cases, failed, nil
 }
-
