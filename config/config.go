@@ -15,6 +15,7 @@ type Config struct {
 	Log       Log       `toml:"log"`
 	AccessLog AccessLog `toml:"access_log"`
 	HTTP      HTTP      `toml:"http"`
+	HTTP2     HTTP2     `toml:"http2"`
 	Listen    []Listen  `toml:"listen"`
 	Site      []Site    `toml:"site"`
 	// Upstream names groups of application servers that routes share
@@ -85,6 +86,17 @@ type HTTP struct {
 	TempDir        string `toml:"temp_dir"`        // for request bodies and responses; default the system's
 }
 
+// HTTP2 holds the HTTP/2 limits (TLS listeners by ALPN, h2c listeners); the
+// header bytes, idle, write and body limits are [http]'s, as for HTTP/1.1.
+type HTTP2 struct {
+	// MaxConcurrentStreams bounds the streams (so the handlers) one
+	// connection has at once. Default 250.
+	MaxConcurrentStreams *int `toml:"max_concurrent_streams"`
+	// MaxFrameSize is the largest frame accepted. Default "1MiB"; from
+	// "16KiB" to 16 MiB - 1.
+	MaxFrameSize *Size `toml:"max_frame_size"`
+}
+
 // Listen is one listening socket.
 type Listen struct {
 	// Addr is "host:port", ":port", "[::1]:port" or "unix:/path". Required.
@@ -110,6 +122,11 @@ type Listen struct {
 	// (its port, unless 443), except /.well-known/acme-challenge/ (404).
 	// Default false: the listener serves the sites.
 	RedirectHTTPS bool `toml:"redirect_https"`
+	// H2C serves HTTP/2 without TLS, beside HTTP/1.1, to clients that start
+	// with its preface (prior knowledge: gRPC, curl --http2-prior-knowledge,
+	// h2load); "Upgrade: h2c" is never honoured. Plain HTTP listeners only.
+	// Default false.
+	H2C bool `toml:"h2c"`
 
 	Line int `toml:"-"` // where it is defined
 }

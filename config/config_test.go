@@ -121,7 +121,7 @@ func TestSuggest(t *testing.T) {
 	cases := map[string]string{
 		"site.route.stattic": `did you mean "static"?`,
 		"http.max_bodi":      `did you mean "max_body"?`,
-		"listen.port":        "valid keys here: addr, allow, mode, owner, protocol, redirect_https, tls",
+		"listen.port":        "valid keys here: addr, allow, h2c, mode, owner, protocol, redirect_https, tls",
 		"nothing.at.all":     "",
 	}
 	for key, want := range cases {
@@ -239,5 +239,34 @@ func TestACMEProblems(t *testing.T) {
 	}
 	if got := cfg.ACMEDomains(); len(got) != 1 || got[0] != "example.com" {
 		t.Fatalf("names from the sites: %v, want the one name (no wildcard, no address)", got)
+	}
+}
+
+// h2c and [http2]'s limits, at each limit and one past it.
+func TestHTTP2Problems(t *testing.T) {
+	site := "\n[[site]]\n  [[site.route]]\n  path = \"/\"\n  demo = true\n"
+	for _, c := range []struct {
+		name, file, want string
+	}{
+		{"streams 1", "[http2]\nmax_concurrent_streams = 1\n[[listen]]\naddr = \":80\"\n" + site, ""},
+		{"streams 0", "[http2]\nmax_concurrent_streams = 0\n[[listen]]\naddr = \":80\"\n" + site, "max_concurrent_streams 0"},
+		{"streams max", "[http2]\nmax_concurrent_streams = 1048576\n[[listen]]\naddr = \":80\"\n" + site, ""},
+		{"streams past", "[http2]\nmax_concurrent_streams = 1048577\n[[listen]]\naddr = \":80\"\n" + site, "max_concurrent_streams 1048577"},
+		{"frame 16k", "[http2]\nmax_frame_size = \"16KiB\"\n[[listen]]\naddr = \":80\"\n" + site, ""},
+		{"frame below", "[http2]\nmax_frame_size = \"16383\"\n[[listen]]\naddr = \":80\"\n" + site, "max_frame_size 16383"},
+		{"frame 16m-1", "[http2]\nmax_frame_size = \"16777215\"\n[[listen]]\naddr = \":80\"\n" + site, ""},
+		{"frame 16m", "[http2]\nmax_frame_size = \"16MiB\"\n[[listen]]\naddr = \":80\"\n" + site, "max_frame_size 16777216"},
+		{"h2c", "[[listen]]\naddr = \":80\"\nh2c = true\n" + site, ""},
+		{"h2c on uwsgi", "[[listen]]\naddr = \":80\"\nh2c = true\nprotocol = \"uwsgi\"\n" + site, "listen.h2c applies only"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("f.toml", []byte(c.file))
+			switch {
+			case c.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+				t.Fatalf("%v, want %q", err, c.want)
+			}
+		})
 	}
 }

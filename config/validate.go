@@ -71,6 +71,12 @@ func (c *Config) validate() Problems {
 	oneOf("log.format", c.Log.Format, "text", "json")
 	oneOf("access_log.format", c.AccessLog.Format, "combined", "json")
 	c.validateHTTP(bad)
+	if n := c.HTTP2.MaxConcurrentStreams; n != nil && (*n < 1 || *n > 1<<20) {
+		bad("http2.max_concurrent_streams", fmt.Sprintf("http2.max_concurrent_streams %d is not from 1 to 1048576", *n), "leave it out for 250")
+	}
+	if f := c.HTTP2.MaxFrameSize; f != nil && (f.Bytes < 16<<10 || f.Bytes > 1<<24-1) {
+		bad("http2.max_frame_size", fmt.Sprintf("http2.max_frame_size %d is not from 16 KiB to 16 MiB - 1 (RFC 9113 §6.5.2)", f.Bytes), "leave it out for 1 MiB")
+	}
 
 	if len(c.Listen) == 0 {
 		ps = append(ps, Problem{File: c.File, Msg: "no [[listen]] section: gatehouse would not accept anything",

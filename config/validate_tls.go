@@ -32,6 +32,10 @@ func (c *Config) validateTLS(i int, l Listen) Problems {
 			}
 		}
 	}
+	if l.H2C && (l.TLS != nil || l.Protocol == "uwsgi" || l.RedirectHTTPS) {
+		bad(p+".h2c", "listen.h2c applies only to plain HTTP listeners that serve sites",
+			"a TLS listener offers HTTP/2 by ALPN already; remove h2c here")
+	}
 	t := l.TLS
 	if t == nil {
 		return ps

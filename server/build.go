@@ -112,6 +112,12 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 	}
 
 	b.Config.HTTP = httpConfig(cfg.HTTP)
+	if n := cfg.HTTP2.MaxConcurrentStreams; n != nil {
+		b.Config.HTTP2.MaxConcurrentStreams = *n
+	}
+	if f := cfg.HTTP2.MaxFrameSize; f != nil {
+		b.Config.HTTP2.MaxReadFrameSize = int(f.Bytes)
+	}
 	b.Config.HTTP.Logger = b.Logger
 	switch m := b.Config.HTTP.MaxBodyBytes; {
 	case m > 0:
@@ -140,6 +146,7 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 			}
 			ep.HandshakeTimeout = dur(l.TLS.HandshakeTimeout, -1)
 		}
+		ep.H2C = l.H2C
 		if l.RedirectHTTPS {
 			port, _, _ := cfg.HTTPSPort() // validated
 			rd := &redirect.HTTPS{Port: port}

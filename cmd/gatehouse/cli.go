@@ -132,6 +132,7 @@ type serveOptions struct {
 	tls         config.TLS // --https listeners' other keys
 	redirect    bool       // --redirect-https
 	acmeDomains stringList // --acme-domain
+	h2c         bool       // --h2c: every --http listener
 	hsts        string
 	unixMode    string
 	unixOwner   string
@@ -278,6 +279,8 @@ func serveFlags(o *serveOptions) *flag.FlagSet {
 	fs.Var(&o.https, "https", "listen for HTTPS on `ADDR`, as --http takes it, with the --cert certificates (repeatable)")
 	fs.Var(&o.certs, "cert", "certificate `FILE` (PEM, leaf then chain) for --https, with the --key after it; the first is the default, others are chosen by the names they hold (repeatable)")
 	fs.Var(&o.keys, "key", "private key `FILE` (PEM) of the --cert before it (repeatable)")
+	fs.BoolVar(&o.h2c, "h2c", false, "also serve HTTP/2 without TLS on the --http listeners, to clients that start with its preface (prior knowledge)")
+	fs.Var(intOpt{&c.HTTP2.MaxConcurrentStreams, "250"}, "http2-max-streams", "most HTTP/2 streams (so handlers) one connection has at once")
 	fs.BoolVar(&o.redirect, "redirect-https", false, "make the --http listeners answer every request with a 308 redirect to the first --https listener")
 	fs.StringVar(&o.hsts, "hsts", "", "send Strict-Transport-Security: `VALUE` on https responses, such as max-age=31536000")
 	fs.Var(durOpt{&o.tls.HandshakeTimeout, "10s"}, "handshake-timeout", "time for a TLS handshake, from the connection on; then close (0s: none)")
@@ -400,6 +403,7 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 			l.TLS = &t
 		case "http":
 			l.RedirectHTTPS = o.redirect
+			l.H2C = o.h2c && !o.redirect
 		}
 		if network, rest := listen.Network(a); network == "unix" {
 			if rest == "" {

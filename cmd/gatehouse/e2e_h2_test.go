@@ -105,3 +105,28 @@ tls = { cert = "`+cert+`", key = "`+key+`" }
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// --h2c: HTTP/2 with prior knowledge beside HTTP/1.1 on a plain listener,
+// and the flags mean the file's h2c and [http2].
+func TestH2CFlag(t *testing.T) {
+	addr := freeAddr(t)
+	start(t, "--http", addr, "--h2c", "--http2-max-streams", "100", "--demo")
+	for _, c := range []struct{ flag, version string }{{"--http2-prior-knowledge", "2"}, {"--http1.1", "1.1"}, {"--http2", "1.1"}} {
+		// --http2 on http:// asks for Upgrade: h2c, which is answered as HTTP/1.1.
+		out, errOut, err := curl(t, c.flag, "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "http://"+addr+"/healthz")
+		if err != nil || out != c.version+" 200" {
+			t.Errorf("curl %s: %v %q\n%s", c.flag, err, out, errOut)
+		}
+	}
+	flagsMeanFile(t, []string{"--http", ":8000", "--h2c", "--http2-max-streams", "100", "--demo"}, `
+[http2]
+max_concurrent_streams = 100
+[[listen]]
+addr = ":8000"
+h2c = true
+[[site]]
+  [[site.route]]
+  path = "/"
+  demo = true
+`, true)
+}
