@@ -17,7 +17,8 @@ import "sync/atomic"
 // (RoundRobin's counter): give each Pool its own.
 type Selector interface {
 	// Pick returns an index into addrs, which holds at least one address.
-	Pick(addrs []Candidate) int
+	// key is the request's balancing key (Want.Key), nil when it has none.
+	Pick(addrs []Candidate, key []byte) int
 }
 
 // Candidate is what a Selector sees of one address: every address of the
@@ -43,7 +44,7 @@ type RoundRobin struct {
 
 var _ Selector = (*RoundRobin)(nil)
 
-func (rr *RoundRobin) Pick(addrs []Candidate) int {
+func (rr *RoundRobin) Pick(addrs []Candidate, _ []byte) int {
 	n := len(addrs)
 	if n <= 1 {
 		return 0

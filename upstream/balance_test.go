@@ -55,7 +55,7 @@ func TestRoundRobinPick(t *testing.T) {
 		addrs := make([]Candidate, c.n)
 		var got []int
 		for range c.want {
-			got = append(got, rr.Pick(addrs))
+			got = append(got, rr.Pick(addrs, nil))
 		}
 		if !slices.Equal(got, c.want) {
 			t.Errorf("%d addresses: %v, want %v", c.n, got, c.want)
@@ -64,7 +64,7 @@ func TestRoundRobinPick(t *testing.T) {
 	// The counter wraps without a jump.
 	rr = RoundRobin{}
 	rr.next.Store(1<<32 - 1)
-	if a, b := rr.Pick(make([]Candidate, 3)), rr.Pick(make([]Candidate, 3)); a != (1<<32-1)%3 || b != 0 {
+	if a, b := rr.Pick(make([]Candidate, 3), nil), rr.Pick(make([]Candidate, 3), nil); a != (1<<32-1)%3 || b != 0 {
 		t.Fatalf("at the wrap: %d then %d", a, b)
 	}
 }
@@ -72,7 +72,7 @@ func TestRoundRobinPick(t *testing.T) {
 // lastSelector always names the last address, and records what it was shown.
 type lastSelector struct{ seen [][]Candidate }
 
-func (s *lastSelector) Pick(addrs []Candidate) int {
+func (s *lastSelector) Pick(addrs []Candidate, _ []byte) int {
 	s.seen = append(s.seen, slices.Clone(addrs))
 	return len(addrs) - 1
 }

@@ -42,3 +42,20 @@ func (c *Conn) Release(reusable bool) {
 		c.Conn.Close()
 	}
 }
+
+// Fail ends c after an exchange that failed in a way that counts against its
+// address: a timeout, or a response that broke the protocol. The address is
+// marked down as a failed dial marks it (passive health), and c is closed,
+// never reused. Calls after Release, or a second Fail, are ignored.
+func (c *Conn) Fail() {
+	p := c.pool
+	p.mu.Lock()
+	if c.out {
+		c.addr.markDown(p.now(), p.cfg.DownFor)
+	}
+	closeIt := p.release(c, false)
+	p.mu.Unlock()
+	if closeIt {
+		c.Conn.Close()
+	}
+}

@@ -111,14 +111,37 @@ func ParseAddr(s string) (network, addr string, err error) {
 
 // Get returns a connection: an idle one when there is one (Conn.Reused), else
 // a new one. It waits when every address is at MaxConns (see Config).
-func (p *Pool) Get(ctx context.Context) (*Conn, error) { return p.get(ctx, false) }
+func (p *Pool) Get(ctx context.Context) (*Conn, error) { return p.GetWant(ctx, Want{}) }
 
 // GetFresh returns a newly dialed connection, never an idle one: for the
 // retry of a request that failed on a reused connection.
-func (p *Pool) GetFresh(ctx context.Context) (*Conn, error) { return p.get(ctx, true) }
+func (p *Pool) GetFresh(ctx context.Context) (*Conn, error) { return p.GetWant(ctx, Want{Fresh: true}) }
 
-func (p *Pool) get(ctx context.Context, fresh bool) (*Conn, error) {
-	var tried []*address // addresses whose dial failed in this call
+// Want is what a request asks of the pool beyond a connection.
+type Want struct {
+	// Key is the request's balancing key, shown to the Selector (ip_hash
+	// takes the client's address). nil: none.
+	Key []byte
+	// Avoid names addresses (as configured) already tried for this request:
+	// a retry goes to another one while there is one.
+	Avoid []string
+	// Fresh asks for a newly dialed connection, never an idle one.
+	Fresh bool
+}
+
+// GetWant is Get for w.
+func (p *Pool) GetWant(ctx context.Context, w Want) (*Conn, error) {
+	var tried []*address // addresses whose dial failed in this call, and those w avoids
+	for _, name := range w.Avoid {
+		if a := p.lookup(name); a != nil {
+			tried = append(tried, a)
+		}
+	}
+	avoided := len(tried)
+	return p.get(ctx, w.Fresh, w.Key, tried, avoided)
+}
+
+func (p *Pool) get(ctx context.Context, fresh bool, key []byte, tried []*address, avoided int) (*Conn, error) {
 	var lastErr error
 	var deadline time.Time
 	for {
@@ -127,7 +150,14 @@ func (p *Pool) get(ctx context.Context, fresh bool) (*Conn, error) {
 			p.mu.Unlock()
 			return nil, errClosed
 		}
-		c, a, stale, waitable := p.pick(fresh, tried)
+		c, a, stale, waitable := p.pick(fresh, key, tried)
+		if c == nil && a == nil && !waitable && avoided > 0 && len(tried) == avoided {
+			// Every address was tried before: a retry may go back to one.
+			tried, avoided = tried[:0], 0
+			p.mu.Unlock()
+			closeAll(stale)
+			continue
+		}
 		if c == nil && a == nil {
 			if !waitable {
 				p.mu.Unlock()
@@ -190,7 +220,7 @@ func (p *Pool) get(ctx context.Context, fresh bool) (*Conn, error) {
 // address to try first; the others follow in order. stale returns
 // connections to close outside the lock. With neither, waitable says whether
 // an address is only busy, so that waiting may help.
-func (p *Pool) pick(fresh bool, tried []*address) (c *Conn, a *address, stale []*Conn, waitable bool) {
+func (p *Pool) pick(fresh bool, key []byte, tried []*address) (c *Conn, a *address, stale []*Conn, waitable bool) {
 	now := p.now()
 	n := len(p.addrs)
 	anyUp := false
@@ -205,7 +235,7 @@ func (p *Pool) pick(fresh bool, tried []*address) (c *Conn, a *address, stale []
 			p.view[i].Usable = !slices.Contains(tried, a)
 		}
 	}
-	start := p.cfg.Selector.Pick(p.view)
+	start := p.cfg.Selector.Pick(p.view, key)
 	for i := range n {
 		j := (start + i) % n
 		a := p.addrs[j]

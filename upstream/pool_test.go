@@ -801,3 +801,40 @@ func TestIdleAfterDeadlinePassed(t *testing.T) {
 		})
 	}
 }
+
+// A retry avoids the addresses it names while another is there, and goes
+// back to one when all were tried; Fail marks its address down and closes
+// the connection.
+func TestWantAvoidAndFail(t *testing.T) {
+	a, b := startEcho(t, "tcp").addr, startEcho(t, "tcp").addr
+	p, err := New(Config{Addrs: []string{a, b}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx := context.Background()
+	for range 4 {
+		c, err := p.GetWant(ctx, Want{Avoid: []string{a}})
+		if err != nil || c.Upstream() != b {
+			t.Fatalf("avoiding %s: %v %v", a, c, err)
+		}
+		c.Release(true)
+	}
+	c, err := p.GetWant(ctx, Want{Avoid: []string{a, b}})
+	if err != nil {
+		t.Fatalf("every address avoided: %v", err)
+	}
+	c.Release(true)
+	c, err = p.GetWant(ctx, Want{Avoid: []string{a}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Fail() // b is down now: a takes the next requests
+	for range 3 {
+		c, err := p.Get(ctx)
+		if err != nil || c.Upstream() != a {
+			t.Fatalf("after b failed: %v %v", c, err)
+		}
+		c.Release(true)
+	}
+}
