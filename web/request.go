@@ -30,6 +30,7 @@ type Request struct {
 
 	body   io.Reader
 	ctx    context.Context
+	peer   netip.AddrPort // the connection's, never rewritten
 	remote netip.AddrPort
 	local  netip.AddrPort
 	tls    *tls.ConnectionState
@@ -75,6 +76,7 @@ func (r *Request) Init(h Head, c Conn, body io.Reader) {
 	r.scheme, r.major, r.minor, r.contentLength = h.Scheme, h.ProtoMajor, h.ProtoMinor, h.ContentLength
 	r.Header.Reset()
 	r.body, r.ctx, r.remote, r.local, r.tls = body, c.Ctx, c.Remote, c.Local, c.TLS
+	r.peer = c.Remote
 	r.decodedPath, r.pathDecoded = "", false
 	r.routePath, r.errorPages = nil, nil
 	r.resetValues()
@@ -189,6 +191,25 @@ func (r *Request) Context() context.Context {
 // RemoteAddr returns the peer's address; it is invalid (zero) for Unix sockets.
 func (r *Request) RemoteAddr() netip.AddrPort { return r.remote }
 
+// Peer returns the address of the connection's other end, as accepted:
+// unlike RemoteAddr, never what a proxy in front reports. Zero for Unix
+// sockets.
+func (r *Request) Peer() netip.AddrPort { return r.peer }
+
+// SetClient records what a trusted proxy in front reports of the client:
+// its address (as the peer's, for logs, gateways and every later layer) and
+// the scheme it used. Only the layer that decides which proxies are trusted
+// (middleware/realip) calls it; an invalid addr or an empty scheme keeps
+// the current one.
+func (r *Request) SetClient(addr netip.AddrPort, scheme string) {
+	if addr.IsValid() {
+		r.remote = addr
+	}
+	if scheme != "" {
+		r.scheme = scheme
+	}
+}
+
 // LocalAddr returns the address the request arrived on; zero for Unix sockets.
 func (r *Request) LocalAddr() netip.AddrPort { return r.local }
 
@@ -204,7 +225,7 @@ func (r *Request) TLS() *tls.ConnectionState { return r.tls }
 func (r *Request) Clone() *Request {
 	c := &Request{
 		method: r.method, scheme: r.scheme, major: r.major, minor: r.minor,
-		contentLength: r.contentLength, ctx: r.ctx, remote: r.remote, local: r.local, tls: r.tls,
+		contentLength: r.contentLength, ctx: r.ctx, remote: r.remote, peer: r.peer, local: r.local, tls: r.tls,
 		body: eofReader{}, errorPages: r.errorPages,
 	}
 	buf := make([]byte, 0, len(r.target)+len(r.host))

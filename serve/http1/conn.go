@@ -506,7 +506,7 @@ func (c *conn) serveRequest() bool {
 
 	if c.cfg.AccessLog != nil {
 		c.entry = web.AccessEntry{Request: &c.req, Status: c.resp.status, BodyBytes: c.resp.sent,
-			Start: time.Unix(0, start), Duration: time.Duration(c.clock() - start), Remote: c.remote}
+			Start: time.Unix(0, start), Duration: time.Duration(c.clock() - start), Remote: c.req.RemoteAddr()}
 		c.cfg.AccessLog.LogAccess(&c.entry)
 	}
 	if c.resp.closeAfter {
