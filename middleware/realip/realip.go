@@ -17,8 +17,8 @@ package realip
 import (
 	"net/netip"
 
-	"gatehouse/proto/http1"
 	"gatehouse/proto/forwarded"
+	"gatehouse/proto/http1"
 	"gatehouse/web"
 )
 
