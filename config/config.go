@@ -84,6 +84,12 @@ type HTTP struct {
 	ResponseBuffer *Size  `toml:"response_buffer"` // 64KiB of a response in memory; the rest in a file
 	MaxTempFile    *Size  `toml:"max_temp_file"`   // 1GiB of a response in its file; then writes wait; "0": no file
 	TempDir        string `toml:"temp_dir"`        // for request bodies and responses; default the system's
+
+	// TrustedProxies are the peers whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed: addresses, CIDR ranges,
+	// "private_ranges", "unix". From any other peer those fields (and
+	// X-Forwarded-Host, X-Real-IP, Forwarded) are removed. Default: none.
+	TrustedProxies []string `toml:"trusted_proxies"`
 }
 
 // HTTP2 holds the HTTP/2 limits (TLS listeners by ALPN, h2c listeners); the

@@ -270,3 +270,25 @@ func TestHTTP2Problems(t *testing.T) {
 		})
 	}
 }
+
+func TestTrustedProxiesProblems(t *testing.T) {
+	site := "\n[[listen]]\naddr = \":80\"\n[[site]]\n  [[site.route]]\n  path = \"/\"\n  demo = true\n"
+	for _, c := range []struct {
+		name, list, want string
+	}{
+		{"words and ranges", `["unix", "private_ranges", "10.0.0.0/8", "192.0.2.1", "::1", "2001:db8::/32"]`, ""},
+		{"host bits", `["10.1.2.3/8"]`, "f.toml:2: http.trusted_proxies: \"10.1.2.3/8\" has bits set past its prefix length: write 10.0.0.0/8"},
+		{"a name", `["lb.internal"]`, "\"lb.internal\" is not an IP address"},
+		{"misspelt word", `["private"]`, "\"private\" is not an IP address"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("f.toml", []byte("[http]\ntrusted_proxies = "+c.list+"\n"+site))
+			switch {
+			case c.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+				t.Fatalf("%v, want %q", err, c.want)
+			}
+		})
+	}
+}

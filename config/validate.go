@@ -120,8 +120,8 @@ func (c *Config) validate() Problems {
 			bad(p+".allow", "listen.allow applies only to TCP listeners", "a Unix socket serves whoever may connect: use mode and owner")
 		}
 		for k, a := range l.Allow {
-			if _, err := ParsePrefix(a); err != nil {
-				bad(fmt.Sprintf("%s.allow[%d]", p, k), fmt.Sprintf("listen.allow %q is not an address or prefix", a), "write \"10.0.0.0/8\" or \"192.0.2.7\"")
+			if _, err := sockaddr.ParsePrefix(a); err != nil {
+				bad(fmt.Sprintf("%s.allow[%d]", p, k), "listen.allow: "+err.Error(), "write \"10.0.0.0/8\" or \"192.0.2.7\"")
 			}
 		}
 		ps = append(ps, c.validateTLS(i, l)...)
@@ -288,6 +288,15 @@ func (c *Config) validateHTTP(bad func(path, msg, hint string)) {
 	}
 	if h.MaxRequestsPerConn != nil && *h.MaxRequestsPerConn < 0 {
 		bad("http.max_requests_per_conn", "http.max_requests_per_conn cannot be negative", "0 means no limit")
+	}
+	for _, t := range h.TrustedProxies {
+		if t == "unix" || t == "private_ranges" {
+			continue
+		}
+		if _, err := sockaddr.ParsePrefix(t); err != nil {
+			bad("http.trusted_proxies", "http.trusted_proxies: "+err.Error(),
+				`write addresses ("10.0.0.5"), ranges ("10.0.0.0/8"), "private_ranges" or "unix"`)
+		}
 	}
 }
 

@@ -3,25 +3,10 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"strings"
 
 	"gatehouse/internal/sockaddr"
 )
-
-// ParsePrefix reads an allow-list entry: an address prefix ("10.0.0.0/8") or
-// a single address ("192.0.2.7", "::1").
-func ParsePrefix(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		return p.Masked(), err
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	return netip.PrefixFrom(a, a.BitLen()), nil
-}
 
 // IsAddr reports whether a pass value is an address rather than the name of
 // an [[upstream]]: addresses hold a colon ("unix:/path", "host:port").

@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"gatehouse/internal/sockaddr"
+	"gatehouse/middleware/realip"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -46,6 +48,7 @@ type Built struct {
 	tempDir     string                    // [http] temp_dir: every temporary file
 	bufCfg      buffer.Config             // [http]'s buffer sizes
 	buffers     map[[2]bool]*buffer.Buffer
+	trust       realip.Trust  // [http] trusted_proxies
 	acme        *acme.Manager // [acme], when a listener takes its certificates
 	acmeConfigs map[*tlsconf.Certs]*tls.Config
 }
@@ -128,6 +131,7 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 	b.bufCfg = bufferConfig(cfg.HTTP, b.spoolMax)
 	b.bufCfg.Logger = b.Logger
 	b.tempDir = cfg.HTTP.TempDir
+	b.trust, _ = realip.Parse(cfg.HTTP.TrustedProxies) // validated
 	if d := b.tempDir; d != "" {
 		if err := checkDir(d); err != nil {
 			var rp *routeProblem
@@ -162,7 +166,7 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 		if l.Protocol == "uwsgi" {
 			ep.Protocol = ProtocolUWSGI
 			for _, a := range l.Allow {
-				p, _ := config.ParsePrefix(a) // validated
+				p, _ := sockaddr.ParsePrefix(a) // validated
 				ep.Allow = append(ep.Allow, p)
 			}
 			if l.Allow != nil && len(l.Allow) == 0 {

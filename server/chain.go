@@ -36,6 +36,12 @@ type frontLayer struct {
 // the host. (CONNECT is refused by serve/http1 itself until the forward
 // proxy takes it here.)
 var frontChain = []frontLayer{
+	// realip first, always: every later layer, the access log and the
+	// gateways see the client a trusted proxy reports, and no one else's
+	// X-Forwarded-* (a client's own "X-Forwarded-Proto: https" must not
+	// reach an application).
+	{"realip", func(*Built) bool { return true },
+		func(b *Built, next web.Handler) web.Handler { return b.trust.Middleware()(next) }},
 	// The CA's HTTP-01 requests, before any site: the name it validates may
 	// be served by no site yet, and a site's redirect must not catch them.
 	{"acme", func(b *Built) bool { return b.acme != nil },

@@ -28,12 +28,13 @@ type Request struct {
 	// Header holds the request's fields, in the order received.
 	Header Header
 
-	body   io.Reader
-	ctx    context.Context
-	peer   netip.AddrPort // the connection's, never rewritten
-	remote netip.AddrPort
-	local  netip.AddrPort
-	tls    *tls.ConnectionState
+	body    io.Reader
+	ctx     context.Context
+	peer    netip.AddrPort // the connection's, never rewritten
+	relayed bool
+	remote  netip.AddrPort
+	local   netip.AddrPort
+	tls     *tls.ConnectionState
 
 	decodedPath string
 	pathDecoded bool
@@ -66,6 +67,11 @@ type Conn struct {
 	Local  netip.AddrPort // zero for Unix sockets
 	TLS    *tls.ConnectionState
 	Ctx    context.Context // canceled when the connection closes; nil means Background
+	// Relayed says the peer is a front server that reports the client
+	// itself (the uwsgi protocol's REMOTE_ADDR, HTTPS): Remote and the
+	// scheme are already what it reports, and its forwarding fields are
+	// its own business.
+	Relayed bool
 }
 
 // Init prepares r for a new request. Protocol servers call it; handlers do not.
@@ -76,7 +82,7 @@ func (r *Request) Init(h Head, c Conn, body io.Reader) {
 	r.scheme, r.major, r.minor, r.contentLength = h.Scheme, h.ProtoMajor, h.ProtoMinor, h.ContentLength
 	r.Header.Reset()
 	r.body, r.ctx, r.remote, r.local, r.tls = body, c.Ctx, c.Remote, c.Local, c.TLS
-	r.peer = c.Remote
+	r.peer, r.relayed = c.Remote, c.Relayed
 	r.decodedPath, r.pathDecoded = "", false
 	r.routePath, r.errorPages = nil, nil
 	r.resetValues()
@@ -196,6 +202,10 @@ func (r *Request) RemoteAddr() netip.AddrPort { return r.remote }
 // sockets.
 func (r *Request) Peer() netip.AddrPort { return r.peer }
 
+// Relayed reports whether the request came through a front server that
+// reports the client itself (web.Conn.Relayed).
+func (r *Request) Relayed() bool { return r.relayed }
+
 // SetClient records what a trusted proxy in front reports of the client:
 // its address (as the peer's, for logs, gateways and every later layer) and
 // the scheme it used. Only the layer that decides which proxies are trusted
@@ -225,7 +235,7 @@ func (r *Request) TLS() *tls.ConnectionState { return r.tls }
 func (r *Request) Clone() *Request {
 	c := &Request{
 		method: r.method, scheme: r.scheme, major: r.major, minor: r.minor,
-		contentLength: r.contentLength, ctx: r.ctx, remote: r.remote, peer: r.peer, local: r.local, tls: r.tls,
+		contentLength: r.contentLength, ctx: r.ctx, remote: r.remote, peer: r.peer, relayed: r.relayed, local: r.local, tls: r.tls,
 		body: eofReader{}, errorPages: r.errorPages,
 	}
 	buf := make([]byte, 0, len(r.target)+len(r.host))

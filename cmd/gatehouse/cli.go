@@ -342,6 +342,7 @@ func serveFlags(o *serveOptions) *flag.FlagSet {
 	fs.Var(sizeOpt{&h.BodyBuffer, "16KiB"}, "body-buffer", "request body `SIZE` kept in memory; the rest goes to a temporary file")
 	fs.Var(sizeOpt{&h.ResponseBuffer, "64KiB"}, "response-buffer", "response `SIZE` kept in memory for a slow client; the rest goes to a temporary file")
 	fs.Var(sizeOpt{&h.MaxTempFile, "1GiB"}, "max-temp-file", "most of one response waiting in its temporary file (`SIZE`); then the application waits (0: no file)")
+	fs.Var((*stringList)(&h.TrustedProxies), "trusted-proxy", "believe X-Forwarded-For and X-Forwarded-Proto from peers at `ADDR` (an address, a CIDR range, \"private_ranges\" or \"unix\"; repeatable); from anyone else they are removed")
 	fs.StringVar(&h.TempDir, "temp-dir", "", "`DIR` for the temporary files of request bodies and responses (default: the system's)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), serveUsage)

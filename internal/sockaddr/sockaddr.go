@@ -8,7 +8,9 @@ package sockaddr
 
 import (
 	"errors"
+	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -74,4 +76,30 @@ func checkPort(port string, min int) error {
 		return ErrPort
 	}
 	return nil
+}
+
+// ParsePrefix reads an address range, "10.0.0.0/8" or "2001:db8::/32", or
+// one address ("192.0.2.1", "::1"), which is its own range. A range with
+// host bits set ("10.1.2.3/8") is refused: it is a typing mistake more
+// often than not, and would trust more than it says.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.Zone() != "" {
+			return netip.Prefix{}, fmt.Errorf("%q is not an IP address or a CIDR range", s)
+		}
+		a = a.Unmap()
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an IP address or a CIDR range", s)
+	}
+	if p != p.Masked() {
+		return netip.Prefix{}, fmt.Errorf("%q has bits set past its prefix length: write %s", s, p.Masked())
+	}
+	if p.Addr().Is4In6() && p.Bits() >= 96 { // as peers' addresses are compared: unmapped
+		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	}
+	return p, nil
 }

@@ -55,3 +55,22 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestParsePrefix(t *testing.T) {
+	good := map[string]string{
+		"10.0.0.0/8": "10.0.0.0/8", "192.0.2.1": "192.0.2.1/32", "::1": "::1/128",
+		"2001:db8::/32": "2001:db8::/32", "::ffff:10.0.0.0/104": "10.0.0.0/8", "::ffff:192.0.2.1": "192.0.2.1/32",
+		"0.0.0.0/0": "0.0.0.0/0",
+	}
+	for in, want := range good {
+		p, err := ParsePrefix(in)
+		if err != nil || p.String() != want {
+			t.Errorf("ParsePrefix(%q) = %v, %v; want %s", in, p, err, want)
+		}
+	}
+	for _, in := range []string{"", "10.1.2.3/8", "10.0.0.0/33", "example.com", "fe80::1%eth0", "10.0.0.0/", "1.2.3"} {
+		if p, err := ParsePrefix(in); err == nil {
+			t.Errorf("ParsePrefix(%q) = %v, want an error", in, p)
+		}
+	}
+}

@@ -15,8 +15,10 @@
 package realip
 
 import (
+	"fmt"
 	"net/netip"
 
+	"gatehouse/internal/sockaddr"
 	"gatehouse/proto/forwarded"
 	"gatehouse/proto/http1"
 	"gatehouse/web"
@@ -37,6 +39,28 @@ var PrivateRanges = []netip.Prefix{
 	netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("192.168.0.0/16"),
 	netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("169.254.0.0/16"),
 	netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("fc00::/7"), netip.MustParsePrefix("fe80::/10"),
+}
+
+// Parse reads a trusted_proxies list: addresses, CIDR ranges, and the
+// words "private_ranges" (PrivateRanges) and "unix" (peers on Unix
+// sockets).
+func Parse(list []string) (Trust, error) {
+	var t Trust
+	for _, s := range list {
+		switch s {
+		case "unix":
+			t.Unix = true
+		case "private_ranges":
+			t.Prefixes = append(t.Prefixes, PrivateRanges...)
+		default:
+			p, err := sockaddr.ParsePrefix(s)
+			if err != nil {
+				return Trust{}, fmt.Errorf("%w; or \"private_ranges\", \"unix\"", err)
+			}
+			t.Prefixes = append(t.Prefixes, p)
+		}
+	}
+	return t, nil
 }
 
 // Addr reports whether a is a trusted proxy's address.
@@ -72,6 +96,9 @@ func (t *Trust) Middleware() web.Middleware {
 
 // Apply is the middleware's work on r, for layers that call it directly.
 func (t *Trust) Apply(r *web.Request) {
+	if r.Relayed() {
+		return // a uwsgi front server, let in by the listener's allow-list, has reported the client
+	}
 	if !t.Peer(r.Peer()) {
 		Strip(&r.Header)
 		return

@@ -132,3 +132,18 @@ func TestApplyAllocs(t *testing.T) {
 		t.Errorf("Apply from an untrusted peer without forwarding fields: %v allocs", n)
 	}
 }
+
+// A uwsgi front server, let in by its listener's allow-list, reports the
+// client itself: nothing is taken or removed whatever the trust.
+func TestRelayedUntouched(t *testing.T) {
+	r := webtest.NewRequest("GET", "/", nil)
+	r.Init(web.Head{Method: "GET", Target: []byte("/"), Path: []byte("/"), Scheme: "https", ProtoMajor: 1, ProtoMinor: 1},
+		web.Conn{Remote: netip.MustParseAddrPort("198.51.100.1:3"), Relayed: true}, web.NoBody)
+	r.Header.Add("X-Forwarded-Proto", "https")
+	r.Header.Add("X-Forwarded-For", "1.2.3.4")
+	var none Trust
+	none.Apply(r)
+	if r.Header.Get("X-Forwarded-Proto") != "https" || r.RemoteAddr().String() != "198.51.100.1:3" || r.Scheme() != "https" {
+		t.Fatalf("relayed request changed: %v %v %s", r.Header, r.RemoteAddr(), r.Scheme())
+	}
+}

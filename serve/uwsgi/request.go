@@ -98,7 +98,7 @@ func (c *conn) buildRequest() error {
 	}
 
 	head := web.Head{Scheme: "http", ProtoMajor: 1, ProtoMinor: 1}
-	conn := web.Conn{Ctx: c.ec.Context()}
+	conn := web.Conn{Ctx: c.ec.Context(), Relayed: true}
 	if isHTTPS(f.https) || string(f.scheme) == "https" {
 		head.Scheme = "https"
 	}
