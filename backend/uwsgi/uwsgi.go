@@ -10,15 +10,14 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"gatehouse/internal/lograte"
-	"gatehouse/internal/rawio"
 	"gatehouse/proto/cgienv"
 	"gatehouse/proto/http1"
 	puwsgi "gatehouse/proto/uwsgi"
 	"gatehouse/upstream"
+	"gatehouse/upstream/relay"
 	"gatehouse/web"
 	"gatehouse/web/webcgi"
 )
@@ -232,8 +231,6 @@ var pktPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b 
 
 const maxPooledPacket = 8 << 10
 
-// bufPool holds the buffers responses are read into, 16 KiB each.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
 
 // exchange is one request to uWSGI and its response.
 type exchange struct {
@@ -241,7 +238,6 @@ type exchange struct {
 	w        web.ResponseWriter
 	r        *web.Request
 	conn     net.Conn
-	raw      syscall.RawConn
 	upstream string
 	pktLen   int
 
@@ -301,82 +297,35 @@ func relabelHTTP2(b []byte) {
 // receive reads the response head, then relays the body.
 func (x *exchange) receive(sendErr error) error {
 	h := x.h
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	buf := *bp
+	rd := relay.Reader{Conn: x.conn, ReadTimeout: h.cfg.ReadTimeout, Limits: h.cfg.Limits}
+	if x.r.ProtoAtLeast(2, 0) {
+		rd.Fix = relabelHTTP2
+	}
+	defer rd.Release()
 	var resp http1.Response
-	p := http1.ResponseParser{Limits: h.cfg.Limits}
-	var r, w int // buf[r:w] is unconsumed
-	for {
-		n, err := p.Parse(buf[r:w], &resp)
-		if err == nil {
-			if resp.Status >= 200 {
-				r += n
-				break
-			}
-			if resp.Status == 101 {
-				return errSwitch
-			}
-			r += n // an interim response (100, 103): the final one follows
-			continue
-		}
-		if err != http1.ErrNeedMore {
-			// a *http1.ResponseError: 502
+	if err := rd.ReadHead(&resp); err != nil {
+		var re *http1.ResponseError
+		if errors.As(err, &re) { // 502
 			return h.failures.Warn(err, x.upstream+"\x00"+err.Error(), "uwsgi upstream sent a bad response head",
 				"upstream", x.upstream, "target", string(x.r.Target()), "err", err)
 		}
-		if w == len(buf) {
-			// Make room: move the partial head down, or grow up to the limit.
-			if r > 0 {
-				w = copy(buf, buf[r:w])
-				r = 0
-			} else {
-				buf = append(buf, make([]byte, len(buf))...)
-			}
-			p.Reset()
-		}
-		k, rerr := x.read(buf[w:])
-		if r == 0 && w < len(h2Version) && w+k >= len(h2Version) && x.r.ProtoAtLeast(2, 0) {
-			relabelHTTP2(buf[:w+k])
-		}
-		w += k
-		if k == 0 && rerr != nil {
-			return x.readFailed(rerr, sendErr, w > r)
-		}
+		return x.readFailed(err, sendErr, rd.Got)
 	}
-
-	hdr := x.w.Header()
-	for _, f := range resp.Fields {
-		if http1.HopByHop(f.Name) || listedInConnection(&resp, f.Name) {
-			continue
-		}
-		hdr.AddBytes(f.Name, f.Value)
+	if resp.Status == 101 {
+		return errSwitch
 	}
-	framing := resp.Framing(x.r.Method() == web.MethodHead)
+	relay.CopyHeader(x.w.Header(), &resp, nil)
 	x.w.WriteHeader(resp.Status)
-	switch framing {
-	case http1.FramingNone:
-		return nil
-	case http1.FramingChunked:
-		return x.relayChunked(buf, r, w)
+	err := rd.Body(x.w, &resp, x.r.Method() == web.MethodHead)
+	var ce *relay.ClientError
+	var be *relay.BodyError
+	switch {
+	case err == nil, errors.As(err, &ce):
+		return err
+	case errors.As(err, &be):
+		return &web.Error{Status: 502, Err: fmt.Errorf("uwsgi: %w", err)}
 	}
-	return x.relay(buf, r, w, framing == http1.FramingLength, resp.ContentLength)
-}
-
-// listedInConnection reports a field the Connection field names: hop-by-hop
-// too (RFC 9110 §7.6.1).
-func listedInConnection(resp *http1.Response, name []byte) bool {
-	for _, f := range resp.Fields {
-		if !http1.EqualFold(f.Name, "connection") {
-			continue
-		}
-		for _, opt := range strings.Split(string(f.Value), ",") {
-			if o := strings.TrimSpace(opt); o != "" && strings.EqualFold(o, string(name)) {
-				return true
-			}
-		}
-	}
-	return false
+	return x.bodyFailed(err)
 }
 
 // read reads from uWSGI with the read timeout.
@@ -413,130 +362,9 @@ func (x *exchange) bodyFailed(err error) error {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return x.h.failures.Warn(errTimeout, x.upstream, "uwsgi upstream timed out inside the body",
 			"upstream", x.upstream, "timeout", x.h.cfg.ReadTimeout, "target", string(x.r.Target()))
-	case err == io.EOF:
+	case err == relay.ErrShortBody:
 		return errShortBody
 	}
 	return &web.Error{Status: 502, Err: fmt.Errorf("uwsgi: read body: %w", err)}
 }
 
-var errNotReady = rawio.ErrNotReady
-
-// readReady reads what uWSGI has sent, without waiting: errNotReady when
-// nothing is there yet.
-func (x *exchange) readReady(p []byte) (int, error) {
-	if x.raw == nil {
-		sc, ok := x.conn.(syscall.Conn)
-		if !ok {
-			return 0, errNotReady
-		}
-		rc, err := sc.SyscallConn()
-		if err != nil {
-			return 0, errNotReady
-		}
-		x.raw = rc
-	}
-	return rawio.ReadNoWait(x.raw, p)
-}
-
-// next returns the next bytes of the response body: at once when uWSGI has
-// some ready; otherwise what was written so far is flushed to the client
-// first, then it waits. So a body is sent as it comes, and one that came
-// whole is sent in one piece, with a Content-Length when the server can.
-func (x *exchange) next(p []byte) (int, error) {
-	n, err := x.readReady(p)
-	if err != errNotReady {
-		return n, err
-	}
-	if err := x.w.Flush(); err != nil {
-		return 0, &clientError{err}
-	}
-	return x.read(p)
-}
-
-// clientError marks a failed write to the client: nothing to answer.
-type clientError struct{ err error }
-
-func (e *clientError) Error() string { return "uwsgi: write to client: " + e.err.Error() }
-func (e *clientError) Unwrap() error { return e.err }
-
-// relay copies a body framed by a length (exact) or by the connection's end.
-func (x *exchange) relay(buf []byte, r, w int, exact bool, length int64) error {
-	left := length
-	emit := func(p []byte) error {
-		if exact {
-			if int64(len(p)) > left {
-				p = p[:left] // bytes past the body: nothing asked for them
-			}
-			left -= int64(len(p))
-		}
-		if _, err := x.w.Write(p); err != nil {
-			return &clientError{err}
-		}
-		return nil
-	}
-	if w > r {
-		if err := emit(buf[r:w]); err != nil {
-			return err
-		}
-	}
-	buf = buf[:cap(buf)]
-	for !exact || left > 0 {
-		n, err := x.next(buf)
-		if n > 0 {
-			if err := emit(buf[:n]); err != nil {
-				return err
-			}
-		}
-		if err == io.EOF && !exact {
-			return nil
-		}
-		if ce, ok := err.(*clientError); ok {
-			return ce
-		}
-		if err != nil {
-			return x.bodyFailed(err)
-		}
-	}
-	return nil
-}
-
-// relayChunked decodes a chunked body (uWSGI relays one when the application
-// set Transfer-Encoding itself) and writes the data; the server frames it
-// again for the client.
-func (x *exchange) relayChunked(buf []byte, r, w int) error {
-	var dec http1.ChunkedDecoder
-	dec.Limits = x.h.cfg.Limits
-	buf = buf[:cap(buf)]
-	for {
-		n, data, err := dec.Decode(buf[r:w], len(buf))
-		r += n
-		if len(data) > 0 {
-			if _, werr := x.w.Write(data); werr != nil {
-				return &clientError{werr}
-			}
-			continue
-		}
-		switch err {
-		case io.EOF:
-			return nil
-		case http1.ErrNeedMore:
-		default:
-			return &web.Error{Status: 502, Err: fmt.Errorf("uwsgi: chunked body: %w", err)}
-		}
-		if r > 0 {
-			w = copy(buf, buf[r:w])
-			r = 0
-		}
-		if w == len(buf) {
-			return &web.Error{Status: 502, Err: errors.New("uwsgi: chunk line over the buffer")}
-		}
-		k, rerr := x.next(buf[w:])
-		w += k
-		if k == 0 && rerr != nil {
-			if ce, ok := rerr.(*clientError); ok {
-				return ce
-			}
-			return x.bodyFailed(rerr)
-		}
-	}
-}

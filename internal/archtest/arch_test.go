@@ -35,7 +35,7 @@ func layer(pkg string) (int, bool) {
 		return 1, true
 	case p == "listen", p == "tlsconf", p == "engine", p == "resolver", p == "web/nethttp", p == "web/webtest", p == "web/webcgi":
 		return 2, true
-	case p == "engine/epoll", strings.HasPrefix(p, "serve/"), p == "route", p == "upstream", p == "middleware/session", p == "middleware/realip":
+	case p == "engine/epoll", strings.HasPrefix(p, "serve/"), p == "route", p == "upstream", p == "upstream/relay", p == "middleware/session", p == "middleware/realip":
 		return 3, true
 	case strings.HasPrefix(p, "middleware/"), strings.HasPrefix(p, "backend/"):
 		return 4, true

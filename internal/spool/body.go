@@ -180,6 +180,18 @@ func (b *Body) WriteTo(w io.Writer) (int64, error) {
 	return total + n, err
 }
 
+// Rewind moves the read position back to the body's start, so that it can
+// be sent again (a proxy's retry on another upstream).
+func (b *Body) Rewind() error {
+	b.off = 0
+	if b.file != nil {
+		if _, err := b.file.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("spool: %w", err)
+		}
+	}
+	return nil
+}
+
 // Close releases the memory and the file.
 func (b *Body) Close() error {
 	if b.buf != nil {

@@ -93,6 +93,19 @@ func TestSpooler(t *testing.T) {
 			if _, err := io.Copy(&got, b); err != nil || !bytes.Equal(got.Bytes(), body) {
 				t.Errorf("read back %d bytes (%v), want %d", got.Len(), err, len(body))
 			}
+			// Rewound, it reads the same bytes again, by Read and by WriteTo.
+			if err := b.Rewind(); err != nil {
+				t.Fatal(err)
+			}
+			half := make([]byte, c.size/2)
+			io.ReadFull(b, half)
+			if err := b.Rewind(); err != nil {
+				t.Fatal(err)
+			}
+			got.Reset()
+			if _, err := b.WriteTo(&got); err != nil || !bytes.Equal(got.Bytes(), body) {
+				t.Errorf("read back after Rewind %d bytes (%v), want %d", got.Len(), err, len(body))
+			}
 		})
 	}
 }
