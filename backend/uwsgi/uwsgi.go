@@ -231,7 +231,6 @@ var pktPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b 
 
 const maxPooledPacket = 8 << 10
 
-
 // exchange is one request to uWSGI and its response.
 type exchange struct {
 	h        *Handler
@@ -367,4 +366,3 @@ func (x *exchange) bodyFailed(err error) error {
 	}
 	return &web.Error{Status: 502, Err: fmt.Errorf("uwsgi: read body: %w", err)}
 }
-
