@@ -188,6 +188,19 @@ func (c *unixConn) opError(op string, err error) error {
 	return &net.OpError{Op: op, Net: "unix", Addr: c.raddr, Err: err}
 }
 
+// CloseWrite shuts the sending side down (a tunnel's half-close).
+func (c *unixConn) CloseWrite() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return c.opError("close", errNetClosing)
+	}
+	if err := syscall.Shutdown(c.fd, syscall.SHUT_WR); err != nil {
+		return c.opError("close", os.NewSyscallError("shutdown", err))
+	}
+	return nil
+}
+
 func (c *unixConn) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

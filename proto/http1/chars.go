@@ -75,6 +75,19 @@ func EqualFold(b []byte, s string) bool {
 	return true
 }
 
+// EqualFoldBytes compares two byte strings ignoring ASCII case.
+func EqualFoldBytes(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if lower(a[i]) != lower(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 // equalFoldBoth compares two byte strings ignoring ASCII case.
 func equalFoldBoth(a []byte, b string) bool {
 	if len(a) != len(b) {

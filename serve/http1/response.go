@@ -471,6 +471,15 @@ type upgradedConn struct {
 	buffered []byte
 }
 
+// CloseWrite ends the sending side alone (a tunnel's half-close), where the
+// connection can.
+func (u *upgradedConn) CloseWrite() error {
+	if cw, ok := u.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}
+
 func (u *upgradedConn) Read(p []byte) (int, error) {
 	if len(u.buffered) > 0 {
 		n := copy(p, u.buffered)

@@ -309,7 +309,7 @@ func ListedInConnection(fields []http1.Field, name []byte) bool {
 		for v := f.Value; len(v) > 0; {
 			var opt []byte
 			opt, v = nextToken(v)
-			if equalFold(opt, name) {
+			if http1.EqualFoldBytes(opt, name) {
 				return true
 			}
 		}
@@ -331,17 +331,4 @@ func nextToken(v []byte) (tok, rest []byte) {
 		tok = tok[:len(tok)-1]
 	}
 	return tok, rest
-}
-
-// equalFold compares two ASCII names, case-insensitively.
-func equalFold(a, b []byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i]|0x20 != b[i]|0x20 || (a[i]|0x20 < 'a' || a[i]|0x20 > 'z') && a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
