@@ -233,4 +233,3 @@ func TestKeepsConnections(t *testing.T) {
 		t.Errorf("pool %+v, want the connection idle", st)
 	}
 }
-
