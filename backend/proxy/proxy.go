@@ -411,8 +411,9 @@ func (x *exchange) attempt(uc *upstream.Conn) (out outcome) {
 	if err != nil {
 		sendErr = sender.wait(uc, sendErr)
 		out.err = x.headFailed(uc, err, sendErr, rd.Got)
-		out.replayable = !rd.Got && x.kind != bodyStream && r.Context().Err() == nil &&
-			!errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(sendErr, os.ErrDeadlineExceeded)
+		// A timeout counts as a failure to retry, as nginx's default
+		// proxy_next_upstream error timeout has it.
+		out.replayable = !rd.Got && x.kind != bodyStream && r.Context().Err() == nil
 		return out
 	}
 	if resp.Status == 101 {

@@ -16,6 +16,7 @@ import (
 	"gatehouse/internal/testutil"
 	"gatehouse/middleware/realip"
 	shttp "gatehouse/serve/http1"
+	"gatehouse/upstream"
 	"gatehouse/web"
 )
 
@@ -233,3 +234,5 @@ func TestKeepsConnections(t *testing.T) {
 		t.Errorf("pool %+v, want the connection idle", st)
 	}
 }
+
+func upstreamCfg(addrs ...string) upstream.Config { return upstream.Config{Addrs: addrs} }
