@@ -180,6 +180,7 @@ type Route struct {
 	FastCGI  *FastCGI  `toml:"fastcgi"`
 	UWSGI    *UWSGI    `toml:"uwsgi"`
 	CGI      *CGI      `toml:"cgi"`
+	Proxy    *Proxy    `toml:"proxy"`
 
 	// RequestBuffering reads a request body to its end (memory, then a
 	// temporary file) before an application backend (wsgi, php, fastcgi,
@@ -260,9 +261,12 @@ var Backends = []Backend{
 	{"fastcgi", true, func(r *Route) bool { return r.FastCGI != nil }},
 	{"uwsgi", true, func(r *Route) bool { return r.UWSGI != nil }},
 	{"cgi", true, func(r *Route) bool { return r.CGI != nil }},
+	{"proxy", true, func(r *Route) bool { return r.Proxy != nil }},
 }
 
-// Backend is one kind of backend a route may have.
+// Backend is one kind of backend a route may have. (An HTTP upstream is an
+// application here too: its requests and responses are buffered, as
+// nginx's proxy_request_buffering and proxy_buffering have them.)
 type Backend struct {
 	// Key is the route's key for it ("static", "wsgi").
 	Key string
@@ -304,7 +308,7 @@ func backendKeys() string {
 }
 
 // IsApplication reports whether the route's backend runs an application in
-// workers of its own (wsgi, php, fastcgi, uwsgi, cgi): the routes whose
+// workers of its own (wsgi, php, fastcgi, uwsgi, cgi, proxy): the routes whose
 // requests and responses are buffered.
 func (r *Route) IsApplication() bool {
 	b, ok := r.Backend()

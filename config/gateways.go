@@ -31,8 +31,47 @@ type Upstream struct {
 	// DownFor is how long an address whose connect failed is skipped while
 	// another is up. Default "10s".
 	DownFor *Duration `toml:"down_for"`
+	// Kind is the protocol the servers speak: "http", "https" (HTTP over
+	// TLS, the certificate verified), "fastcgi" or "uwsgi". Default "": any,
+	// as the routes that pass to it say.
+	Kind string `toml:"kind"`
+	// TLSCA is a PEM file of the certificates that sign an https
+	// upstream's (a private CA). Default: the system's roots.
+	TLSCA string `toml:"tls_ca"`
+	// TLSServerName is the name an https upstream's certificate must
+	// carry, and the SNI sent. Default: the host of each address.
+	TLSServerName string `toml:"tls_server_name"`
 
 	Line int `toml:"-"`
+}
+
+// Proxy passes requests to HTTP upstream servers (a reverse proxy, as
+// nginx's proxy_pass).
+type Proxy struct {
+	// Pass is the upstream: "http://host:port", "https://host:port",
+	// "unix:/path", "host:port", or the name of an [[upstream]]. Required.
+	Pass string `toml:"pass"`
+	// Host is the Host field sent. Default: the client's.
+	Host string `toml:"host"`
+	// Forwarded adds RFC 7239's Forwarded field; Via adds Via.
+	Forwarded bool `toml:"forwarded"`
+	Via       bool `toml:"via"`
+	// Upgrade lists the protocols clients may switch to (WebSocket).
+	// Default ["websocket"]; [] for none; never "h2c".
+	Upgrade []string `toml:"upgrade"`
+	// ReadTimeout bounds each read from the upstream. Default "60s".
+	ReadTimeout *Duration `toml:"read_timeout"`
+	// WriteTimeout bounds each write to it. Default "60s".
+	WriteTimeout *Duration `toml:"write_timeout"`
+	// TunnelIdle closes a WebSocket idle both ways this long. Default: none.
+	TunnelIdle *Duration `toml:"tunnel_idle"`
+	// MaxResponseHeader bounds a response head; larger: 502. Default "64KiB".
+	MaxResponseHeader *Size `toml:"max_response_header"`
+	// Retries is how often a failed request may go to another upstream.
+	// Default 1; 0: never.
+	Retries *int `toml:"retries"`
+	// RetryWindow bounds the time retries may start in. Default "5s".
+	RetryWindow *Duration `toml:"retry_window"`
 }
 
 // PHP serves a PHP site through php-fpm as nginx's usual setup does: a path

@@ -3,10 +3,67 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
+	"os"
+	"slices"
+	"strconv"
 	"strings"
 
 	"gatehouse/internal/sockaddr"
 )
+
+// Upstream kinds (Upstream.Kind).
+var upstreamKinds = []string{"http", "https", "fastcgi", "uwsgi"}
+
+// ProxyPass is a proxy route's pass, read.
+type ProxyPass struct {
+	// Upstream is the name of an [[upstream]]; the rest is then empty.
+	Upstream string
+	// Addr is "host:port" or "unix:/path".
+	Addr string
+	// TLS: an https:// address.
+	TLS bool
+}
+
+// ParseProxyPass reads a proxy route's pass: "http://host[:port][/]",
+// "https://host[:port][/]", "unix:/path", "host:port", or an [[upstream]]
+// name. A URL with a path is refused: the request's own path is passed.
+func ParseProxyPass(v string) (ProxyPass, error) {
+	scheme, rest, hasScheme := strings.Cut(v, "://")
+	if !hasScheme {
+		if !IsAddr(v) {
+			return ProxyPass{Upstream: v}, nil
+		}
+		if msg := checkAddr(v); msg != "" {
+			return ProxyPass{}, errors.New(msg)
+		}
+		return ProxyPass{Addr: v}, nil
+	}
+	var pp ProxyPass
+	port := "80"
+	switch scheme {
+	case "http":
+	case "https":
+		pp.TLS, port = true, "443"
+	default:
+		return ProxyPass{}, fmt.Errorf("has scheme %q: want http:// or https://", scheme)
+	}
+	host, path, _ := strings.Cut(rest, "/")
+	if path != "" {
+		return ProxyPass{}, errors.New("has a path: the request's own path is passed as it came")
+	}
+	if strings.ContainsAny(host, "@?#") || host == "" {
+		return ProxyPass{}, errors.New("is not http://host:port")
+	}
+	if _, _, err := net.SplitHostPort(host); err != nil {
+		host = net.JoinHostPort(strings.Trim(host, "[]"), port)
+	}
+	if msg := checkAddr(host); msg != "" {
+		return ProxyPass{}, errors.New(msg)
+	}
+	pp.Addr = host
+	return pp, nil
+}
 
 // IsAddr reports whether a pass value is an address rather than the name of
 // an [[upstream]]: addresses hold a colon ("unix:/path", "host:port").
@@ -45,6 +102,18 @@ func (c *Config) validateUpstreams() Problems {
 		}
 		if u.MaxQueue < 0 {
 			bad(p+".max_queue", "upstream.max_queue cannot be negative", "0 means no bound but queue_timeout")
+		}
+		if u.Kind != "" && !slices.Contains(upstreamKinds, u.Kind) {
+			bad(p+".kind", fmt.Sprintf("upstream.kind %q is not one of %s", u.Kind, strings.Join(upstreamKinds, ", ")),
+				"leave it out to let the routes that pass to it decide")
+		}
+		if (u.TLSCA != "" || u.TLSServerName != "") && u.Kind != "https" {
+			bad(p+".kind", "upstream.tls_ca and tls_server_name need kind = \"https\"", "write kind = \"https\" for servers that speak HTTP over TLS")
+		}
+		if u.TLSCA != "" {
+			if _, err := os.Stat(u.TLSCA); err != nil {
+				bad(p+".tls_ca", fmt.Sprintf("upstream.tls_ca %q cannot be read", u.TLSCA), "give a PEM file of the CA certificates")
+			}
 		}
 		for _, d := range []struct {
 			name string
@@ -87,6 +156,10 @@ func (c *Config) validateGateways(p string, r Route) Problems {
 		default:
 			for _, u := range c.Upstream {
 				if u.Name == v {
+					if u.Kind != "" && u.Kind != kind && !(kind == "php" && u.Kind == "fastcgi") {
+						bad(kp+".pass", fmt.Sprintf("%s.pass %q names an upstream of kind %q", kind, v, u.Kind),
+							"pass to an [[upstream]] that speaks "+kind)
+					}
 					return
 				}
 			}
@@ -171,11 +244,51 @@ func (c *Config) validateGateways(p string, r Route) Problems {
 			bad(kp+".max_header_bytes", "cgi.max_header_bytes is below 256 bytes", "leave it out for the default (32KiB)")
 		}
 	}
-	app := r.PHP != nil || r.FastCGI != nil || r.UWSGI != nil || r.CGI != nil || r.WSGI != nil
+	if x := r.Proxy; x != nil {
+		kp := p + ".proxy"
+		switch pp, err := ParseProxyPass(x.Pass); {
+		case x.Pass == "":
+			bad(kp, "proxy: pass is missing", "write pass = \"http://127.0.0.1:3000\", \"unix:/run/app.sock\" or the name of an [[upstream]]")
+		case err != nil:
+			bad(kp+".pass", fmt.Sprintf("proxy.pass %q %s", x.Pass, err), "write \"http://host:port\", \"https://host:port\", \"unix:/path\" or the name of an [[upstream]]")
+		case pp.Upstream != "":
+			found := false
+			for _, u := range c.Upstream {
+				if u.Name == pp.Upstream {
+					found = true
+					if u.Kind != "" && u.Kind != "http" && u.Kind != "https" {
+						bad(kp+".pass", fmt.Sprintf("proxy.pass %q names an upstream of kind %q", pp.Upstream, u.Kind),
+							"pass to an [[upstream]] of kind \"http\" or \"https\"")
+					}
+				}
+			}
+			if !found {
+				bad(kp+".pass", fmt.Sprintf("proxy.pass %q names no [[upstream]]", x.Pass), "define [[upstream]] name = \""+x.Pass+"\", or give an address (\"http://host:port\")")
+			}
+		}
+		if x.Host != "" && !validHostField(x.Host) {
+			bad(kp+".host", fmt.Sprintf("proxy.host %q is not a host name (with an optional port)", x.Host), "write host = \"app.internal\"")
+		}
+		for k, u := range x.Upgrade {
+			if strings.EqualFold(u, "h2c") || u == "" || strings.ContainsAny(u, " \t,/;\"") {
+				bad(fmt.Sprintf("%s.upgrade[%d]", kp, k), fmt.Sprintf("proxy.upgrade %q cannot be allowed", u),
+					"list protocol names such as \"websocket\"; h2c never passes a proxy")
+			}
+		}
+		positive(kp, dur{"read_timeout", x.ReadTimeout}, dur{"write_timeout", x.WriteTimeout},
+			dur{"tunnel_idle", x.TunnelIdle}, dur{"retry_window", x.RetryWindow})
+		if s := x.MaxResponseHeader; s != nil && (s.Bytes < 1024 || s.Bytes > 1<<20) {
+			bad(kp+".max_response_header", "proxy.max_response_header must be from 1KiB to 1MiB", "leave it out for the default (64KiB)")
+		}
+		if x.Retries != nil && (*x.Retries < 0 || *x.Retries > 10) {
+			bad(kp+".retries", fmt.Sprintf("proxy.retries %d is not 0-10", *x.Retries), "0 never retries; the default is 1")
+		}
+	}
+	app := r.PHP != nil || r.FastCGI != nil || r.UWSGI != nil || r.CGI != nil || r.WSGI != nil || r.Proxy != nil
 	if x := r.XSendfile; x != nil {
 		switch {
 		case !app:
-			bad(p+".x_sendfile", "x_sendfile needs an application backend on the route", "use it with php, fastcgi, uwsgi, cgi or wsgi")
+			bad(p+".x_sendfile", "x_sendfile needs an application backend on the route", "use it with php, fastcgi, uwsgi, cgi, wsgi or proxy")
 		case x.Dir == "":
 			bad(p+".x_sendfile", "x_sendfile: dir is missing", "write x_sendfile = { dir = \"/srv/downloads\" }")
 		}
@@ -183,7 +296,7 @@ func (c *Config) validateGateways(p string, r Route) Problems {
 	if x := r.XAccel; x != nil {
 		switch {
 		case !app:
-			bad(p+".x_accel", "x_accel needs an application backend on the route", "use it with php, fastcgi, uwsgi, cgi or wsgi")
+			bad(p+".x_accel", "x_accel needs an application backend on the route", "use it with php, fastcgi, uwsgi, cgi, wsgi or proxy")
 		case x.Dir == "":
 			bad(p+".x_accel", "x_accel: dir is missing", "write x_accel = { prefix = \"/protected/\", dir = \"/srv/protected\" }")
 		case !strings.HasPrefix(x.Prefix, "/") || !strings.HasSuffix(x.Prefix, "/"):
@@ -191,4 +304,20 @@ func (c *Config) validateGateways(p string, r Route) Problems {
 		}
 	}
 	return ps
+}
+
+// validHostField reports a Host value: a name or address, with an
+// optional port.
+func validHostField(h string) bool {
+	host := h
+	if hp, port, err := net.SplitHostPort(h); err == nil {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return false
+		}
+		host = hp
+	}
+	if host == "" || strings.ContainsAny(host, " \t\r\n/@?#\"\\") {
+		return false
+	}
+	return true
 }

@@ -45,6 +45,7 @@ var backends = map[string]backendFunc{
 	"fastcgi":  (*Built).fastCGI,
 	"uwsgi":    (*Built).uwsgi,
 	"cgi":      (*Built).cgi,
+	"proxy":    (*Built).proxy,
 }
 
 // backend builds a route's backend.

@@ -66,7 +66,13 @@ func dirProblem(key, dir string, err error) error {
 func (b *Built) upstreams(cfg *config.Config) error {
 	b.pools = map[string]*upstream.Pool{}
 	for _, u := range cfg.Upstream {
-		p, err := upstream.New(UpstreamConfig(u))
+		uc := UpstreamConfig(u)
+		if u.Kind == "http" || u.Kind == "https" {
+			if err := httpUpstream(u, &uc); err != nil {
+				return fmt.Errorf("upstream %q: %w", u.Name, err)
+			}
+		}
+		p, err := upstream.New(uc)
 		if err != nil {
 			return fmt.Errorf("upstream %q: %w", u.Name, err)
 		}

@@ -11,6 +11,11 @@ import (
 // waiting mean the stream is out of step). One non-blocking peek, as nginx's
 // keepalive module watches idle connections for the same two events.
 func alive(c net.Conn) bool {
+	if tc, ok := c.(interface{ NetConn() net.Conn }); ok {
+		// TLS: the socket under it. A close_notify the server sent while
+		// the connection sat idle is bytes waiting: not alive, rightly.
+		c = tc.NetConn()
+	}
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return true

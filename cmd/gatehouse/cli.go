@@ -143,6 +143,7 @@ type serveOptions struct {
 	php         string
 	fcgiPass    string
 	uwsgiPass   string
+	proxyPass   stringList // --proxy-pass, several: one pool
 	cgis        stringList
 	sockets     stringList // uwsgi-protocol listeners
 	sockAllow   stringList
@@ -174,6 +175,9 @@ What to serve (at least one), or a whole configuration with --config:
                          (--fastcgi-pass), other files sent as files
   --fastcgi-pass ADDR    alone: the FastCGI application at ADDR serves /
   --uwsgi-pass ADDR      the uWSGI server at ADDR (uwsgi --socket) serves /
+  --proxy-pass URL       the HTTP server at URL (http://host:port, https://...,
+                         unix:/path) serves /; repeated, requests are balanced
+                         over them and a failing one is skipped
   --cgi /prefix=DIR      the CGI scripts in DIR at /prefix (repeatable)
   --config FILE          a TOML configuration (see docs/config.md); no other flags
 
@@ -297,6 +301,7 @@ func serveFlags(o *serveOptions) *flag.FlagSet {
 	fs.Var(&o.statics, "static", "serve the files under DIR at /prefix: `/prefix=DIR` (repeatable)")
 	fs.StringVar(&o.php, "php", "", "serve the PHP site under `DIR` at / through php-fpm (see --fastcgi-pass)")
 	fs.StringVar(&o.fcgiPass, "fastcgi-pass", "", "FastCGI server `ADDR` (unix:/path or host:port) for --php, or alone the application at / (--php default "+server.DefaultPHPPass+")")
+	fs.Var(&o.proxyPass, "proxy-pass", "serve / by the HTTP server at `URL` (http://host:port, https://host:port or unix:/path); repeat it to balance over several")
 	fs.StringVar(&o.uwsgiPass, "uwsgi-pass", "", "serve / by the uWSGI server at `ADDR` (unix:/path or host:port)")
 	fs.Var(&o.cgis, "cgi", "run the CGI scripts under DIR at /prefix: `/prefix=DIR` (repeatable)")
 	fs.StringVar(&o.xSendfile, "x-sendfile", "", "let the application at / answer X-Sendfile with a file under `DIR`")
@@ -458,7 +463,7 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 		name string
 		set  bool
 	}{{"--demo", o.demo}, {"--wsgi", o.wsgi.App != ""}, {"--php", o.php != ""},
-		{"--fastcgi-pass", o.fcgiPass != "" && o.php == ""}, {"--uwsgi-pass", o.uwsgiPass != ""}} {
+		{"--fastcgi-pass", o.fcgiPass != "" && o.php == ""}, {"--uwsgi-pass", o.uwsgiPass != ""}, {"--proxy-pass", len(o.proxyPass) > 0}} {
 		if f.set {
 			roots = append(roots, f.name)
 		}
@@ -476,6 +481,13 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 		app = &site.Route[len(site.Route)-1]
 	case o.uwsgiPass != "":
 		site.Route = append(site.Route, config.Route{Path: "/", UWSGI: &config.UWSGI{Pass: o.uwsgiPass}})
+		app = &site.Route[len(site.Route)-1]
+	case len(o.proxyPass) > 0:
+		pass, err := proxyUpstream(&c, o.proxyPass)
+		if err != nil {
+			return nil, err
+		}
+		site.Route = append(site.Route, config.Route{Path: "/", Proxy: &config.Proxy{Pass: pass}})
 		app = &site.Route[len(site.Route)-1]
 	}
 	if o.wsgi.App != "" {
@@ -508,7 +520,7 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 	}
 	if o.xSendfile != "" || o.xAccel != "" {
 		if app == nil {
-			return nil, usagef("--x-sendfile and --x-accel apply to an application at /: add --php, --wsgi, --fastcgi-pass or --uwsgi-pass")
+			return nil, usagef("--x-sendfile and --x-accel apply to an application at /: add --php, --wsgi, --fastcgi-pass, --uwsgi-pass or --proxy-pass")
 		}
 		if o.xSendfile != "" {
 			app.XSendfile = &config.XSendfile{Dir: o.xSendfile}
@@ -536,10 +548,10 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 		}
 	}
 	if apps == 0 && (!o.reqBuffering || !o.respBuffering) {
-		return nil, usagef("--request-buffering and --response-buffering apply to applications: add --wsgi, --php, --fastcgi-pass, --uwsgi-pass or --cgi")
+		return nil, usagef("--request-buffering and --response-buffering apply to applications: add --wsgi, --php, --fastcgi-pass, --uwsgi-pass, --proxy-pass or --cgi")
 	}
 	if len(site.Route) == 0 {
-		return nil, usagef("nothing to serve: give --demo, --static /prefix=DIR, --wsgi MODULE:APP, --php DIR, --uwsgi-pass ADDR, --cgi /prefix=DIR or --config FILE (see gatehouse serve --help)")
+		return nil, usagef("nothing to serve: give --demo, --static /prefix=DIR, --wsgi MODULE:APP, --php DIR, --uwsgi-pass ADDR, --proxy-pass URL, --cgi /prefix=DIR or --config FILE (see gatehouse serve --help)")
 	}
 	c.Site = []config.Site{site}
 	c.ACME.Domains = o.acmeDomains
@@ -743,4 +755,34 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d listener(s), %d site(s), %d route(s))\n", file, len(cfg.Listen), built.Sites, built.Routes)
 	return nil
+}
+
+// proxyUpstream turns the --proxy-pass URLs into a proxy route's pass: the
+// URL itself when there is one, else an [[upstream]] "proxy" of them all,
+// which balances over them (one scheme for all).
+func proxyUpstream(c *config.Config, urls []string) (string, error) {
+	if len(urls) == 1 {
+		if _, err := config.ParseProxyPass(urls[0]); err != nil || !config.IsAddr(urls[0]) {
+			return "", usagef("--proxy-pass %q: want http://host:port, https://host:port or unix:/path", urls[0])
+		}
+		return urls[0], nil
+	}
+	u := config.Upstream{Name: "proxy", Kind: "http"}
+	for i, s := range urls {
+		pp, err := config.ParseProxyPass(s)
+		if err != nil || pp.Upstream != "" {
+			return "", usagef("--proxy-pass %q: want http://host:port, https://host:port or unix:/path", s)
+		}
+		kind := "http"
+		if pp.TLS {
+			kind = "https"
+		}
+		if i > 0 && kind != u.Kind {
+			return "", usagef("--proxy-pass: give every URL the same scheme (%s and %s)", urls[0], s)
+		}
+		u.Kind = kind
+		u.Addrs = append(u.Addrs, pp.Addr)
+	}
+	c.Upstream = append(c.Upstream, u)
+	return u.Name, nil
 }
