@@ -90,6 +90,12 @@ func TestResponseHead(t *testing.T) {
 		{"bare CR in value", "HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n", ErrFieldValue, want{}},
 		{"obs-fold", "HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n", ErrObsFold, want{}},
 		{"space before first field", "HTTP/1.1 200 OK\r\n X: a\r\n\r\n", ErrLeadingSpace, want{}},
+		// Refused at the first byte of the line, before its end arrives.
+		{"space before first field, unterminated", "HTTP/1.1 200 OK\r\n Host: foo", ErrLeadingSpace, want{}},
+		{"tab before first field, first byte", "HTTP/1.1 200 OK\r\n\t", ErrLeadingSpace, want{}},
+		{"obs-fold, first byte", "HTTP/1.1 200 OK\r\nX: a\r\n ", ErrObsFold, want{}},
+		{"need more: before the first field", "HTTP/1.1 200 OK\r\n", ErrNeedMore, want{}},
+		{"need more: before the next field", "HTTP/1.1 200 OK\r\nX: a\r\nY", ErrNeedMore, want{}},
 		{"space before colon", "HTTP/1.1 200 OK\r\nX : a\r\n\r\n", ErrFieldName, want{}},
 		{"empty name", "HTTP/1.1 200 OK\r\n: a\r\n\r\n", ErrFieldName, want{}},
 		{"two content-lengths", "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n", ErrDupContentLength, want{}},
