@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -231,10 +232,14 @@ func TestResponseHeadAllocs(t *testing.T) {
 	}
 }
 
-// FuzzParseResponseHead: no panic; feeding the input in two pieces agrees with
-// feeding it whole; what is accepted is well formed and read the same way by
-// net/http's ReadResponse.
+// FuzzParseResponseHead: no panic; feeding the input cut at any offset, or
+// byte by byte into one parser, agrees with feeding it whole; what is accepted
+// is well formed and read the same way by net/http's ReadResponse. The seeds
+// include every case of llhttp's response corpus.
 func FuzzParseResponseHead(f *testing.F) {
+	for _, c := range loadLLHTTPCorpus(f) {
+		f.Add([]byte(c.Raw))
+	}
 	for _, s := range []string{
 		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
 		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
@@ -249,15 +254,37 @@ func FuzzParseResponseHead(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var resp Response
 		n, err := ParseResponseHead(raw, Limits{}, &resp)
-		if cut := len(raw) / 2; cut > 0 {
+		same := func(how string, n2 int, err2 error, r2 *Response) {
+			t.Helper()
+			if innerErr(err2) != innerErr(err) || n2 != n {
+				t.Fatalf("%s: (%d, %v), whole (%d, %v)", how, n2, err2, n, err)
+			}
+			if err == nil && (r2.Status != resp.Status || r2.Minor != resp.Minor || r2.ContentLength != resp.ContentLength ||
+				r2.Chunked != resp.Chunked || r2.Close != resp.Close || r2.KeepAlive != resp.KeepAlive ||
+				r2.HeadLen != resp.HeadLen || len(r2.Fields) != len(resp.Fields)) {
+				t.Fatalf("%s: %+v, whole %+v", how, r2, &resp)
+			}
+		}
+		// Cut at every offset: the first piece, then the same buffer whole.
+		for cut := 1; cut < len(raw); cut++ {
 			var p ResponseParser
 			var r2 Response
 			n2, err2 := p.Parse(raw[:cut], &r2)
 			if err2 == ErrNeedMore {
 				n2, err2 = p.Parse(raw, &r2)
 			}
-			if innerErr(err2) != innerErr(err) || n2 != n {
-				t.Fatalf("split: (%d, %v), whole (%d, %v)", n2, err2, n, err)
+			same(fmt.Sprintf("cut at %d", cut), n2, err2, &r2)
+		}
+		// One parser, the buffer extended a byte at a time.
+		{
+			var p ResponseParser
+			var r2 Response
+			n2, err2 := 0, ErrNeedMore
+			for k := 1; k <= len(raw) && err2 == ErrNeedMore; k++ {
+				n2, err2 = p.Parse(raw[:k], &r2)
+			}
+			if len(raw) > 0 {
+				same("byte by byte", n2, err2, &r2)
 			}
 		}
 		if err != nil {
@@ -270,7 +297,8 @@ func FuzzParseResponseHead(f *testing.F) {
 		if n <= 0 || n > len(raw) || !bytes.HasSuffix(raw[:n], []byte("\r\n\r\n")) {
 			t.Fatalf("head length %d of %d", n, len(raw))
 		}
-		if resp.Status < 100 || resp.Status > 599 || resp.Major != 1 || resp.Chunked && resp.ContentLength >= 0 {
+		if resp.Status < 100 || resp.Status > 599 || resp.Major != 1 || resp.ContentLength < -1 ||
+			resp.Chunked && resp.ContentLength >= 0 || resp.HeadLen != n {
 			t.Fatalf("%+v", resp)
 		}
 		for _, fl := range resp.Fields {
