@@ -136,6 +136,16 @@ func (p *ResponseParser) parse(buf []byte, resp *Response) (int, error) {
 	}
 	lim := &p.lim
 	for {
+		// A field line that starts with whitespace is refused as soon as its
+		// first byte is here: nothing after it can make it valid (obs-fold,
+		// RFC 9112 §5.2; whitespace before the first field, §2.2). This comes
+		// before the limits, so the answer does not depend on the reads.
+		if p.line && p.pos < len(buf) && isOWS(buf[p.pos]) {
+			if len(resp.Fields) == 0 {
+				return 0, ErrLeadingSpace
+			}
+			return 0, ErrObsFold
+		}
 		i := bytes.IndexByte(buf[p.scanned:], '\n')
 		if i < 0 {
 			p.scanned = len(buf)

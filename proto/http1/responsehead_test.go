@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -90,6 +91,12 @@ func TestResponseHead(t *testing.T) {
 		{"bare CR in value", "HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n", ErrFieldValue, want{}},
 		{"obs-fold", "HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n", ErrObsFold, want{}},
 		{"space before first field", "HTTP/1.1 200 OK\r\n X: a\r\n\r\n", ErrLeadingSpace, want{}},
+		// Refused at the first byte of the line, before its end arrives.
+		{"space before first field, unterminated", "HTTP/1.1 200 OK\r\n Host: foo", ErrLeadingSpace, want{}},
+		{"tab before first field, first byte", "HTTP/1.1 200 OK\r\n\t", ErrLeadingSpace, want{}},
+		{"obs-fold, first byte", "HTTP/1.1 200 OK\r\nX: a\r\n ", ErrObsFold, want{}},
+		{"need more: before the first field", "HTTP/1.1 200 OK\r\n", ErrNeedMore, want{}},
+		{"need more: before the next field", "HTTP/1.1 200 OK\r\nX: a\r\nY", ErrNeedMore, want{}},
 		{"space before colon", "HTTP/1.1 200 OK\r\nX : a\r\n\r\n", ErrFieldName, want{}},
 		{"empty name", "HTTP/1.1 200 OK\r\n: a\r\n\r\n", ErrFieldName, want{}},
 		{"two content-lengths", "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n", ErrDupContentLength, want{}},
@@ -225,10 +232,14 @@ func TestResponseHeadAllocs(t *testing.T) {
 	}
 }
 
-// FuzzParseResponseHead: no panic; feeding the input in two pieces agrees with
-// feeding it whole; what is accepted is well formed and read the same way by
-// net/http's ReadResponse.
+// FuzzParseResponseHead: no panic; feeding the input cut at any offset, or
+// byte by byte into one parser, agrees with feeding it whole; what is accepted
+// is well formed and read the same way by net/http's ReadResponse. The seeds
+// include every case of llhttp's response corpus.
 func FuzzParseResponseHead(f *testing.F) {
+	for _, c := range loadLLHTTPCorpus(f) {
+		f.Add([]byte(c.Raw))
+	}
 	for _, s := range []string{
 		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
 		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
@@ -243,15 +254,37 @@ func FuzzParseResponseHead(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var resp Response
 		n, err := ParseResponseHead(raw, Limits{}, &resp)
-		if cut := len(raw) / 2; cut > 0 {
+		same := func(how string, n2 int, err2 error, r2 *Response) {
+			t.Helper()
+			if innerErr(err2) != innerErr(err) || n2 != n {
+				t.Fatalf("%s: (%d, %v), whole (%d, %v)", how, n2, err2, n, err)
+			}
+			if err == nil && (r2.Status != resp.Status || r2.Minor != resp.Minor || r2.ContentLength != resp.ContentLength ||
+				r2.Chunked != resp.Chunked || r2.Close != resp.Close || r2.KeepAlive != resp.KeepAlive ||
+				r2.HeadLen != resp.HeadLen || len(r2.Fields) != len(resp.Fields)) {
+				t.Fatalf("%s: %+v, whole %+v", how, r2, &resp)
+			}
+		}
+		// Cut at every offset: the first piece, then the same buffer whole.
+		for cut := 1; cut < len(raw); cut++ {
 			var p ResponseParser
 			var r2 Response
 			n2, err2 := p.Parse(raw[:cut], &r2)
 			if err2 == ErrNeedMore {
 				n2, err2 = p.Parse(raw, &r2)
 			}
-			if innerErr(err2) != innerErr(err) || n2 != n {
-				t.Fatalf("split: (%d, %v), whole (%d, %v)", n2, err2, n, err)
+			same(fmt.Sprintf("cut at %d", cut), n2, err2, &r2)
+		}
+		// One parser, the buffer extended a byte at a time.
+		{
+			var p ResponseParser
+			var r2 Response
+			n2, err2 := 0, ErrNeedMore
+			for k := 1; k <= len(raw) && err2 == ErrNeedMore; k++ {
+				n2, err2 = p.Parse(raw[:k], &r2)
+			}
+			if len(raw) > 0 {
+				same("byte by byte", n2, err2, &r2)
 			}
 		}
 		if err != nil {
@@ -264,7 +297,8 @@ func FuzzParseResponseHead(f *testing.F) {
 		if n <= 0 || n > len(raw) || !bytes.HasSuffix(raw[:n], []byte("\r\n\r\n")) {
 			t.Fatalf("head length %d of %d", n, len(raw))
 		}
-		if resp.Status < 100 || resp.Status > 599 || resp.Major != 1 || resp.Chunked && resp.ContentLength >= 0 {
+		if resp.Status < 100 || resp.Status > 599 || resp.Major != 1 || resp.ContentLength < -1 ||
+			resp.Chunked && resp.ContentLength >= 0 || resp.HeadLen != n {
 			t.Fatalf("%+v", resp)
 		}
 		for _, fl := range resp.Fields {
