@@ -1,0 +1,221 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/websocket"
+
+	"gatehouse/internal/testutil"
+)
+
+// pythonHTTPServer starts Python's http.server on 127.0.0.1 serving a
+// directory whose who.txt says name.
+func pythonHTTPServer(t *testing.T, name string) (addr string, p *testutil.Proc) {
+	t.Helper()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "who.txt"), []byte(name), 0o644)
+	addr = testutil.FreeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	p = testutil.Start(t, nil, systemPython(t), "-m", "http.server", port, "--bind", "127.0.0.1", "--directory", dir)
+	p.WaitDial(t, addr)
+	return addr, p
+}
+
+// The issue's done-when: serve --proxy-pass twice balances a real app
+// (Python's http.server), and when one of them dies the requests go on,
+// to the other, without an error reaching a client.
+func TestProxyPassBalancesAndFailsOver(t *testing.T) {
+	a, pa := pythonHTTPServer(t, "a")
+	b, _ := pythonHTTPServer(t, "b")
+	p := start(t, "--proxy-pass", "http://"+a, "--proxy-pass", "http://"+b)
+	seen := map[string]int{}
+	for i := 0; i < 10; i++ {
+		out, _, err := curl(t, "http://"+p.addr+"/who.txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[out]++
+	}
+	if seen["a"] != 5 || seen["b"] != 5 {
+		t.Fatalf("round robin over two: %v", seen)
+	}
+	pa.Stop(time.Second)
+	for i := 0; i < 10; i++ {
+		out, _, err := curl(t, "-w", " %{http_code}", "http://"+p.addr+"/who.txt")
+		if err != nil || out != "b 200" {
+			t.Fatalf("request %d after a died: %q %v\n%s", i, out, err, p.stderr.String())
+		}
+	}
+}
+
+// nginx as an upstream, named in a file by an [[upstream]] of kind http:
+// kept connections, a large body, and its 404.
+func TestProxyToNginx(t *testing.T) {
+	dir := t.TempDir()
+	big := strings.Repeat("0123456789abcdef", 1<<16) // 1 MiB
+	os.WriteFile(filepath.Join(dir, "big.txt"), []byte(big), 0o644)
+	up := testutil.StartNginx(t, `
+		location / { root `+dir+`; }
+		location = /hello { default_type text/plain; return 200 "hello from nginx\n"; }`)
+	addr := freeAddr(t)
+	file := filepath.Join(t.TempDir(), "g.toml")
+	os.WriteFile(file, []byte(fmt.Sprintf(`
+[[listen]]
+addr = %q
+
+[[upstream]]
+name = "web"
+kind = "http"
+addrs = [%q]
+
+[[site]]
+  [[site.route]]
+  path = "/"
+  proxy = { pass = "web", via = true }
+`, addr, up)), 0o644)
+	if out, err := checkFile(file); err != nil {
+		t.Fatalf("check: %v\n%s", err, out)
+	}
+	p := startConfig(t, file, addr)
+	out, _, err := curl(t, "-i", "http://"+addr+"/hello", "http://"+addr+"/hello")
+	if err != nil || strings.Count(out, "hello from nginx\n") != 2 || !strings.Contains(out, "Via: 1.1 gatehouse") ||
+		strings.Contains(out, "nginx/") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	out, _, err = curl(t, "http://"+addr+"/big.txt")
+	if err != nil || out != big {
+		t.Fatalf("big: %v, %d bytes", err, len(out))
+	}
+	out, _, _ = curl(t, "-o", "/dev/null", "-w", "%{http_code}", "http://"+addr+"/none")
+	if out != "404" {
+		t.Fatalf("missing file: %s", out)
+	}
+	_ = p
+}
+
+// checkFile runs gatehouse check on a file.
+func checkFile(file string) (string, error) {
+	out, errOut, err := runCLI("check", file)
+	return out + errOut, err
+}
+
+// Django behind a TLS-terminating proxy that it trusts sees a secure
+// request from the real client; behind one it does not trust, or with
+// the same fields forged by a client, it never does.
+func TestDjangoSecureBehindTrustedProxy(t *testing.T) {
+	app, err := filepath.Abs("testdata/django")
+	if err != nil {
+		t.Fatal(err)
+	}
+	django := func(extra ...string) *proc {
+		return start(t, append([]string{"--wsgi", "djapp:application", "--chdir", app, "--python", systemPython(t), "--workers", "1"}, extra...)...)
+	}
+	trusting := django("--trusted-proxy", "127.0.0.1")
+	wary := django()
+	tlsDir := testdataDir(t, "tls")
+	front := func(backend string) string {
+		addr := freeAddr(t)
+		start(t, "--https", addr, "--cert", filepath.Join(tlsDir, "address-only.pem"), "--key", filepath.Join(tlsDir, "address-only.key"),
+			"--proxy-pass", "http://"+backend)
+		return addr
+	}
+	for _, tc := range []struct {
+		name, url string
+		args      []string
+		want      string
+	}{
+		{"trusted TLS proxy", "https://" + front(trusting.addr) + "/info", nil,
+			"secure=True remote=127.0.0.1 scheme=https xfp=https xff=127.0.0.1\n"},
+		{"untrusted TLS proxy", "https://" + front(wary.addr) + "/info", nil,
+			"secure=False remote=127.0.0.1 scheme=http xfp= xff=\n"},
+		{"client forging the fields, trusted address", "http://" + trusting.addr + "/info",
+			[]string{"-H", "X-Forwarded-Proto: https", "-H", "X-Forwarded-For: 203.0.113.9"},
+			"secure=True remote=203.0.113.9 scheme=https xfp=https xff=203.0.113.9\n"},
+		{"client forging the fields", "http://" + wary.addr + "/info",
+			[]string{"-H", "X-Forwarded-Proto: https", "-H", "X-Forwarded-For: 203.0.113.9", "-H", "X_Forwarded_Proto: https"},
+			"secure=False remote=127.0.0.1 scheme=http xfp= xff=\n"},
+	} {
+		out, _, err := curl(t, append([]string{"-k"}, append(tc.args, tc.url)...)...)
+		if err != nil || out != tc.want {
+			t.Errorf("%s: %v\n got %q\nwant %q", tc.name, err, out, tc.want)
+		}
+	}
+}
+
+// TLS to an upstream is verified: with its CA named it works, against the
+// system's roots a self-signed upstream is refused (502).
+func TestProxyToHTTPSUpstream(t *testing.T) {
+	tlsDir := testdataDir(t, "tls")
+	backend := freeAddr(t)
+	start(t, "--https", backend, "--cert", filepath.Join(tlsDir, "address-only.pem"), "--key", filepath.Join(tlsDir, "address-only.key"), "--demo")
+	for _, tc := range []struct {
+		ca   string
+		want string
+	}{{filepath.Join(tlsDir, "address-only.pem"), "200"}, {"", "502"}} {
+		addr := freeAddr(t)
+		file := filepath.Join(t.TempDir(), "g.toml")
+		ca := ""
+		if tc.ca != "" {
+			ca = fmt.Sprintf("tls_ca = %q", tc.ca)
+		}
+		os.WriteFile(file, []byte(fmt.Sprintf(`
+[[listen]]
+addr = %q
+[[upstream]]
+name = "secure"
+kind = "https"
+addrs = [%q]
+%s
+[[site]]
+  [[site.route]]
+  path = "/"
+  proxy = { pass = "secure" }
+`, addr, backend, ca)), 0o644)
+		p := startConfig(t, file, addr)
+		out, _, _ := curl(t, "-o", "/dev/null", "-w", "%{http_code}", "http://"+addr+"/")
+		if out != tc.want {
+			t.Errorf("tls_ca %q: %s, want %s\n%s", tc.ca, out, tc.want, p.stderr.String())
+		}
+	}
+}
+
+// A WebSocket through the binary, with the default buffering on the route.
+func TestProxyWebSocket(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: websocket.Handler(func(ws *websocket.Conn) {
+		for {
+			var m string
+			if websocket.Message.Receive(ws, &m) != nil || websocket.Message.Send(ws, "echo: "+m) != nil {
+				return
+			}
+		}
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	for _, engine := range []string{"epoll", "goroutine"} {
+		p := start(t, "--proxy-pass", "http://"+ln.Addr().String(), "--engine", engine)
+		ws, err := websocket.Dial("ws://"+p.addr+"/ws", "", "http://"+p.addr+"/")
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", engine, err, p.stderr.String())
+		}
+		ws.SetDeadline(time.Now().Add(10 * time.Second))
+		for _, m := range []string{"one", "two"} {
+			websocket.Message.Send(ws, m)
+			var got string
+			if err := websocket.Message.Receive(ws, &got); err != nil || got != "echo: "+m {
+				t.Fatalf("%s: %q %v", engine, got, err)
+			}
+		}
+		ws.Close()
+	}
+}
