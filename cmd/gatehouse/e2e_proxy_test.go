@@ -247,10 +247,10 @@ addrs = ["a.internal:443", "b.internal:8443"]
 `, true)
 	for _, bad := range [][]string{
 		{"--proxy-pass", "http://127.0.0.1:1", "--proxy-pass", "https://127.0.0.1:2"}, // two schemes
-		{"--proxy-pass", "app"},                                                     // a name, not a URL
-		{"--proxy-pass", "http://127.0.0.1:1/api"},                                  // a path
-		{"--proxy-pass", "http://127.0.0.1:1", "--demo"},                            // both want /
-		{"--demo", "--trusted-proxy", "lb.internal"},                                // not an address
+		{"--proxy-pass", "app"},                          // a name, not a URL
+		{"--proxy-pass", "http://127.0.0.1:1/api"},       // a path
+		{"--proxy-pass", "http://127.0.0.1:1", "--demo"}, // both want /
+		{"--demo", "--trusted-proxy", "lb.internal"},     // not an address
 	} {
 		if _, _, err := runCLI(append([]string{"serve"}, bad...)...); exitCode(err) != 2 {
 			t.Errorf("serve %v: %v, want a usage error", bad, err)
