@@ -13,6 +13,8 @@ declare -A test_deps=(
   [/usr/lib/python3/dist-packages/flask/__init__.py]=python3-flask
   [/usr/bin/python3]=python3
   [sslscan]=sslscan
+  [redis-server]=redis-server
+  [chromium]=chromium
 )
 declare -A bench_deps=(
   [curl]=curl
