@@ -97,6 +97,24 @@ var routeChain = []routeLayer{
 		func(b *Built, r *config.Route, next web.Handler) (web.Handler, error) {
 			return b.buffering(r).Wrap(next), nil
 		}},
+	// inbound last, on every route, right before the backend: the fields
+	// only gatehouse may send (identity, CSRF token, session values) are
+	// removed from what the client sent, in every spelling, and gatehouse's
+	// own added (CVE-2025-64484). Last, because the layers above read the
+	// client's X-CSRF-Token and record what they pass; one place, because a
+	// backend (a proxy to come) that forgot it would trust a forged user.
+	{"inbound", func(r *config.Route) bool { return true },
+		func(_ *Built, _ *config.Route, next web.Handler) (web.Handler, error) {
+			return inbound{next}, nil
+		}},
+}
+
+// inbound hands the backend the request as web.Request.Inbound makes it.
+type inbound struct{ next web.Handler }
+
+func (h inbound) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
+	r.Inbound()
+	return h.next.ServeHTTP(w, r)
 }
 
 // route builds a route's handler: its backend inside its chain.
