@@ -45,4 +45,3 @@ var ErrNotFound = errors.New("store: key not found")
 // timeout): the request cannot be answered as it should, and must not be
 // answered as if the key were not there.
 var ErrUnavailable = errors.New("store: unavailable")
-
