@@ -6,9 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"log/slog"
 
-	"gatehouse/internal/lograte"
 	"gatehouse/middleware/session"
 	"gatehouse/proto/cookie"
 	"gatehouse/web"
@@ -58,9 +56,6 @@ type Config struct {
 	// Insecure drops Secure from the double-submit cookie (see
 	// session.Config.Insecure).
 	Insecure bool
-	// Logger receives a line per refusal, rate-limited by reason.
-	// Default slog.Default().
-	Logger *slog.Logger
 }
 
 // Defaults.
@@ -85,7 +80,6 @@ type Protect struct {
 	c       Config
 	origins *Origins
 	cookie  cookie.Cookie
-	log     lograte.Limiter
 }
 
 // New checks c and returns its middleware.
@@ -109,11 +103,7 @@ func New(c Config) (*Protect, error) {
 	if c.CookieName == "" {
 		c.CookieName = DefaultCookieName
 	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
 	p := &Protect{c: c, origins: o}
-	p.log.Logger = c.Logger
 	if c.Tokens == TokensDoubleSubmit {
 		if c.Keys == nil {
 			return nil, errors.New("csrf: double-submit tokens need keys (a key file: gatehouse keygen)")
@@ -215,16 +205,15 @@ func (p *Protect) verify(r *web.Request, want []byte) error {
 	return nil
 }
 
-// refuse logs a refusal (one line, rate-limited by its reason) and returns
-// it; the server answers its status.
+// refuse returns a refusal with what the request carried: the server
+// answers its status and logs its one line, with this reason.
 func (p *Protect) refuse(r *web.Request, err error) error {
-	if web.StatusOf(err) >= 500 {
+	var we *web.Error
+	if !errors.As(err, &we) || we.Status >= 500 {
 		return err
 	}
-	p.log.Log(slog.LevelWarn, err.Error(), "csrf: request refused", "reason", err.Error(), "method", r.Method(),
-		"target", string(r.Target()), "host", string(r.Host()), "origin", string(r.Header.Peek("Origin")),
-		"sec_fetch_site", string(r.Header.Peek("Sec-Fetch-Site")), "remote", r.RemoteAddr().String())
-	return web.Logged(err)
+	return &web.Error{Status: we.Status, Err: fmt.Errorf("%w (Sec-Fetch-Site %q, Origin %q)", we.Err,
+		r.Header.Peek("Sec-Fetch-Site"), r.Header.Peek("Origin"))}
 }
 
 func unsafe(m string) bool {

@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	"log/slog"
 	"os"
 
 	"gatehouse/web"
@@ -65,7 +66,7 @@ func (w *writer) apply(h *web.Header) {
 		case equalFold(f.Name, FieldSet):
 			name, val, ok := ParseSet(f.Value)
 			if !ok || !m.passes(string(name)) {
-				m.c.Logger.Warn("session: backend field refused", "field", FieldSet, "value", string(f.Value),
+				m.failure.Log(slog.LevelWarn, FieldSet, "session: backend field refused", "field", FieldSet, "value", string(f.Value),
 					"target", string(w.r.Target()), "reason", "malformed, or a value the configuration does not pass")
 				continue
 			}
@@ -73,7 +74,7 @@ func (w *writer) apply(h *web.Header) {
 		case equalFold(f.Name, FieldDelete):
 			name := string(bytes.ToLower(trim(f.Value)))
 			if !m.passes(name) {
-				m.c.Logger.Warn("session: backend field refused", "field", FieldDelete, "value", string(f.Value),
+				m.failure.Log(slog.LevelWarn, FieldDelete, "session: backend field refused", "field", FieldDelete, "value", string(f.Value),
 					"target", string(w.r.Target()), "reason", "a value the configuration does not pass")
 				continue
 			}
