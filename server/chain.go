@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 
 	"gatehouse/config"
@@ -180,6 +181,10 @@ func (b *Built) siteHandler(s *config.Site, site *route.Site) (web.Handler, erro
 		if l := siteChain[i]; l.applies(s) {
 			var err error
 			if h, err = l.wrap(b, s, h); err != nil {
+				var rp *routeProblem
+				if errors.As(err, &rp) {
+					return nil, err // it names its key
+				}
 				return nil, fmt.Errorf("%s: %w", l.name, err)
 			}
 			wrapped = true

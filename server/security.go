@@ -87,7 +87,14 @@ func (b *Built) sessionManager(s *config.Session) (*session.Manager, error) {
 	}
 	m, err := session.New(c)
 	if err != nil {
-		return nil, &routeProblem{"session", "", err}
+		key := "session"
+		switch {
+		case strings.Contains(err.Error(), "session cookie"):
+			key = "session.cookie"
+		case strings.Contains(err.Error(), "session value"):
+			key = "session.pass"
+		}
+		return nil, &routeProblem{key, "see docs/sessions.md", err}
 	}
 	return m, nil
 }
