@@ -281,3 +281,22 @@ func TestSessionsAcrossInstances(t *testing.T) {
 		t.Fatal("A still has the session B ended")
 	}
 }
+
+// Inbound header hygiene holds on every route, with or without sessions and
+// CSRF: a CGI script never sees a client's identity or token fields, in
+// either spelling (CVE-2025-64484), and other fields still pass.
+func TestInboundHygieneCGI(t *testing.T) {
+	p := start(t, "--cgi", "/cgi-bin/="+testdataDir(t, "cgi-bin"))
+	v := newVisitor(t, "http://"+p.addr)
+	_, out := v.do("GET", "/cgi-bin/identity.sh", "", "X-Forwarded-User: root", "X_Forwarded_User: root",
+		"x-forwarded-email: root@example.test", "X-CSRF-Token: x", "X_CSRF_TOKEN: y", "X-Session-User: root",
+		"Gatehouse-Debug: 1", "X-Real-Name: kept")
+	want := map[string]string{"HTTP_X_FORWARDED_USER": "", "HTTP_X_FORWARDED_EMAIL": "", "HTTP_X_CSRF_TOKEN": "",
+		"HTTP_X_SESSION_USER": "", "HTTP_GATEHOUSE_DEBUG": "", "GATEHOUSE_CSRF_TOKEN": "", "HTTP_X_REAL_NAME": "kept"}
+	got := lines(out)
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s = %q, want %q", k, got[k], w)
+		}
+	}
+}
