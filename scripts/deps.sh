@@ -29,6 +29,7 @@ declare -A bench_deps=(
   [/usr/lib/uwsgi/plugins/python3_plugin.so]=uwsgi-plugin-python3
   [/usr/lib/python3/dist-packages/flask/__init__.py]=python3-flask
   [/usr/bin/python3]=python3
+  [redis-server]=redis-server
 )
 
 case "${1:-test}" in
