@@ -598,3 +598,30 @@ func BenchmarkLoadMemory(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLoadRedis: a session load from a real redis-server on loopback
+// (one GETEX round trip).
+func BenchmarkLoadRedis(b *testing.B) {
+	addr := testutil.StartRedis(b)
+	s, err := store.NewRedis(store.RedisConfig{URL: "redis://" + addr + "/0"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	m, _ := New(Config{Store: s})
+	r := webtest.NewRequest("GET", "/", nil)
+	sess, _ := m.Load(r)
+	sess.Set("user", "alice")
+	sc, err := m.Save(r, sess)
+	if err != nil {
+		b.Fatal(err)
+	}
+	val, _, _ := strings.Cut(strings.TrimPrefix(sc, m.CookieName()+"="), ";")
+	r = webtest.NewRequest("GET", "/", nil, "Cookie: "+m.CookieName()+"="+val)
+	b.ReportAllocs()
+	for b.Loop() {
+		if s, err := m.Load(r); err != nil || s.IsNew() {
+			b.Fatal("not loaded", err)
+		}
+	}
+}
