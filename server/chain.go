@@ -106,7 +106,6 @@ var routeChain = []routeLayer{
 		func(b *Built, r *config.Route, next web.Handler) (web.Handler, error) {
 			return b.csrfLayer(r.CSRF, next)
 		}},
-	//
 	// X-Sendfile and X-Accel-Redirect outside the buffering: the file an
 	// application names goes out by sendfile from gatehouse, after the
 	// application's worker is free.
@@ -118,7 +117,7 @@ var routeChain = []routeLayer{
 		func(b *Built, r *config.Route, next web.Handler) (web.Handler, error) {
 			return b.sendfile("x_accel", r.XAccel.Dir, r.XAccel.Prefix, r.XAccel.Keep, next)
 		}},
-	// Buffering right around the application, so that everything above
+	// Buffering right around the application, so that the application
 	// runs on a request whose body is in, and no worker waits for a client.
 	// A php route buffers its scripts only, inside the backend (see php).
 	{"buffering", func(r *config.Route) bool { return r.IsApplication() && r.PHP == nil },
