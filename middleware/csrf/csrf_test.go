@@ -225,6 +225,12 @@ func TestAttackCases(t *testing.T) {
 		a.expect("3 token missing", 403, func() int { return a.do(alice, "POST", "/x", strings.NewReader("comment=hi"), same, formCT) })
 		a.expect("7 no SFS/Origin, cookie, no token", 403, func() int { return a.do(alice, "POST", "/x", strings.NewReader("a=1"), formCT) })
 		a.expect("7 no SFS/Origin, no cookie", 200, func() int { return a.do(nil, "POST", "/x", strings.NewReader("a=1"), formCT) })
+		a.expect("7 no cookie, a bearer token", 200, func() int {
+			return a.do(nil, "POST", "/x", strings.NewReader("a=1"), formCT, "Authorization: Bearer abc")
+		})
+		a.expect("7 no cookie, Basic credentials the browser keeps", 403, func() int {
+			return a.do(nil, "POST", "/x", strings.NewReader("a=1"), formCT, "Authorization: Basic YTpi")
+		})
 		a.expect("1 cross-site with a valid token", 403, func() int {
 			return a.do(alice, "POST", "/x", form(alice.token), "Sec-Fetch-Site: cross-site", formCT)
 		})

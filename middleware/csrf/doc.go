@@ -35,8 +35,9 @@
 // bytes (BREACH: a compressed page must not repeat a secret byte for byte).
 // The token reaches every backend as the X-CSRF-Token field and the
 // GATEHOUSE_CSRF_TOKEN variable, so that a server-rendered form embeds it;
-// gatehouse checks it on every unsafe request that carries a cookie (a
-// request without one carries no ambient credentials to abuse), from the
+// gatehouse checks it on every unsafe request that carries a cookie or
+// Basic-style credentials a browser keeps (a request without them carries
+// no ambient credentials to abuse), from the
 // X-CSRF-Token field or the form field csrf_token of a url-encoded or
 // multipart body, read up to a limit and passed on unchanged. Comparisons
 // are constant-time. A refused request never reaches the backend.

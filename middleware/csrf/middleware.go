@@ -1,6 +1,7 @@
 package csrf
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -225,7 +226,20 @@ func unsafe(m string) bool {
 }
 
 // ambient reports whether the request carries what a browser sends by
-// itself, which a forged request would ride on: cookies. A request without
-// any (curl, an API client with a bearer token) cannot be forged by
-// another site in a victim's name.
-func ambient(r *web.Request) bool { return r.Header.Has("Cookie") }
+// itself, which a forged request would ride on: cookies, or credentials
+// the browser remembers after a 401 challenge (Basic, Digest, Negotiate,
+// NTLM). A request without them (curl, an API client with a bearer token)
+// cannot be forged by another site in a victim's name.
+func ambient(r *web.Request) bool {
+	if r.Header.Has("Cookie") {
+		return true
+	}
+	auth := r.Header.Peek("Authorization")
+	scheme, _, _ := bytes.Cut(auth, []byte(" "))
+	for _, s := range [...]string{"basic", "digest", "negotiate", "ntlm"} {
+		if equalFold(scheme, s) {
+			return true
+		}
+	}
+	return false
+}
