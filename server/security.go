@@ -20,13 +20,18 @@ import (
 const keygenHint = "make a key file with: gatehouse keygen > FILE (and keep it readable by gatehouse only)"
 
 // loadKeys reads a key file (proto/cookie.ParseKeys), reporting a problem at
-// key.
-func loadKeys(file, key string) (*cookie.Keys, error) {
+// key. A file others may read is logged: whoever reads it can forge
+// sessions and tokens.
+func (b *Built) loadKeys(file, key string) (*cookie.Keys, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, &routeProblem{key, keygenHint, fmt.Errorf("key file: %w", err)}
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().Perm()&0o077 != 0 && !b.checkOnly {
+		b.Logger.Warn("key file readable by others: whoever reads it can forge sessions and CSRF tokens",
+			"file", file, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()), "hint", "chmod 600 "+file)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, cookie.MaxKeyFile+1))
 	if err != nil {
 		return nil, &routeProblem{key, keygenHint, fmt.Errorf("key file %s: %w", file, err)}
@@ -55,7 +60,7 @@ func (b *Built) sessionManager(s *config.Session) (*session.Manager, error) {
 	}
 	switch kind, _ := config.SessionStoreKind(s.Store); kind {
 	case "cookie":
-		k, err := loadKeys(s.KeyFile, "session.key_file")
+		k, err := b.loadKeys(s.KeyFile, "session.key_file")
 		if err != nil {
 			return nil, err
 		}
@@ -127,7 +132,7 @@ func (b *Built) csrfProtect(x *config.CSRF) (*csrf.Protect, error) {
 		c.Tokens = csrf.TokensSession
 	case "double-submit":
 		c.Tokens = csrf.TokensDoubleSubmit
-		k, err := loadKeys(x.KeyFile, "csrf.key_file")
+		k, err := b.loadKeys(x.KeyFile, "csrf.key_file")
 		if err != nil {
 			return nil, err
 		}

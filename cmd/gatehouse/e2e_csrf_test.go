@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"gatehouse/internal/testutil"
 )
@@ -299,4 +301,53 @@ func TestInboundHygieneCGI(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, got[k], w)
 		}
 	}
+}
+
+// Redis going away: every request of a session route is 503 with
+// Retry-After, the log says why (once, not per request), nothing crashes,
+// and the sessions come back with Redis.
+func TestRedisDown(t *testing.T) {
+	addr, redis := testutil.StartRedisProc(t)
+	p := start(t, "--demo", "--session-store", "redis://"+addr+"/0", "--csrf-tokens")
+	u := newVisitor(t, "http://"+p.addr)
+	if code, _ := u.do("GET", "/healthz", ""); code != 200 || u.cookies["__Host-gh_session"] == "" {
+		t.Fatalf("with Redis: %d, cookies %v", code, u.cookies)
+	}
+	redis.Stop(3 * time.Second)
+	for range 3 {
+		req, _ := http.NewRequest("GET", u.base+"/healthz", nil)
+		req.Header.Set("Cookie", "__Host-gh_session="+u.cookies["__Host-gh_session"])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "5" {
+			t.Fatalf("without Redis: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+	}
+	if log := p.stderr.String(); strings.Count(log, "session store unavailable") != 1 {
+		t.Fatalf("want one log line for three failures:\n%s", log)
+	}
+	// A new Redis on the same address: new sessions work again (the old
+	// ones were in the Redis that went away).
+	testutil.Start(t, nil, "redis-server", "--bind", "127.0.0.1", "--port", portOf(addr), "--save", "", "--appendonly", "no",
+		"--dir", testutil.ShortTempDir(t)).WaitDial(t, addr)
+	fresh := newVisitor(t, u.base)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, _ := fresh.do("GET", "/healthz", "")
+		if code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Redis is back, requests still %d", code)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func portOf(addr string) string {
+	_, port, _ := net.SplitHostPort(addr)
+	return port
 }

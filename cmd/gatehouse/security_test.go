@@ -90,3 +90,13 @@ func TestSecurityFlagErrors(t *testing.T) {
 		}
 	}
 }
+
+// A key file others may read starts, with a warning that says so.
+func TestKeyFileModeWarning(t *testing.T) {
+	key := keyFile(t)
+	os.Chmod(key, 0o644)
+	p := start(t, "--demo", "--session-store", "cookie", "--session-key", key)
+	if log := p.stderr.String(); !strings.Contains(log, "key file readable by others") || !strings.Contains(log, "chmod 600") {
+		t.Fatalf("no warning:\n%s", log)
+	}
+}

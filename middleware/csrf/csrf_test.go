@@ -555,3 +555,25 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	}
 }
+
+// FuzzUnmask: no input panics the token parser, and what it takes is a
+// masked token of the right length that masks back to itself.
+func FuzzUnmask(f *testing.F) {
+	f.Add(mask(bytes.Repeat([]byte{1}, tokenLen)))
+	f.Add("")
+	f.Add(strings.Repeat("A", MaskedLen))
+	f.Add(strings.Repeat("A", MaskedLen-1) + "=")
+	f.Fuzz(func(t *testing.T, s string) {
+		var out [tokenLen]byte
+		if !unmask([]byte(s), &out) {
+			return
+		}
+		if len(s) != MaskedLen {
+			t.Fatalf("took %d bytes", len(s))
+		}
+		var again [tokenLen]byte
+		if !unmask([]byte(mask(out[:])), &again) || again != out {
+			t.Fatal("a token does not survive a new mask")
+		}
+	})
+}
