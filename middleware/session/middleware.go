@@ -133,12 +133,14 @@ func (m *Manager) Wrap(next web.Handler) web.Handler {
 			return err
 		}
 		Key.Set(r, s)
+		passed := false
 		for _, p := range m.pass {
 			if v, ok := s.Get(p.name); ok {
 				r.PassField(p.field, v)
+				passed = true
 			}
 		}
-		sw := &writer{WriterWrapper: web.WriterWrapper{ResponseWriter: w}, m: m, s: s, r: r}
+		sw := &writer{WriterWrapper: web.WriterWrapper{ResponseWriter: w}, m: m, s: s, r: r, vary: passed}
 		err = next.ServeHTTP(sw, r)
 		if err != nil {
 			return err

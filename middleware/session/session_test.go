@@ -99,8 +99,8 @@ func setUser(name string) func(web.ResponseWriter, *web.Request, *Session) error
 
 func TestNewSessionOnlyWhenUsed(t *testing.T) {
 	e := newEnv(t, Config{})
-	if r := e.do("", nil); r.cookie != "" || !r.isNew || e.store.Len() != 0 {
-		t.Fatalf("an unused session was saved: %+v", r)
+	if r := e.do("", nil); r.cookie != "" || !r.isNew || e.store.Len() != 0 || r.rec.Head.Has("Vary") {
+		t.Fatalf("an unused session was saved, or its response varies: %+v", r)
 	}
 	r := e.do("", setUser("alice"))
 	if r.code != 200 || len(r.cookie) != 43 || e.store.Len() != 1 {
@@ -251,6 +251,9 @@ func TestBackendProtocol(t *testing.T) {
 		t.Fatal("the refused field was not logged")
 	}
 	r := e.do(login.cookie, nil, "X-Session-User: mallory")
+	if r.rec.Head.Get("Vary") != "Cookie" {
+		t.Fatalf("a response built from session values does not vary by Cookie: %q", r.rec.Head.Get("Vary"))
+	}
 	if got := r.seen.Header.Get("X-Session-User"); got != "alice" {
 		t.Fatalf("X-Session-User = %q", got)
 	}

@@ -18,6 +18,7 @@ type writer struct {
 	r    *web.Request
 	done bool  // commit ran
 	err  error // commit's failure: nothing of the response was sent
+	vary bool  // the backend saw session values: its response depends on the cookie
 }
 
 // commit reads and removes the backend's X-Session-* fields, saves the
@@ -34,6 +35,11 @@ func (w *writer) commit() error {
 	if err != nil {
 		w.err = err
 		return err
+	}
+	if w.vary && !varies(h) {
+		// The backend built this response from one user's session: a
+		// shared cache must not hand it to another (Vary: Cookie).
+		h.Add("Vary", "Cookie")
 	}
 	if sc != "" {
 		h.Add("Set-Cookie", sc)
@@ -163,4 +169,16 @@ func (w *writer) SendFile(f *os.File, offset, count int64) error {
 		return err
 	}
 	return w.ResponseWriter.SendFile(f, offset, count)
+}
+
+// varies reports whether the response's Vary already names Cookie (or *).
+func varies(h *web.Header) bool {
+	for v := range h.Values("Vary") {
+		for _, part := range bytes.Split(v, []byte(",")) {
+			if p := trim(part); equalFold(p, "Cookie") || string(p) == "*" {
+				return true
+			}
+		}
+	}
+	return false
 }
