@@ -33,7 +33,7 @@ func layer(pkg string) (int, bool) {
 		return 0, true
 	case strings.HasPrefix(p, "proto/"), p == "web", p == "config":
 		return 1, true
-	case p == "listen", p == "tlsconf", p == "engine", p == "resolver", p == "web/nethttp", p == "web/webtest", p == "web/webcgi":
+	case p == "listen", p == "tlsconf", p == "engine", p == "resolver", p == "web/nethttp", p == "web/webtest", p == "web/webcgi", p == "store":
 		return 2, true
 	case p == "engine/epoll", strings.HasPrefix(p, "serve/"), p == "route", p == "upstream", p == "upstream/relay", p == "middleware/session", p == "middleware/realip":
 		return 3, true

@@ -119,6 +119,11 @@ var servers = []serverSpec{
 	{Name: "nginx-php-keepalive", Program: "nginx", Args: nginxPHPArgs(true), Log: "error.log", Version: nginxVersion, Peer: phpFPMPeer},
 	{Name: "gatehouse-uwsgi", Build: "gatehouse-cmd", BuildPkg: "gatehouse/cmd/gatehouse", Args: gatehouseUWSGIArgs,
 		Version: uwsgiVersion, Peer: uwsgiPeer},
+	// The plaintext responder behind the security middleware: what each
+	// adds per request (middleware.go).
+	{Name: "gatehouse-csrf", Build: "gatehouse", Args: responder("-engine", "epoll", "-csrf")},
+	{Name: "gatehouse-session-memory", Build: "gatehouse", Args: responder("-engine", "epoll", "-session", "memory")},
+	{Name: "gatehouse-session-redis", Build: "gatehouse", Args: sessionRedisArgs, Version: redisVersion, Peer: redisPeer},
 }
 
 // The contenders of each kind of scenario, in the order of rep 1.
@@ -132,6 +137,7 @@ var (
 	phpServers    = []string{"gatehouse-php", "gatehouse-php-unbuffered", "nginx-php", "nginx-php-keepalive"}
 	uwsgiServers  = []string{"gatehouse-uwsgi", "nginx-uwsgi"}
 	tlsServers    = []string{"gatehouse-tls", "nginx-tls", "nethttp-tls"}
+	mwServers     = []string{"gatehouse-epoll", "gatehouse-csrf", "gatehouse-session-memory", "gatehouse-session-redis"}
 )
 
 // scenario is one load shape. A load scenario drives wrk with Conns keep-alive
@@ -154,7 +160,12 @@ type scenario struct {
 	Servers  []string
 	Baseline string
 	Check    func(addr string, s serverSpec) error
-	About    string
+	// Script is a wrk Lua script in the bench directory (post.lua).
+	Script string
+	// Fields returns the request fields wrk sends in one run, after the
+	// check (a session cookie the server just issued).
+	Fields func(addr string) ([]string, error)
+	About  string
 }
 
 var scenarios = []scenario{
@@ -188,6 +199,9 @@ var scenarios = []scenario{
 		Check: checkWSGI("/hello.php", []byte("Hello, World!")), About: "wrk -t1 -c50, GET /hello.php through php-fpm (pm static, 2 children)"},
 	{Name: "uwsgi_hello", Path: "/", App: "hello:application", Conns: 50, Servers: uwsgiServers, Baseline: "gatehouse-uwsgi",
 		Check: checkWSGI("/", []byte("Hello, World!")), About: "wrk -t1 -c50, GET / of a plain WSGI application in uWSGI --socket (2 processes)"},
+	{Name: "mw_c50", Path: "/plaintext", Conns: 50, Servers: mwServers, Baseline: "gatehouse-epoll", Check: checkPlaintext,
+		Script: "post.lua", Fields: sessionFields,
+		About: "wrk -t1 -c50, keep-alive POST /plaintext with a browser's Sec-Fetch-Site and Origin and a session cookie (post.lua): the plaintext responder alone and behind CSRF layer 1 or a session (memory, Redis)"},
 }
 
 type config struct {
@@ -543,6 +557,12 @@ func runOne(cfg *config, sc scenario, s serverSpec) sample {
 	if sc.Idle > 0 {
 		return measureIdle(cfg, sc, srv.proc, port)
 	}
+	var fields []string
+	if sc.Fields != nil {
+		if fields, err = sc.Fields(fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
+			return sample{Failure: err.Error()}
+		}
+	}
 
 	var syscalls float64
 	if cfg.warmup > 0 {
@@ -553,7 +573,7 @@ func runOne(cfg *config, sc scenario, s serverSpec) sample {
 			}
 		}
 		count := startSyscallCount(srv.dir, pids, cfg.warmup)
-		w, err := runWrk(cfg, sc, port, cfg.warmup)
+		w, err := runWrk(cfg, sc, port, cfg.warmup, fields)
 		if err != nil {
 			return sample{Failure: "warm-up: " + err.Error()}
 		}
@@ -563,7 +583,7 @@ func runOne(cfg *config, sc scenario, s serverSpec) sample {
 	if err != nil {
 		return sample{Failure: err.Error()}
 	}
-	w, err := runWrk(cfg, sc, port, cfg.duration)
+	w, err := runWrk(cfg, sc, port, cfg.duration, fields)
 	if err != nil {
 		return sample{Failure: err.Error()}
 	}
