@@ -2,8 +2,11 @@ package upstream
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"time"
+
+	"gatehouse/internal/upstreamspec"
 )
 
 // Defaults for Config.
@@ -22,6 +25,11 @@ type Config struct {
 	// Addrs lists the servers: "host:port" for TCP, "unix:/path" for a Unix
 	// socket. Required.
 	Addrs []string
+	// Weights gives each address of Addrs, in order, its share of the
+	// requests against the others' (1 to upstreamspec.MaxWeight): with
+	// weights 3 and 1, the first takes three requests for the second's one.
+	// Missing or 0: 1.
+	Weights []int
 	// MaxConns bounds the connections to each address: in use, idle, or
 	// being dialed. Default 32. For php-fpm with kept connections, use at
 	// most pm.max_children: a kept connection occupies a php-fpm child until
@@ -48,8 +56,12 @@ type Config struct {
 	// RetryAfter is sent, in seconds, as Retry-After with the 503 of a full
 	// queue. Default 1.
 	RetryAfter int
+	// Balance names the balancing policy (NewSelector): "round_robin" (the
+	// default), "least_conn", "ip_hash", "first", "random" or
+	// "random_two". Used when Selector is nil.
+	Balance string
 	// Selector chooses the address each connection is taken from (see
-	// Selector). nil: a RoundRobin of the pool's own.
+	// Selector). nil: one of the pool's own, made from Balance.
 	Selector Selector
 	// Dial opens a connection; the context carries the DialTimeout deadline.
 	// nil: net.Dialer for TCP; on Linux, Unix addresses are connected with
@@ -83,10 +95,18 @@ func (c Config) withDefaults() Config {
 	if c.RetryAfter <= 0 {
 		c.RetryAfter = DefaultRetryAfter
 	}
-	if c.Selector == nil {
-		c.Selector = new(RoundRobin)
-	}
 	return c
+}
+
+// weight returns the weight of Addrs[i].
+func (c *Config) weight(i int) (int, error) {
+	if i >= len(c.Weights) || c.Weights[i] == 0 {
+		return 1, nil
+	}
+	if w := c.Weights[i]; w < 0 || w > upstreamspec.MaxWeight {
+		return 0, fmt.Errorf("upstream: address %q: weight %d is not from 1 to %d", c.Addrs[i], w, upstreamspec.MaxWeight)
+	}
+	return c.Weights[i], nil
 }
 
 func (c *Config) dial() func(ctx context.Context, network, address string) (net.Conn, error) {

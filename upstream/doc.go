@@ -13,10 +13,12 @@
 //     request asked for, makes it useless), and the caller retries a request
 //     that failed on a reused connection once on a fresh one (GetFresh) when
 //     nothing of the request was lost: see Conn.Reused;
-//   - a Selector chooses the address each connection comes from (RoundRobin
-//     unless Config.Selector names another policy), among the addresses that
-//     are up; the pool moves on to the next when the chosen one is at
-//     MaxConns;
+//   - a Selector chooses the address each connection comes from, among the
+//     addresses that are up; the pool moves on to the next when the chosen
+//     one is at MaxConns. Config.Balance names the policy: round_robin
+//     (smooth weighted, nginx's; the default), least_conn, ip_hash
+//     (rendezvous hashing of Want.Key), first, random or random_two (the
+//     power of two choices); Config.Weights weighs the addresses;
 //   - an address whose dial fails is down for DownFor and skipped while
 //     another is up; Pool.MarkDown and Pool.MarkUp take health learned
 //     elsewhere. When every address is down they are all tried anyway: with a

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -37,6 +38,8 @@ type Pool struct {
 	now       func() time.Time
 	afterFunc func(d time.Duration, f func()) (stop func() bool)
 
+	keyed bool // the Selector balances by Want.Key
+
 	mu        sync.Mutex
 	waiters   []*waiter
 	closed    bool
@@ -50,6 +53,7 @@ type address struct {
 	name      string // as configured
 	network   string // "tcp" or "unix"
 	addr      string
+	weight    int
 	open      int     // connections counted against MaxConns: in use, idle or being dialed
 	idle      []*Conn // oldest first; handed out from the end
 	downUntil time.Time
@@ -75,13 +79,30 @@ func New(cfg Config) (*Pool, error) {
 	if len(cfg.Addrs) == 0 {
 		return nil, errors.New("upstream: no address")
 	}
+	if len(cfg.Weights) > len(cfg.Addrs) {
+		return nil, fmt.Errorf("upstream: %d weights for %d addresses", len(cfg.Weights), len(cfg.Addrs))
+	}
 	p := &Pool{cfg: cfg.withDefaults(), now: time.Now, afterFunc: afterFunc}
-	for _, s := range cfg.Addrs {
+	if p.cfg.Selector == nil {
+		sel, err := NewSelector(cfg.Balance)
+		if err != nil {
+			return nil, err
+		}
+		p.cfg.Selector = sel
+		_, p.keyed = sel.(*IPHash)
+	} else {
+		p.keyed = true // a Selector of one's own may use keys
+	}
+	for i, s := range cfg.Addrs {
 		network, addr, err := ParseAddr(s)
 		if err != nil {
 			return nil, err
 		}
-		a := &address{name: s, network: network, addr: addr}
+		w, err := cfg.weight(i)
+		if err != nil {
+			return nil, err
+		}
+		a := &address{name: s, network: network, addr: addr, weight: w}
 		if network == "unix" {
 			a.unix = newUnixAddr(addr)
 		}
@@ -89,7 +110,7 @@ func New(cfg Config) (*Pool, error) {
 	}
 	p.view = make([]Candidate, len(p.addrs))
 	for i, a := range p.addrs {
-		p.view[i].Addr = a.name
+		p.view[i].Addr, p.view[i].Weight = a.name, a.weight
 	}
 	return p, nil
 }
@@ -119,14 +140,25 @@ func (p *Pool) GetFresh(ctx context.Context) (*Conn, error) { return p.GetWant(c
 
 // Want is what a request asks of the pool beyond a connection.
 type Want struct {
-	// Key is the request's balancing key, shown to the Selector (ip_hash
-	// takes the client's address). nil: none.
+	// Key is the request's balancing key, shown to the Selector: ip_hash
+	// takes the client's address, as AddrKey (or Pool.KeyFor) makes it.
+	// nil: none.
 	Key []byte
 	// Avoid names addresses (as configured) already tried for this request:
 	// a retry goes to another one while there is one.
 	Avoid []string
 	// Fresh asks for a newly dialed connection, never an idle one.
 	Fresh bool
+}
+
+// KeyFor returns the balancing key of a client's address for Want.Key:
+// AddrKey's when the pool's policy balances by key (ip_hash, or a Selector
+// of one's own), else nil, so that other pools pay nothing for it.
+func (p *Pool) KeyFor(client netip.Addr) []byte {
+	if !p.keyed {
+		return nil
+	}
+	return AddrKey(client)
 }
 
 // GetWant is Get for w.
@@ -227,7 +259,7 @@ func (p *Pool) pick(fresh bool, key []byte, tried []*address) (c *Conn, a *addre
 	for i, a := range p.addrs {
 		up := !a.down(now) && (len(tried) == 0 || !slices.Contains(tried, a))
 		anyUp = anyUp || up
-		v := &p.view[i] // Addr was set by New
+		v := &p.view[i] // Addr and Weight were set by New
 		v.Open, v.Idle, v.Usable = a.open, len(a.idle), up
 	}
 	if !anyUp { // every address is down: try those not tried yet anyway
