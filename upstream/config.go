@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"time"
 
@@ -15,8 +16,12 @@ const (
 	DefaultIdleTimeout  = 60 * time.Second
 	DefaultDialTimeout  = 5 * time.Second
 	DefaultQueueTimeout = 10 * time.Second
-	DefaultDownFor      = 10 * time.Second
+	DefaultMaxFails     = 1
+	DefaultFailTimeout  = 10 * time.Second
 	DefaultRetryAfter   = 1 // seconds
+
+	// DefaultDownFor is DefaultFailTimeout under its older name.
+	DefaultDownFor = DefaultFailTimeout
 )
 
 // Config describes one group of upstream servers. A zero field means its
@@ -50,8 +55,20 @@ type Config struct {
 	// MaxQueue bounds the requests waiting; beyond it, 503 at once. Default
 	// 0: no bound but QueueTimeout.
 	MaxQueue int
-	// DownFor is how long an address whose dial failed is skipped while
-	// another address is up. Default 10 s.
+	// MaxFails failures within FailTimeout mark an address down (passive
+	// health, nginx's max_fails): a failed dial, or an exchange the caller
+	// ends with Conn.Fail. Default 1; negative: never (the address is
+	// skipped only by an active check or MarkDown). A pool of one address is
+	// never marked down: there is nowhere else to send its requests.
+	MaxFails int
+	// FailTimeout is both the window in which MaxFails failures are
+	// counted and how long the address is then down (nginx's fail_timeout).
+	// Once it has passed, one request is let through; until it has ended
+	// without failing, the address stays down for another FailTimeout at a
+	// time. Default 10 s.
+	FailTimeout time.Duration
+	// DownFor is FailTimeout's older name, used when FailTimeout is zero
+	// (configurations that set it keep working).
 	DownFor time.Duration
 	// RetryAfter is sent, in seconds, as Retry-After with the 503 of a full
 	// queue. Default 1.
@@ -63,6 +80,9 @@ type Config struct {
 	// Selector chooses the address each connection is taken from (see
 	// Selector). nil: one of the pool's own, made from Balance.
 	Selector Selector
+	// Logger receives the changes of an address's health: down (with the
+	// failure), up again. nil: slog.Default().
+	Logger *slog.Logger
 	// Dial opens a connection; the context carries the DialTimeout deadline.
 	// nil: net.Dialer for TCP; on Linux, Unix addresses are connected with
 	// two system calls and the socket joins Go's poller only when a read or
@@ -89,9 +109,16 @@ func (c Config) withDefaults() Config {
 	if c.QueueTimeout == 0 {
 		c.QueueTimeout = DefaultQueueTimeout
 	}
-	if c.DownFor <= 0 {
-		c.DownFor = DefaultDownFor
+	if c.MaxFails == 0 {
+		c.MaxFails = DefaultMaxFails
 	}
+	if c.FailTimeout <= 0 {
+		c.FailTimeout = c.DownFor
+	}
+	if c.FailTimeout <= 0 {
+		c.FailTimeout = DefaultFailTimeout
+	}
+	c.DownFor = c.FailTimeout
 	if c.RetryAfter <= 0 {
 		c.RetryAfter = DefaultRetryAfter
 	}

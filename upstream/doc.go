@@ -19,12 +19,14 @@
 //     (smooth weighted, nginx's; the default), least_conn, ip_hash
 //     (rendezvous hashing of Want.Key), first, random or random_two (the
 //     power of two choices); Config.Weights weighs the addresses;
-//   - an address whose dial fails is down for DownFor and skipped while
-//     another is up; Pool.MarkDown and Pool.MarkUp take health learned
-//     elsewhere. When every address is down they are all tried anyway: with a
-//     single php-fpm, refusing for DownFor after it restarts would only
-//     lengthen the outage (nginx ignores max_fails for a lone server for the
-//     same reason);
+//   - passive health, nginx's: MaxFails failures (a failed dial, or
+//     Conn.Fail) within FailTimeout mark an address down for FailTimeout,
+//     then one request at a time is let through until one ends well; a pool
+//     of one address is never marked down. Pool.MarkDown and Pool.MarkUp
+//     take health learned elsewhere. A down address is skipped while another is up; when every
+//     address is down they are all tried anyway: with a single php-fpm,
+//     refusing requests after it restarts would only lengthen the outage
+//     (nginx ignores max_fails for a lone server for the same reason);
 //   - when every address is at MaxConns, callers wait in a FIFO queue for up
 //     to QueueTimeout, then get a 503 with Retry-After (the overload is
 //     expected to pass). A released connection goes straight to the first

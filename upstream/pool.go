@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
@@ -38,6 +39,7 @@ type Pool struct {
 	now       func() time.Time
 	afterFunc func(d time.Duration, f func()) (stop func() bool)
 
+	log   *slog.Logger
 	keyed bool // the Selector balances by Want.Key
 
 	mu        sync.Mutex
@@ -47,17 +49,17 @@ type Pool struct {
 	stopPrune func() bool // cancels the next sweep of idle connections; nil when none is armed
 }
 
-// address is the pool's state of one address, guarded by Pool.mu (its
-// health: health.go).
+// address is the pool's state of one server, guarded by Pool.mu (its health:
+// health.go).
 type address struct {
-	name      string // as configured
-	network   string // "tcp" or "unix"
-	addr      string
-	weight    int
-	open      int     // connections counted against MaxConns: in use, idle or being dialed
-	idle      []*Conn // oldest first; handed out from the end
-	downUntil time.Time
-	unix      *unixAddr // network "unix": the socket's address, made once
+	name    string // as configured
+	network string // "tcp" or "unix"
+	addr    string // what is dialed
+	weight  int
+	open    int       // connections counted against MaxConns: in use, idle or being dialed
+	idle    []*Conn   // oldest first; handed out from the end
+	unix    *unixAddr // network "unix": the socket's address, made once
+	health
 }
 
 // waiter is a Get waiting for a connection. A grant is sent under Pool.mu, and
@@ -82,7 +84,10 @@ func New(cfg Config) (*Pool, error) {
 	if len(cfg.Weights) > len(cfg.Addrs) {
 		return nil, fmt.Errorf("upstream: %d weights for %d addresses", len(cfg.Weights), len(cfg.Addrs))
 	}
-	p := &Pool{cfg: cfg.withDefaults(), now: time.Now, afterFunc: afterFunc}
+	p := &Pool{cfg: cfg.withDefaults(), now: time.Now, afterFunc: afterFunc, log: cfg.Logger}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
 	if p.cfg.Selector == nil {
 		sel, err := NewSelector(cfg.Balance)
 		if err != nil {
@@ -165,9 +170,11 @@ func (p *Pool) KeyFor(client netip.Addr) []byte {
 func (p *Pool) GetWant(ctx context.Context, w Want) (*Conn, error) {
 	var tried []*address // addresses whose dial failed in this call, and those w avoids
 	for _, name := range w.Avoid {
-		if a := p.lookup(name); a != nil {
-			tried = append(tried, a)
-		}
+		p.each(name, func(a *address) { // p.addrs and their names never change
+			if !slices.Contains(tried, a) {
+				tried = append(tried, a)
+			}
+		})
 	}
 	avoided := len(tried)
 	return p.get(ctx, w.Fresh, w.Key, tried, avoided)
@@ -281,15 +288,18 @@ func (p *Pool) pick(fresh bool, key []byte, tried []*address) (c *Conn, a *addre
 			c = a.idle[len(a.idle)-1]
 			a.idle[len(a.idle)-1] = nil
 			a.idle = a.idle[:len(a.idle)-1]
-			c.out = true
+			c.out, c.epoch = true, a.epoch
+			p.take(a, now)
 			return c, nil, stale, true
 		case a.open < p.cfg.MaxConns:
 			a.open++
+			p.take(a, now)
 			return nil, a, stale, true
 		case fresh && len(a.idle) > 0:
 			// A fresh connection takes the slot of the oldest idle one.
 			stale = append(stale, a.idle[0])
 			a.idle = slices.Delete(a.idle, 0, 1)
+			p.take(a, now)
 			return nil, a, stale, true
 		}
 	}
@@ -371,11 +381,13 @@ func (p *Pool) freeSlot(a *address) {
 	if w == nil {
 		return
 	}
-	if a.down(p.now()) {
+	now := p.now()
+	if a.down(now) {
 		w.ch <- grant{retry: true}
 		return
 	}
 	a.open++
+	p.take(a, now)
 	w.ch <- grant{slot: a}
 }
 
@@ -404,19 +416,23 @@ func (p *Pool) dial(ctx context.Context, a *address) (*Conn, error) {
 		cancel()
 	}
 	p.mu.Lock()
+	epoch := a.epoch
 	if err != nil {
+		tripped := false
 		if ctx.Err() == nil {
-			a.markDown(p.now(), p.cfg.DownFor) // the address failed, not the caller
+			tripped = p.failed(a, p.now()) // the address failed, not the caller
 		}
 		p.freeSlot(a)
 		p.mu.Unlock()
+		if tripped {
+			p.logDown(a, err)
+		}
 		status := 502
 		if timedOut && ctx.Err() == nil {
 			status = 504
 		}
 		return nil, &web.Error{Status: status, Err: fmt.Errorf("upstream: dial %s: %w", a.name, err)}
 	}
-	a.markUp()
 	closed := p.closed
 	if closed {
 		p.freeSlot(a)
@@ -426,7 +442,7 @@ func (p *Pool) dial(ctx context.Context, a *address) (*Conn, error) {
 		nc.Close()
 		return nil, errClosed
 	}
-	return &Conn{Conn: nc, pool: p, addr: a, out: true}, nil
+	return &Conn{Conn: nc, pool: p, addr: a, out: true, epoch: epoch}, nil
 }
 
 var errClosed = &web.Error{Status: 503, Err: ErrClosed}
@@ -445,7 +461,8 @@ func (p *Pool) release(c *Conn, reusable bool) (closeIt bool) {
 	if reusable && !p.closed && p.cfg.MaxIdle > 0 {
 		c.reused = true
 		if w := p.popWaiter(); w != nil {
-			c.out = true
+			c.out, c.epoch = true, a.epoch
+			p.take(a, p.now())
 			w.ch <- grant{conn: c}
 			return false
 		}
@@ -535,10 +552,15 @@ func (p *Pool) String() string {
 
 // AddrStats describes one address of a pool.
 type AddrStats struct {
-	Addr string
-	Open int  // connections in use, idle or being dialed
-	Idle int  // idle connections
-	Down bool // down: its last dial failed less than DownFor ago, or MarkDown
+	Addr string // as configured
+	Open int    // connections in use, idle or being dialed
+	Idle int    // idle connections
+	// Down: skipped while another address is up, for passive failures or
+	// MarkDown.
+	Down bool
+	// Fails counts the passive failures of the current window (see
+	// Config.MaxFails).
+	Fails int
 }
 
 // Stats returns the state of every address, in configured order.
@@ -548,7 +570,7 @@ func (p *Pool) Stats() []AddrStats {
 	now := p.now()
 	out := make([]AddrStats, len(p.addrs))
 	for i, a := range p.addrs {
-		out[i] = AddrStats{Addr: a.name, Open: a.open, Idle: len(a.idle), Down: a.down(now)}
+		out[i] = AddrStats{Addr: a.name, Open: a.open, Idle: len(a.idle), Down: a.down(now), Fails: a.fails}
 	}
 	return out
 }
