@@ -35,7 +35,7 @@ type Selector interface {
 // one pick to the next. The slice Pick receives belongs to the pool: it is
 // valid only during the call, and not to be modified.
 type Candidate struct {
-	Addr string // as configured
+	Addr string // as configured (see Config.Addrs for a name that resolved to several)
 	Open int    // connections counted against MaxConns: in use, idle or being dialed
 	Idle int    // idle connections kept for reuse; Open-Idle are busy
 	// Usable is false for an address the pool will not take this time: down

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"time"
 
 	"gatehouse/internal/upstreamspec"
@@ -28,7 +29,13 @@ const (
 // default.
 type Config struct {
 	// Addrs lists the servers: "host:port" for TCP, "unix:/path" for a Unix
-	// socket. Required.
+	// socket. Required. A host that is a name, not an IP address, is
+	// resolved through Resolver when the pool is made (at start and on
+	// reload, as nginx does), and each of its addresses becomes a server of
+	// the pool, with its own connections, health and Weight: named as
+	// configured when the name has one address, by "ip:port" when it has
+	// several (MarkDown, MarkUp and Want.Avoid take the configured name too,
+	// for all of them). A name that does not resolve fails New.
 	Addrs []string
 	// Weights gives each address of Addrs, in order, its share of the
 	// requests against the others' (1 to upstreamspec.MaxWeight): with
@@ -83,6 +90,10 @@ type Config struct {
 	// Logger receives the changes of an address's health: down (with the
 	// failure), up again. nil: slog.Default().
 	Logger *slog.Logger
+	// Resolver resolves the host names of Addrs. nil: net.DefaultResolver.
+	// Names are resolved when Dial is nil or Resolver is set; a Dial of
+	// one's own without a Resolver is given each address as configured.
+	Resolver Resolver
 	// Dial opens a connection; the context carries the DialTimeout deadline.
 	// nil: net.Dialer for TCP; on Linux, Unix addresses are connected with
 	// two system calls and the socket joins Go's poller only when a read or
@@ -124,6 +135,14 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
+
+// Resolver looks up the addresses of a host name: *net.Resolver is one
+// (net.DefaultResolver by default). network is "ip": IPv4 and IPv6.
+type Resolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+}
+
+var _ Resolver = net.DefaultResolver
 
 // weight returns the weight of Addrs[i].
 func (c *Config) weight(i int) (int, error) {

@@ -28,7 +28,8 @@ type Conn struct {
 // before reuse can rule out that race.
 func (c *Conn) Reused() bool { return c.reused }
 
-// Upstream returns the address c is connected to, as configured.
+// Upstream returns the address c is connected to, as configured, or as
+// "ip:port" when a host name resolved to several (see Config.Addrs).
 func (c *Conn) Upstream() string { return c.addr.name }
 
 // Release gives c back after an exchange that did not fail against its

@@ -27,6 +27,8 @@
 //     address is down they are all tried anyway: with a single php-fpm,
 //     refusing requests after it restarts would only lengthen the outage
 //     (nginx ignores max_fails for a lone server for the same reason);
+//   - a host name is resolved when the pool is made, through Config.Resolver,
+//     and each of its addresses becomes a server of the pool, as nginx does;
 //   - when every address is at MaxConns, callers wait in a FIFO queue for up
 //     to QueueTimeout, then get a 503 with Retry-After (the overload is
 //     expected to pass). A released connection goes straight to the first

@@ -90,10 +90,11 @@ func (p *Pool) take(a *address, now time.Time) {
 	}
 }
 
-// MarkDown marks the address named addr (as configured in Config.Addrs)
-// down for d from now, by the pool's clock; MarkUp, or a request let through
-// afterwards that ends well, marks it up again. It reports false, doing
-// nothing, when the pool has no such address or d is not positive.
+// MarkDown marks the address named addr (as configured in Config.Addrs, or
+// as Conn.Upstream names it) down for d from now, by the pool's clock;
+// MarkUp, or a request let through afterwards that ends well, marks it up
+// again. It reports false, doing nothing, when the pool has no such address
+// or d is not positive.
 func (p *Pool) MarkDown(addr string, d time.Duration) bool {
 	if d <= 0 {
 		return false
@@ -116,12 +117,13 @@ func (p *Pool) MarkUp(addr string) bool {
 	return p.each(addr, func(a *address) { a.clearPassive() })
 }
 
-// each calls f for the address named name, under p.mu. It reports whether
+// each calls f for the addresses named name, under p.mu: the one Conn.Upstream
+// names so, or every one a configured address resolved to. It reports whether
 // there was one.
 func (p *Pool) each(name string, f func(*address)) bool {
 	found := false
 	for _, a := range p.addrs {
-		if a.name == name {
+		if a.name == name || a.from == name {
 			f(a)
 			found = true
 		}

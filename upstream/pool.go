@@ -52,7 +52,8 @@ type Pool struct {
 // address is the pool's state of one server, guarded by Pool.mu (its health:
 // health.go).
 type address struct {
-	name    string // as configured
+	name    string // as Candidate.Addr and Conn.Upstream show it
+	from    string // as configured: name, unless a host name resolved to several
 	network string // "tcp" or "unix"
 	addr    string // what is dialed
 	weight  int
@@ -76,7 +77,7 @@ type grant struct {
 	err   error    // or the pool closed
 }
 
-// New returns a pool for cfg.
+// New returns a pool for cfg. It resolves the host names of cfg.Addrs.
 func New(cfg Config) (*Pool, error) {
 	if len(cfg.Addrs) == 0 {
 		return nil, errors.New("upstream: no address")
@@ -107,17 +108,62 @@ func New(cfg Config) (*Pool, error) {
 		if err != nil {
 			return nil, err
 		}
-		a := &address{name: s, network: network, addr: addr, weight: w}
-		if network == "unix" {
-			a.unix = newUnixAddr(addr)
+		dialed := []string{addr}
+		if network == "tcp" && (cfg.Dial == nil || cfg.Resolver != nil) {
+			if dialed, err = p.resolve(addr); err != nil {
+				return nil, fmt.Errorf("upstream: address %q: %w", s, err)
+			}
 		}
-		p.addrs = append(p.addrs, a)
+		for _, d := range dialed {
+			a := &address{name: s, from: s, network: network, addr: d, weight: w}
+			if len(dialed) > 1 {
+				a.name = d
+			}
+			if network == "unix" {
+				a.unix = newUnixAddr(addr)
+			}
+			p.addrs = append(p.addrs, a)
+		}
 	}
 	p.view = make([]Candidate, len(p.addrs))
 	for i, a := range p.addrs {
 		p.view[i].Addr, p.view[i].Weight = a.name, a.weight
 	}
 	return p, nil
+}
+
+// resolve returns the addresses to dial for hostport: itself when its host
+// is an IP address, else one "ip:port" for each address the name resolves
+// to, in the resolver's order, without repeats.
+func (p *Pool) resolve(hostport string) ([]string, error) {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return []string{hostport}, nil
+	}
+	r := p.cfg.Resolver
+	if r == nil {
+		r = net.DefaultResolver
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.DialTimeout)
+	defer cancel()
+	ips, err := r.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, ip := range ips {
+		s := net.JoinHostPort(ip.Unmap().String(), port)
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("resolve %s: no address", host)
+	}
+	return out, nil
 }
 
 // afterFunc is time.AfterFunc in the shape of Pool.afterFunc.
@@ -552,7 +598,7 @@ func (p *Pool) String() string {
 
 // AddrStats describes one address of a pool.
 type AddrStats struct {
-	Addr string // as configured
+	Addr string // as Conn.Upstream names it
 	Open int    // connections in use, idle or being dialed
 	Idle int    // idle connections
 	// Down: skipped while another address is up, for passive failures or
