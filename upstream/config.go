@@ -77,6 +77,9 @@ type Config struct {
 	// DownFor is FailTimeout's older name, used when FailTimeout is zero
 	// (configurations that set it keep working).
 	DownFor time.Duration
+	// Health, when not nil, probes every address on an interval (active
+	// health); see HealthCheck.
+	Health *HealthCheck
 	// RetryAfter is sent, in seconds, as Retry-After with the 503 of a full
 	// queue. Default 1.
 	RetryAfter int

@@ -2,7 +2,8 @@
 // gateways: FastCGI (php-fpm), uwsgi and HTTP. It knows nothing of their
 // protocols: it hands out net.Conns and takes them back as reusable or not,
 // so balancing, limits, queueing and health are written once (Caddy's design:
-// transports under one pool).
+// transports under one pool). The one protocol it speaks is HTTP/1.1 for its
+// health checks, with proto/http1's strict response parser (RFC 9112).
 //
 // A Pool serves one group of addresses ("host:port" or "unix:/path"):
 //
@@ -22,8 +23,10 @@
 //   - passive health, nginx's: MaxFails failures (a failed dial, or
 //     Conn.Fail) within FailTimeout mark an address down for FailTimeout,
 //     then one request at a time is let through until one ends well; a pool
-//     of one address is never marked down. Pool.MarkDown and Pool.MarkUp
-//     take health learned elsewhere. A down address is skipped while another is up; when every
+//     of one address is never marked down. Active health (Config.Health)
+//     probes each address on an interval, by HTTP or TCP, with rise and
+//     fall counts. Pool.MarkDown and Pool.MarkUp take health learned
+//     elsewhere. A down address is skipped while another is up; when every
 //     address is down they are all tried anyway: with a single php-fpm,
 //     refusing requests after it restarts would only lengthen the outage
 //     (nginx ignores max_fails for a lone server for the same reason);

@@ -13,14 +13,17 @@ import "time"
 // without failing (Release) clears the trip. In a pool of one address,
 // failures are not counted: there is nowhere else to go.
 //
-// Only a request handed out after the latest failure clears a trip: one
-// begun before it has not seen that failure, so it cannot vouch for the
-// address since. An epoch, counting failures, tells older from newer without
-// reading clocks.
+// Active evidence comes from the health checker (check.go): Fall failed
+// probes in a row mark the address down, Rise good ones in a row up again. A
+// good probe also clears passive failures, but only those older than the
+// probe: a probe that started before a request failed has not seen that
+// failure, so it cannot vouch for the address since. The same holds for a
+// request: only one handed out after the latest failure clears a trip. An
+// epoch, counting failures, tells older from newer without reading clocks.
 //
-// MarkDown and MarkUp take health learned elsewhere (an active checker, to
-// come, reports there): MarkDown counts as a failure that holds the address
-// down for its own duration; MarkUp clears everything.
+// MarkDown and MarkUp take health learned elsewhere: MarkDown counts as a
+// failure that holds the address down for its own duration; MarkUp clears
+// everything, the checker's verdict included.
 //
 // A down address is skipped while another address is up; when every address
 // is down, they are all tried anyway (see the package doc).
@@ -35,10 +38,13 @@ type health struct {
 	// is down again for FailTimeout each time one is.
 	tripped bool
 	epoch   uint64 // failures and MarkDowns so far
+
+	probeDown bool // the active check's verdict
+	streak    int  // probe results in a row that contradict the verdict
 }
 
 // down reports whether a is skipped at now (while another address is up).
-func (a *address) down(now time.Time) bool { return now.Before(a.downUntil) }
+func (a *address) down(now time.Time) bool { return a.probeDown || now.Before(a.downUntil) }
 
 // failed records a passive failure of a at now, under p.mu. It reports
 // whether the failure tripped a, which was not tripped before.
@@ -90,11 +96,27 @@ func (p *Pool) take(a *address, now time.Time) {
 	}
 }
 
+// probed records the result of a probe of a begun at epoch, under p.mu.
+func (p *Pool) probed(a *address, ok bool, epoch uint64) {
+	hc := p.cfg.Health
+	if ok == a.probeDown {
+		a.streak++
+		if ok && a.streak >= hc.Rise || !ok && a.streak >= hc.Fall {
+			a.probeDown, a.streak = !ok, 0
+		}
+	} else {
+		a.streak = 0
+	}
+	if ok && !a.probeDown && epoch == a.epoch {
+		a.clearPassive()
+	}
+}
+
 // MarkDown marks the address named addr (as configured in Config.Addrs, or
-// as Conn.Upstream names it) down for d from now, by the pool's clock;
-// MarkUp, or a request let through afterwards that ends well, marks it up
-// again. It reports false, doing nothing, when the pool has no such address
-// or d is not positive.
+// as Conn.Upstream names it) down for d from now, by the pool's clock; MarkUp,
+// a request let through afterwards that ends well, or a good probe that
+// starts afterwards, marks it up again. It reports false, doing nothing, when
+// the pool has no such address or d is not positive.
 func (p *Pool) MarkDown(addr string, d time.Duration) bool {
 	if d <= 0 {
 		return false
@@ -109,12 +131,16 @@ func (p *Pool) MarkDown(addr string, d time.Duration) bool {
 	})
 }
 
-// MarkUp marks the address named addr up: it clears its failures. It
-// reports false when the pool has no such address.
+// MarkUp marks the address named addr up: it clears its failures and the
+// active check's verdict (which the next probes decide again). It reports
+// false when the pool has no such address.
 func (p *Pool) MarkUp(addr string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.each(addr, func(a *address) { a.clearPassive() })
+	return p.each(addr, func(a *address) {
+		a.clearPassive()
+		a.probeDown, a.streak = false, 0
+	})
 }
 
 // each calls f for the addresses named name, under p.mu: the one Conn.Upstream

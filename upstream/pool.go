@@ -39,8 +39,9 @@ type Pool struct {
 	now       func() time.Time
 	afterFunc func(d time.Duration, f func()) (stop func() bool)
 
-	log   *slog.Logger
-	keyed bool // the Selector balances by Want.Key
+	log    *slog.Logger
+	checks checker // the active health checks, with Config.Health
+	keyed  bool    // the Selector balances by Want.Key
 
 	mu        sync.Mutex
 	waiters   []*waiter
@@ -77,8 +78,20 @@ type grant struct {
 	err   error    // or the pool closed
 }
 
-// New returns a pool for cfg. It resolves the host names of cfg.Addrs.
+// New returns a pool for cfg. It resolves the host names of cfg.Addrs, and
+// starts the active health checks of cfg.Health; Close stops them.
 func New(cfg Config) (*Pool, error) {
+	p, err := build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.startChecks()
+	return p, nil
+}
+
+// build makes the pool without starting its health checks, so that tests
+// can give it a clock first.
+func build(cfg Config) (*Pool, error) {
 	if len(cfg.Addrs) == 0 {
 		return nil, errors.New("upstream: no address")
 	}
@@ -98,6 +111,13 @@ func New(cfg Config) (*Pool, error) {
 		_, p.keyed = sel.(*IPHash)
 	} else {
 		p.keyed = true // a Selector of one's own may use keys
+	}
+	if err := p.cfg.Health.check(); err != nil {
+		return nil, err
+	}
+	if h := p.cfg.Health; h != nil {
+		hc := h.withDefaults()
+		p.cfg.Health = &hc
 	}
 	for i, s := range cfg.Addrs {
 		network, addr, err := ParseAddr(s)
@@ -553,7 +573,8 @@ func (p *Pool) prune() {
 	closeAll(stale)
 }
 
-// Close closes the idle connections and fails the waiting callers; connections
+// Close closes the idle connections, fails the waiting callers and stops the
+// health checks (waiting for a probe under way to be cut short); connections
 // in use are closed when they are released. Get fails from now on.
 func (p *Pool) Close() error {
 	p.mu.Lock()
@@ -576,8 +597,13 @@ func (p *Pool) Close() error {
 		p.stopPrune()
 		p.stopPrune = nil
 	}
+	if p.checks.stop != nil {
+		p.checks.stop()
+		p.checks.stop = nil
+	}
 	p.mu.Unlock()
 	closeAll(stale)
+	p.stopChecks()
 	return nil
 }
 
@@ -601,12 +627,14 @@ type AddrStats struct {
 	Addr string // as Conn.Upstream names it
 	Open int    // connections in use, idle or being dialed
 	Idle int    // idle connections
-	// Down: skipped while another address is up, for passive failures or
-	// MarkDown.
+	// Down: skipped while another address is up, for passive failures,
+	// MarkDown or the active check.
 	Down bool
 	// Fails counts the passive failures of the current window (see
 	// Config.MaxFails).
 	Fails int
+	// CheckDown: the active check's verdict is down.
+	CheckDown bool
 }
 
 // Stats returns the state of every address, in configured order.
@@ -616,7 +644,7 @@ func (p *Pool) Stats() []AddrStats {
 	now := p.now()
 	out := make([]AddrStats, len(p.addrs))
 	for i, a := range p.addrs {
-		out[i] = AddrStats{Addr: a.name, Open: a.open, Idle: len(a.idle), Down: a.down(now), Fails: a.fails}
+		out[i] = AddrStats{Addr: a.name, Open: a.open, Idle: len(a.idle), Down: a.down(now), Fails: a.fails, CheckDown: a.probeDown}
 	}
 	return out
 }
