@@ -119,10 +119,10 @@ func (h *HealthCheck) check() error {
 		return bad("kind %q is not one of %s", h.Kind, strings.Join(upstreamspec.CheckKinds, ", "))
 	}
 	if h.Kind == "http" {
-		if h.Path != "" && !validTarget(h.Path) {
+		if h.Path != "" && !upstreamspec.ValidPath(h.Path) {
 			return bad("path %q is not an origin-form target (\"/health\")", h.Path)
 		}
-		if strings.ContainsAny(h.Host, "\r\n\x00 \t") {
+		if h.Host != "" && !upstreamspec.ValidHost(h.Host) {
 			return bad("host %q is not a host name", h.Host)
 		}
 		if h.ExpectStatus != "" {
@@ -141,21 +141,6 @@ func (h *HealthCheck) check() error {
 		return bad("expect is longer than %d bytes", MaxCheckBody)
 	}
 	return nil
-}
-
-// validTarget reports whether s can be sent as a request's origin-form
-// target: it starts with "/" and holds no space, control byte or byte above
-// 0x7e (RFC 9112 §3.2.1; RFC 3986 leaves them to be percent-encoded).
-func validTarget(s string) bool {
-	if !strings.HasPrefix(s, "/") {
-		return false
-	}
-	for i := range len(s) {
-		if s[i] <= ' ' || s[i] >= 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // The checker: one goroutine per pool with a HealthCheck, started by New and

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // Policies are the balancing policies by the names the configuration gives
@@ -19,6 +20,37 @@ var CheckKinds = []string{"http", "tcp"}
 
 // IsCheckKind reports whether kind is one of CheckKinds.
 func IsCheckKind(kind string) bool { return slices.Contains(CheckKinds, kind) }
+
+// ValidPath reports whether s can be an HTTP health check's request target,
+// sent as it is: origin-form, starting with "/", without spaces, control
+// bytes or bytes above 0x7e (RFC 9112 §3.2.1; RFC 3986 has them
+// percent-encoded), so that it can never end the request line early.
+func ValidPath(s string) bool {
+	if !strings.HasPrefix(s, "/") {
+		return false
+	}
+	for i := range len(s) {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidHost reports whether s can be an HTTP health check's Host field:
+// not empty, and without spaces or control bytes, which could end the field
+// early or split it.
+func ValidHost(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := range len(s) {
+		if s[i] <= ' ' || s[i] == 0x7f {
+			return false
+		}
+	}
+	return true
+}
 
 // MaxWeight bounds an address's weight. A weight says how many requests an
 // address takes for one to an address of weight 1; beyond a thousand, the

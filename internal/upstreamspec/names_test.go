@@ -70,3 +70,23 @@ func TestNames(t *testing.T) {
 		t.Error("check kinds")
 	}
 }
+
+func TestValidPathHost(t *testing.T) {
+	for s, want := range map[string]bool{
+		"/": true, "/health": true, "/a/b?x=1&y=%20": true, "/~user": true,
+		"": false, "health": false, "*": false, "http://a/": false, "/a b": false,
+		"/a\tb": false, "/a\r\nX: y": false, "/\x7f": false, "/\xc3\xa9": false,
+	} {
+		if ValidPath(s) != want {
+			t.Errorf("ValidPath(%q) = %v", s, !want)
+		}
+	}
+	for s, want := range map[string]bool{
+		"app.example": true, "127.0.0.1:8080": true, "[::1]:80": true,
+		"": false, "a b": false, "a\r\nX: y": false, "a\x00": false,
+	} {
+		if ValidHost(s) != want {
+			t.Errorf("ValidHost(%q) = %v", s, !want)
+		}
+	}
+}
