@@ -24,7 +24,7 @@ const (
 
 // MaxCheckBody is how much of a response's body an HTTP check reads for
 // ExpectBody, and how much a TCP check reads looking for Expect.
-const MaxCheckBody = 64 << 10
+const MaxCheckBody = upstreamspec.MaxCheckBytes
 
 // HealthCheck describes the active health checks of a pool: every Interval
 // (give or take a tenth, so that many pools, or many gatehouses, do not probe

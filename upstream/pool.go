@@ -131,7 +131,7 @@ func build(cfg Config) (*Pool, error) {
 		dialed := []string{addr}
 		if network == "tcp" && (cfg.Dial == nil || cfg.Resolver != nil) {
 			if dialed, err = p.resolve(addr); err != nil {
-				return nil, fmt.Errorf("upstream: address %q: %w", s, err)
+				return nil, &AddrError{Addr: s, Err: err}
 			}
 		}
 		for _, d := range dialed {
@@ -151,6 +151,17 @@ func build(cfg Config) (*Pool, error) {
 	}
 	return p, nil
 }
+
+// AddrError is an address of Config.Addrs that New cannot use: a host name
+// that does not resolve.
+type AddrError struct {
+	Addr string // as configured
+	Err  error
+}
+
+func (e *AddrError) Error() string { return fmt.Sprintf("upstream: address %q: %v", e.Addr, e.Err) }
+
+func (e *AddrError) Unwrap() error { return e.Err }
 
 // resolve returns the addresses to dial for hostport: itself when its host
 // is an IP address, else one "ip:port" for each address the name resolves

@@ -57,6 +57,11 @@ func ValidHost(s string) bool {
 // others take almost nothing and an address would be better left out.
 const MaxWeight = 1000
 
+// MaxCheckBytes is how much a health check reads of an answer: the body an
+// HTTP check matches against its regular expression, the bytes a TCP check
+// looks for its expected ones in. So it also bounds the expected bytes.
+const MaxCheckBytes = 64 << 10
+
 // MaxRiseFall bounds an active check's rise and fall counts: beyond it, an
 // address takes too many intervals to change state to be of use.
 const MaxRiseFall = 100
