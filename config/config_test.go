@@ -273,7 +273,7 @@ func TestHTTP2Problems(t *testing.T) {
 
 // An [[upstream]]'s balancing and health keys, each problem at its line.
 func TestUpstreamProblems(t *testing.T) {
-	site := "\n[[listen]]\naddr = \":80\"\n[[site]]\n  [[site.route]]\n  path = \"/\"\n  fastcgi = { pass = \"app\" }\n"
+	site := "\n[[listen]]\naddr = \":80\"\n[[site]]\n  [[site.route]]\n  path = \"/\"\n  demo = true\n"
 	ok := `[[upstream]]
 name = "app"
 addrs = ["127.0.0.1:9000", "unix:/run/app.sock", "app.internal:9000"]
@@ -291,6 +291,11 @@ health = { kind = "http", path = "/healthz?full=1", host = "app.example", expect
 	if u.Balance != "least_conn" || u.Weights["127.0.0.1:9000"] != 1000 || *u.MaxFails != 0 || u.FailTimeout.Duration != 30*time.Second ||
 		u.Health.Kind != "http" || u.Health.Path != "/healthz?full=1" || u.Health.Fall != 100 || u.Health.Interval.Duration != 5*time.Second {
 		t.Fatalf("%+v %+v", u, u.Health)
+	}
+	// An http check of what speaks FastCGI cannot work.
+	_, err = Parse("f.toml", []byte(ok+strings.Replace(site, "demo = true", `fastcgi = { pass = "app" }`, 1)))
+	if err == nil || !strings.Contains(err.Error(), `f.toml:8: upstream.health.kind "http" cannot check "app", which fastcgi routes pass to`) {
+		t.Fatalf("an http check of a FastCGI server: %v", err)
 	}
 	if _, err := Parse("f.toml", []byte("[[upstream]]\nname = \"app\"\naddrs = [\"127.0.0.1:1\"]\ndown_for = \"4s\"\n"+
 		"[upstream.health]\nkind = \"tcp\"\nsend = \"PING\\r\\n\"\nexpect = \"+PONG\"\n"+site)); err != nil {

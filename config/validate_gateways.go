@@ -93,9 +93,32 @@ func (c *Config) validateUpstreams() Problems {
 		}
 		if h := u.Health; h != nil {
 			ps = append(ps, c.validateHealth(p+".health", h)...)
+			if kind := c.gatewayPassingTo(u.Name); h.Kind == "http" && kind != "" {
+				bad(p+".health.kind", fmt.Sprintf("upstream.health.kind \"http\" cannot check %q, which %s routes pass to: it does not speak HTTP", u.Name, kind),
+					"write kind = \"tcp\": php-fpm speaks FastCGI, uWSGI's socket the uwsgi protocol")
+			}
 		}
 	}
 	return ps
+}
+
+// gatewayPassingTo returns the kind of the first route that passes to the
+// [[upstream]] named name over a protocol that is not HTTP ("php",
+// "fastcgi", "uwsgi"), or "".
+func (c *Config) gatewayPassingTo(name string) string {
+	for _, s := range c.Site {
+		for _, r := range s.Route {
+			switch {
+			case r.PHP != nil && r.PHP.Pass == name:
+				return "php"
+			case r.FastCGI != nil && r.FastCGI.Pass == name:
+				return "fastcgi"
+			case r.UWSGI != nil && r.UWSGI.Pass == name:
+				return "uwsgi"
+			}
+		}
+	}
+	return ""
 }
 
 // validateHealth checks an [[upstream]]'s health table at path.
