@@ -192,9 +192,7 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 		b.Config.HTTP.AccessLog = al
 		b.Config.UWSGI.AccessLog = al
 	}
-	if err := b.upstreams(cfg); err != nil {
-		problem("upstream", err.Error(), "")
-	}
+	b.upstreams(cfg, opt, problem)
 
 	var hosts route.Hosts
 	for i, s := range cfg.Site {
@@ -221,6 +219,9 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 		for j := range s.Route {
 			r := &s.Route[j]
 			h, err := b.route(r, site, opt)
+			if errors.Is(err, errReported) {
+				continue
+			}
 			if err != nil {
 				rp := fmt.Sprintf("%s.route[%d]", sp, j)
 				msg, hint := err.Error(), ""

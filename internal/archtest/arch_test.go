@@ -113,12 +113,13 @@ func TestTestHelpersOnlyInTests(t *testing.T) {
 	}
 }
 
-// web, proto and serve must not depend on net/http: compatibility lives in
-// web/nethttp, so only code that uses it pays for it. One exception is kept
+// web, proto, serve and upstream must not depend on net/http: compatibility
+// lives in web/nethttp, so only code that uses it pays for it (upstream's
+// health checks speak HTTP/1.1 with proto/http1). One exception is kept
 // for: serve/h2, where a connection whose ALPN chose h2 is handed to Go's own
 // HTTP/2 server (never a hand-written one), which lives in net/http.
 func TestWebDoesNotImportNetHTTP(t *testing.T) {
-	cmd := exec.Command("go", "list", "-f", "{{.ImportPath}}", module+"/web", module+"/proto/...", module+"/serve/...")
+	cmd := exec.Command("go", "list", "-f", "{{.ImportPath}}", module+"/web", module+"/proto/...", module+"/serve/...", module+"/upstream")
 	cmd.Dir = "../.."
 	pkgs, err := cmd.Output()
 	if err != nil {
