@@ -68,6 +68,9 @@ type Config struct {
 	ServerSoftware string
 	// Logger receives worker output, tracebacks and lifecycle events.
 	Logger *slog.Logger
+
+	// window replaces pipelineWindow when set (tests).
+	window time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -100,6 +103,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.window <= 0 {
+		c.window = pipelineWindow
 	}
 	return c
 }

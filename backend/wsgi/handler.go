@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"gatehouse/proto/cgienv"
 	"gatehouse/proto/http1"
@@ -38,20 +39,60 @@ const (
 	slotTimedOut                // dumpAndKill has it
 )
 
-// ServeHTTP runs the request in a free worker thread. Its failures are logged
+// ServeHTTP runs the request in a worker thread. Its failures are logged
 // here, rate-limited (webcgi.Failures), not by the server per request.
 func (p *Pool) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
-	s, err := p.acquire(r.Context())
-	if err != nil {
+	bp := framePool.Get().(*[]byte)
+	defer framePool.Put(bp)
+	req, err := p.requestFrame(r, (*bp)[:0])
+	*bp = req
+	switch {
+	case errors.Is(err, cgienv.ErrMount):
+		return p.requests.Check(r, errMount, "app", p.cfg.App)
+	case errors.Is(err, cgienv.ErrPath):
+		return p.requests.Check(r, errPath, "app", p.cfg.App)
+	}
+	for {
+		s, queued, err := p.acquire(r.Context())
+		if err != nil {
+			return p.requests.Check(r, err, "app", p.cfg.App)
+		}
+		x := exchange{p: p, s: s, fc: s.fc, w: w, r: r}
+		state, err, lost := x.serve(req, queued)
+		if lost {
+			continue // the worker was lost before it ran this request: another one runs it
+		}
+		p.release(s, x.seq, state)
+		if x.logged {
+			return web.Logged(err)
+		}
 		return p.requests.Check(r, err, "app", p.cfg.App)
 	}
-	x := exchange{p: p, s: s, fc: s.fc, w: w, r: r}
-	state, err := x.run()
-	p.release(s, state)
-	if x.logged {
-		return web.Logged(err)
+}
+
+// framePool holds the buffers R frames are built in.
+var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// serve sends the request's R frame on the slot and, once the slot is this
+// request's (at once, or when the request queued ahead ends), runs the
+// exchange. lost reports a queued request whose worker ended before running
+// it: its slot is given up and the request can go to another.
+func (x *exchange) serve(req []byte, queued bool) (o outcome, err error, lost bool) {
+	s := x.s
+	seq, werr := s.send(req)
+	x.seq = seq
+	if queued && <-s.turn[seq%maxDepth] {
+		x.p.handOn(s, seq, true) // the worker is gone: so are the requests behind this one
+		x.p.leave(s.w)
+		return slotBroken, nil, true
 	}
-	return p.requests.Check(r, err, "app", p.cfg.App)
+	if werr != nil {
+		return slotBroken, x.workerFailed(werr), false
+	}
+	x.p.begin(s)
+	s.arm(x.p.cfg.Timeout)
+	o, err = x.run()
+	return o, err, false
 }
 
 // exchange is one request's conversation with a worker thread.
@@ -62,10 +103,11 @@ type exchange struct {
 	w  web.ResponseWriter
 	r  *web.Request
 
-	headSet    bool  // the application's status and headers are on w
-	discarding bool  // the client or the application failed: read to X, pass nothing
-	logged     bool  // a failure of this request is in the log already
-	result     error // what ServeHTTP returns once X arrives
+	seq        uint32 // the request's number on the slot, which its A frames carry
+	headSet    bool   // the application's status and headers are on w
+	discarding bool   // the client or the application failed: read to X, pass nothing
+	logged     bool   // a failure of this request is in the log already
+	result     error  // what ServeHTTP returns once X arrives
 }
 
 // fail logs a failure of the request through the pool's rate limiter, as
@@ -75,17 +117,9 @@ func (x *exchange) fail(key, msg string, args ...any) {
 	x.p.requests.Log(slog.LevelError, key, msg, args...)
 }
 
+// run reads the worker's frames for the request until X.
 func (x *exchange) run() (outcome, error) {
 	fc := x.fc
-	if err := x.sendRequest(); err != nil {
-		if errors.Is(err, cgienv.ErrMount) {
-			return slotFine, errMount
-		}
-		if errors.Is(err, cgienv.ErrPath) {
-			return slotFine, errPath
-		}
-		return slotBroken, x.workerFailed(err)
-	}
 	x.w.WatchClient() // without a body: a client that leaves aborts the request
 	for {
 		t, n, err := fc.next()
@@ -170,24 +204,40 @@ func (x *exchange) run() (outcome, error) {
 	}
 }
 
-// sendRequest sends the R frame: the request's variables as NAME\0VALUE pairs.
-func (x *exchange) sendRequest() error {
-	fc := x.fc
-	out := append(fc.out[:0], frameRequest, 0, 0, 0, 0)
-	err := cgienv.Build(webcgi.Request(x.r), &x.p.mount, func(name, value string) {
+// requestFrame appends the R frame to out: the request's variables as
+// NAME\0VALUE pairs. It is built before a slot is taken.
+func (p *Pool) requestFrame(r *web.Request, out []byte) ([]byte, error) {
+	out = append(out, frameRequest, 0, 0, 0, 0)
+	err := cgienv.Build(webcgi.Request(r), &p.mount, func(name, value string) {
 		out = append(out, name...)
 		out = append(out, 0)
 		out = append(out, value...)
 		out = append(out, 0)
 	})
-	fc.out = out
 	if err != nil {
-		return err
+		return out, err
 	}
 	out = out[:len(out)-1] // no NUL after the last value
 	binary.BigEndian.PutUint32(out[1:], uint32(len(out)-frameHeader))
-	x.s.arm(x.p.cfg.Timeout)
-	return fc.write(out)
+	return out, nil
+}
+
+// send writes an R frame on the slot and returns the request's number there:
+// the worker numbers the requests in the order their R frames arrive.
+func (s *slot) send(frame []byte) (uint32, error) {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	seq := s.seq
+	s.seq++
+	return seq, s.fc.write(frame)
+}
+
+// abort writes an A frame naming this request, so that a worker already on the
+// next one ignores it.
+func (x *exchange) abort() error {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], x.seq)
+	return x.fc.send(frameAbort, b[:])
 }
 
 // body answers a G frame with the next piece of the request body (B), or its
@@ -203,7 +253,7 @@ func (x *exchange) body(n int) error {
 		return errProtocol
 	}
 	if x.discarding {
-		return fc.send(frameAbort, nil)
+		return x.abort()
 	}
 	want := min(int(binary.BigEndian.Uint32(b)), bodyChunk)
 	if want <= 0 {
@@ -233,7 +283,7 @@ func (x *exchange) body(n int) error {
 			x.result = fmt.Errorf("wsgi: client went away: %w", err)
 		}
 		x.discarding = true
-		return fc.send(frameAbort, nil)
+		return x.abort()
 	}
 	return fc.send(frameBody, nil) // an empty read: the worker asks again
 }
@@ -326,7 +376,7 @@ func (x *exchange) clientGone(t byte) {
 	x.result = fmt.Errorf("wsgi: client went away: %w", x.r.Context().Err())
 	x.discarding = true
 	if t != frameGet {
-		x.fc.send(frameAbort, nil) // an error: the next read reports the broken worker
+		x.abort() // an error: the next read reports the broken worker
 	}
 }
 
@@ -337,7 +387,7 @@ func (x *exchange) clientErr(err error) {
 		return
 	}
 	x.discarding = true
-	if err := x.fc.send(frameAbort, nil); err != nil {
+	if err := x.abort(); err != nil {
 		return // the next read reports the broken worker
 	}
 }

@@ -32,6 +32,7 @@ type Pool struct {
 	closed   bool
 
 	free     chan *slot
+	spare    chan *slot // busy slots that may take a request queued behind the running one
 	stop     chan struct{}
 	bg       sync.WaitGroup
 	reloadMu sync.Mutex
@@ -58,6 +59,7 @@ func Start(cfg Config) (*Pool, error) {
 		gens:     make([]int, cfg.Workers),
 		failures: make([]int, cfg.Workers),
 		free:     make(chan *slot, (2*cfg.Workers+2)*cfg.Threads), // room for a reload's overlap
+		spare:    make(chan *slot, (2*cfg.Workers+2)*cfg.Threads),
 		stop:     make(chan struct{}),
 		rng:      rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1)),
 	}
@@ -137,16 +139,41 @@ func (p *Pool) jitter(n int) int {
 	return p.rng.IntN(n)
 }
 
-// acquire waits for a free slot of a ready worker.
-func (p *Pool) acquire(ctx context.Context) (*slot, error) {
-	for { // fast path: no timer when a slot is free
+// A busy slot takes requests queued behind the running one only while they
+// can be expected to start soon: at most maxDepth-1 of them, and only while
+// the running request is younger than pipelineWindow and the last request
+// that ended on the slot, times the requests ahead, took less than that too.
+// A request queued behind one that runs long waits for it even when another
+// slot frees up; this bet is made only for applications whose requests are
+// short, where the two context switches that queueing saves per request are
+// a large part of the cost.
+const (
+	maxDepth       = 4
+	pipelineWindow = time.Millisecond
+)
+
+// acquire waits for a slot of a ready worker: a free one, or else a place
+// behind the young request of a busy one (queued is then true). Queueing in
+// the worker's pipe is what keeps a busy worker from sleeping between
+// requests: it reads the next request as soon as it has written a response,
+// where waiting for gatehouse to send it costs two context switches and cold
+// caches on a shared CPU (docs/wsgi-protocol.md).
+func (p *Pool) acquire(ctx context.Context) (s *slot, queued bool, err error) {
+	for { // fast path: no timer when a slot is free or has room
 		select {
 		case s := <-p.free:
-			if s.w.state.Load() == stateReady {
-				s.w.inflight.Add(1)
-				return s, nil
+			if p.take(s) {
+				return s, false, nil
 			}
 			continue // a slot of a worker that retired or died
+		default:
+		}
+		select {
+		case s := <-p.spare:
+			if p.queueOn(s) {
+				return s, true, nil
+			}
+			continue
 		default:
 		}
 		break
@@ -156,38 +183,127 @@ func (p *Pool) acquire(ctx context.Context) (*slot, error) {
 	for {
 		select {
 		case s := <-p.free:
-			if s.w.state.Load() == stateReady {
-				s.w.inflight.Add(1)
-				return s, nil
+			if p.take(s) {
+				return s, false, nil
+			}
+		case s := <-p.spare:
+			if p.queueOn(s) {
+				return s, true, nil
 			}
 		case <-t.C:
-			return nil, errQueueTimeout
+			return nil, false, errQueueTimeout
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, false, ctx.Err()
 		}
+	}
+}
+
+// take takes a free slot, unless its worker no longer takes requests.
+func (p *Pool) take(s *slot) bool {
+	if s.w.state.Load() != stateReady {
+		return false
+	}
+	s.w.inflight.Add(1)
+	s.depth.Store(1)
+	return true
+}
+
+// queueOn takes a place behind s's running request and those queued there,
+// if there is one and the wait looks short (a slot is offered to spare when a
+// request begins on it, and the offer may have gone stale).
+func (p *Pool) queueOn(s *slot) bool {
+	w := s.w
+	d := s.depth.Load()
+	if d < 1 || d >= maxDepth || w.state.Load() != stateReady ||
+		time.Now().UnixNano()-s.began.Load() > int64(p.cfg.window) || int64(d)*s.took.Load() > int64(p.cfg.window) {
+		return false
+	}
+	w.inflight.Add(1) // before the place is ours: the worker is not ended under it
+	if !s.depth.CompareAndSwap(d, d+1) {
+		p.leave(w)
+		return false
+	}
+	if d+1 < maxDepth {
+		p.offerSpare(s) // room for one more
+	}
+	return true
+}
+
+// begin marks the start of a request on s and, while s's worker takes
+// requests and has room, offers a place behind it.
+func (p *Pool) begin(s *slot) {
+	s.began.Store(time.Now().UnixNano())
+	if s.depth.Load() >= maxDepth || s.w.state.Load() != stateReady {
+		return
+	}
+	p.offerSpare(s)
+}
+
+func (p *Pool) offerSpare(s *slot) {
+	select {
+	case p.spare <- s:
+	default: // full of stale offers: drop the oldest
+		select {
+		case <-p.spare:
+		default:
+		}
+		select {
+		case p.spare <- s:
+		default:
+		}
+	}
+}
+
+// handOn ends request seq's turn on s: the next request queued there gets
+// it, told whether the worker was lost. It reports whether there was one.
+func (p *Pool) handOn(s *slot, seq uint32, lost bool) bool {
+	if s.depth.Add(-1) == 0 {
+		return false
+	}
+	next := seq + 1
+	s.turn[next%maxDepth] <- lost
+	return true
+}
+
+// leave gives up one request's hold on w; a retiring worker ends when its
+// last request has.
+func (p *Pool) leave(w *worker) {
+	if w.inflight.Add(-1) == 0 && w.state.Load() == stateRetiring {
+		w.terminate()
 	}
 }
 
 // release returns a slot after a request. A broken slot takes its worker down
 // with it (its protocol state is unknown); a worker past its request limit is
-// recycled.
-func (p *Pool) release(s *slot, o outcome) {
+// recycled. A request queued behind this one gets the slot, or word that the
+// worker was lost before running it.
+func (p *Pool) release(s *slot, seq uint32, o outcome) {
 	w := s.w
 	served := w.served.Add(1)
-	left := w.inflight.Add(-1)
 	switch o {
 	case slotBroken:
 		s.fc.reset()
 		p.retire(w, true, "its connection broke mid-request")
 		w.kill()
-		return
 	case slotTimedOut:
 		s.fc.reset() // dumpAndKill retired the worker
+	default:
+		if w.limit > 0 && served >= w.limit && w.state.Load() == stateReady {
+			p.retire(w, true, fmt.Sprintf("served %d requests", served))
+		}
+	}
+	if o == slotFine {
+		s.took.Store(time.Now().UnixNano() - s.began.Load())
+	}
+	if p.handOn(s, seq, o != slotFine) {
+		p.leave(w)
 		return
 	}
-	if w.limit > 0 && served >= w.limit && w.state.Load() == stateReady {
-		p.retire(w, true, fmt.Sprintf("served %d requests", served))
+	if o != slotFine {
+		p.leave(w)
+		return
 	}
+	left := w.inflight.Add(-1)
 	switch w.state.Load() {
 	case stateReady:
 		p.free <- s

@@ -70,11 +70,23 @@ type worker struct {
 	termOnce sync.Once
 }
 
-// slot is one connection to one worker thread.
+// slot is one connection to one worker thread. It runs one request at a time,
+// and may hold a few more queued behind it: their R frames are written while
+// the first runs, so the worker goes on to them without sleeping.
 type slot struct {
 	w     *worker
 	fc    *frameConn
 	timer *time.Timer // the request timeout; nil when there is none
+
+	depth atomic.Int32 // requests on the slot: 0 idle, 1 running, more: queued behind it
+	began atomic.Int64 // when the running request got the slot (Unix ns)
+	took  atomic.Int64 // how long the last request that ended on it ran (ns)
+	// turn[seq%maxDepth] hands the slot to request seq when the one before it
+	// ends: true when the worker was lost before it could run request seq.
+	turn [maxDepth]chan bool
+
+	sendMu sync.Mutex // R frames go into the pipe in the order of seq
+	seq    uint32     // R frames written so far (under sendMu)
 }
 
 // arm starts the request timeout: when it strikes, the worker's Python stacks
@@ -125,7 +137,11 @@ func (p *Pool) spawn(id, gen int) (*worker, error) {
 			closeAll()
 			return nil, fmt.Errorf("wsgi: pipes for a worker: %w", err)
 		}
-		w.slots = append(w.slots, &slot{w: w, fc: fc})
+		s := &slot{w: w, fc: fc}
+		for i := range s.turn {
+			s.turn[i] = make(chan bool, 1)
+		}
+		w.slots = append(w.slots, s)
 		childFiles = append(childFiles, child...)
 		fdList = append(fdList, fmt.Sprintf("%d:%d:%d", next, next+1, next+2))
 		next += 3

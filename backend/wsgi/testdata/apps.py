@@ -108,6 +108,7 @@ def plain(environ, start_response):
     if path == "/no-start":
         return [b"data without a head"]
     if path == "/crash":
+        time.sleep(float(q.get("after", ["0"])[0]))
         os._exit(1)
     if path == "/slow":
         time.sleep(float(q.get("s", ["5"])[0]))
