@@ -99,17 +99,32 @@ func buildVersion() string {
 
 // parseFlags parses args; -h/--help prints usage to stdout and returns errHelp.
 func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	if err := parseOnly(fs, args, stdout); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+// parseOnly parses args, printing the usage once: to stdout for -h/--help
+// (errHelp), to the flag set's output (stderr) for a mistake. The flag
+// package prints it itself on both, to its output, so its own call is
+// held back for this one.
+func parseOnly(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	usage := fs.Usage
+	fs.Usage = func() {}
 	err := fs.Parse(args)
+	fs.Usage = usage
 	if errors.Is(err, flag.ErrHelp) {
 		fs.SetOutput(stdout)
 		fs.Usage()
 		return errHelp
 	}
 	if err != nil {
+		fs.Usage()
 		return &usageError{err.Error()}
-	}
-	if fs.NArg() > 0 {
-		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
 	}
 	return nil
 }
@@ -704,13 +719,8 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), checkUsage) }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fs.Usage()
-			return errHelp
-		}
-		return &usageError{err.Error()}
+	if err := parseOnly(fs, args, stdout); err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
