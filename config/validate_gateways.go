@@ -110,8 +110,14 @@ func (c *Config) validateGateways(p string, r Route) Problems {
 	}
 	params := func(kp, kind string, m map[string]string) {
 		for _, k := range sortedKeys(m) {
-			if k == "" || strings.ContainsAny(k, "=\x00") || strings.ContainsAny(m[k], "\x00") {
+			switch v := m[k]; {
+			case k == "" || strings.ContainsAny(k, "=\x00"):
 				bad(kp+".params", fmt.Sprintf("%s.params: %q is not a variable name", kind, k), "names are letters, digits and _")
+			case strings.ContainsRune(v, 0):
+				bad(kp+".params", fmt.Sprintf("%s.params: %s's value holds a NUL byte", kind, k), "a variable's value is text")
+			case (kind == "php" || kind == "fastcgi") && strings.ContainsRune(v, '\r'):
+				bad(kp+".params", fmt.Sprintf("%s.params: %s's value holds a carriage return", kind, k),
+					"php-fpm reads PHP_VALUE one setting per line: separate them with \\n alone, as \"a=1\\nb=2\"")
 			}
 		}
 	}

@@ -95,6 +95,9 @@ func (b *Built) pass(v string) (*upstream.Pool, upstream.Config) {
 	return b.pools[v], upstream.Config{} // Validate checked the name
 }
 
+// paramsHint is the hint for a FastCGI parameter that cannot be sent.
+const paramsHint = `names are letters, digits and _; PHP_VALUE takes several settings one per line, "a=1\nb=2"`
+
 func params(m map[string]string) [][2]string {
 	var out [][2]string
 	for _, k := range slices.Sorted(maps.Keys(m)) {
@@ -119,6 +122,9 @@ func (b *Built) php(rc *routeCtx) (web.Handler, error) {
 		ReadTimeout: dur(x.ReadTimeout, 0), WriteTimeout: dur(x.WriteTimeout, 0), Timeout: dur(x.Timeout, -1),
 		NoKeepConn: !x.KeepConn, MaxSpoolBytes: b.spoolMax, SpoolDir: b.tempDir, Logger: b.Logger,
 	})
+	if pe := (*fastcgi.ParamError)(nil); errors.As(err, &pe) {
+		return nil, &routeProblem{"php.params", paramsHint, fmt.Errorf("php.params: %q %s", pe.Name, pe.Reason)}
+	}
 	if err != nil {
 		return nil, dirProblem("php.root", x.Root, err)
 	}
@@ -156,6 +162,9 @@ func (b *Built) fastCGI(rc *routeCtx) (web.Handler, error) {
 		ReadTimeout: dur(x.ReadTimeout, 0), WriteTimeout: dur(x.WriteTimeout, 0), Timeout: dur(x.Timeout, -1),
 		NoKeepConn: !x.KeepConn, MaxSpoolBytes: b.spoolMax, SpoolDir: b.tempDir, Logger: b.Logger,
 	})
+	if pe := (*fastcgi.ParamError)(nil); errors.As(err, &pe) {
+		return nil, &routeProblem{"fastcgi.params", paramsHint, fmt.Errorf("fastcgi.params: %q %s", pe.Name, pe.Reason)}
+	}
 	if err != nil {
 		return nil, &routeProblem{"fastcgi", "", err}
 	}
