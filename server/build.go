@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -40,7 +41,7 @@ type Built struct {
 	Warnings config.Problems
 
 	closers     []func() error
-	reloaders   []func() error
+	reloaders   []reloader
 	pools       map[string]*upstream.Pool // by [[upstream]] name
 	spoolMax    int64                     // the gateways' bound on a chunked body they spool: [http] max_body
 	tempDir     string                    // [http] temp_dir: every temporary file
@@ -57,9 +58,27 @@ type Built struct {
 func (b *Built) Reload() error {
 	var errs []error
 	for _, r := range b.reloaders {
-		errs = append(errs, r())
+		errs = append(errs, r.fn())
 	}
 	return errors.Join(errs...)
+}
+
+// reloader is one part Reload restarts, and what it does in words.
+type reloader struct {
+	what string // "restarting the WSGI workers"
+	fn   func() error
+}
+
+// Reloads says what Reload does, for the log: each kind of part once, in
+// the order they were built; none when nothing restarts in place.
+func (b *Built) Reloads() []string {
+	var out []string
+	for _, r := range b.reloaders {
+		if !slices.Contains(out, r.what) {
+			out = append(out, r.what)
+		}
+	}
+	return out
 }
 
 // Close releases what the build holds.

@@ -684,7 +684,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		for {
 			select {
 			case <-hups:
-				logger.Info("SIGHUP: reloading")
+				// Say what SIGHUP does, which is not yet what nginx's does:
+				// the configuration file is not read again.
+				what := "nothing restarts in place"
+				if r := built.Reloads(); len(r) > 0 {
+					what = strings.Join(r, " and ")
+				}
+				logger.Info("SIGHUP: " + what + "; the configuration is not re-read")
 				if err := built.Reload(); err != nil {
 					// Each part that failed has logged why, with its detail
 					// (a traceback): one line here, not the reason again.
