@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -233,7 +234,7 @@ func (w *worker) awaitReady(timeout time.Duration) error {
 			case late.Load():
 				msg = fmt.Sprintf("wsgi: worker %d did not start within %v", w.id, timeout)
 			case errors.As(w.exitErr, &ee) && ee.ExitCode() == 3: // worker.py: the import failed
-				msg = fmt.Sprintf("wsgi: cannot load the application %q", w.p.cfg.App)
+				return w.importError()
 			case w.exitErr != nil:
 				msg = fmt.Sprintf("wsgi: worker %d did not start (%v)", w.id, w.exitErr)
 			default:
@@ -246,6 +247,31 @@ func (w *worker) awaitReady(timeout time.Duration) error {
 		}
 	}
 	return nil
+}
+
+// interpreterMark starts the line worker.py writes last when the import
+// fails: the interpreter's real path and version.
+const interpreterMark = "gatehouse-wsgi interpreter: "
+
+// importError is the error of a worker whose application did not import:
+// Python's own message, which Python tried (python3 on PATH may not be the
+// interpreter that has the application's packages: pyenv's shim, another
+// version), and how to choose another.
+func (w *worker) importError() error {
+	w.tailMu.Lock()
+	lines := slices.Clone(w.tail)
+	w.tailMu.Unlock()
+	which := w.p.cfg.Python
+	for i, l := range lines {
+		if v, ok := strings.CutPrefix(l, interpreterMark); ok {
+			which, lines = v, slices.Delete(lines, i, i+1)
+			break
+		}
+	}
+	return fmt.Errorf("wsgi: cannot load the application %q with the Python at %s:\n%s\n"+
+		"(if the application's packages are installed for another Python, run that one: "+
+		"--python PATH or --venv DIR; python or venv in the wsgi table)",
+		w.p.cfg.App, which, strings.Join(lines, "\n"))
 }
 
 // relayOutput logs one of the worker's output streams line by line, each

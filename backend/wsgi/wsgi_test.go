@@ -1010,3 +1010,38 @@ func TestWorkerDeathLogged(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkerTitle: in ps a worker reads as what it is, not as the exec
+// one-liner that starts it: its name (comm, what top shows) and its command
+// line.
+func TestWorkerTitle(t *testing.T) {
+	f := start(t, Config{Workers: 1, App: "apps:plain"})
+	pid := f.pool.Stats().Workers[0].PID
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := strings.TrimRight(strings.ReplaceAll(string(cmdline), "\x00", " "), " ")
+	if strings.TrimSpace(string(comm)) != "gatehouse-wsgi" || line != "gatehouse-wsgi worker 1: apps:plain" {
+		t.Errorf("comm %q, cmdline %q", comm, line)
+	}
+}
+
+// TestImportErrorNamesInterpreter: when the application does not import,
+// the error says which Python tried (python3 on PATH may not be the one
+// with the application's packages) and how to choose another.
+func TestImportErrorNamesInterpreter(t *testing.T) {
+	dir, _ := filepath.Abs("testdata")
+	py := python(t)
+	_, err := Start(Config{App: "no_such_module:app", Python: py, Chdir: dir, Workers: 1,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	real, _ := filepath.EvalSymlinks(py)
+	if err == nil || !strings.Contains(err.Error(), "with the Python at "+real) ||
+		!strings.Contains(err.Error(), "--python") || !strings.Contains(err.Error(), "--venv") {
+		t.Errorf("err = %v", err)
+	}
+}
