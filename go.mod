@@ -8,4 +8,8 @@ require (
 	golang.org/x/net v0.63.0
 )
 
-require golang.org/x/text v0.44.0 // indirect
+require (
+	github.com/andybalholm/brotli v1.3.0 // indirect
+	github.com/klauspost/compress v1.20.3 // indirect
+	golang.org/x/text v0.44.0 // indirect
+)

@@ -193,6 +193,9 @@ type Route struct {
 	XSendfile *XSendfile `toml:"x_sendfile"`
 	XAccel    *XAccel    `toml:"x_accel"`
 
+	// Compress compresses the route's responses (compress.go). Absent: off.
+	Compress *Compress `toml:"compress"`
+
 	Line int `toml:"-"`
 }
 

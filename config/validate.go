@@ -246,6 +246,9 @@ func (c *Config) validateRoute(p string, r Route) Problems {
 		}
 	}
 	ps = append(ps, c.validateGateways(p, r)...)
+	if x := r.Compress; x != nil {
+		c.validateCompress(p+".compress", x, bad)
+	}
 	if rs := r.Respond; rs != nil {
 		if rs.Status != 0 && (rs.Status < 200 || rs.Status > 599) {
 			bad(p+".respond.status", fmt.Sprintf("respond.status %d is not a final status", rs.Status), "use a status from 200 to 599")

@@ -19,6 +19,7 @@ import (
 	"gatehouse/middleware/accesslog"
 	"gatehouse/middleware/acme"
 	"gatehouse/middleware/buffer"
+	"gatehouse/middleware/encode"
 	"gatehouse/proto/http1"
 	"gatehouse/route"
 	shttp "gatehouse/serve/http1"
@@ -47,7 +48,8 @@ type Built struct {
 	tempDir     string                    // [http] temp_dir: every temporary file
 	bufCfg      buffer.Config             // [http]'s buffer sizes
 	buffers     map[[2]bool]*buffer.Buffer
-	acme        *acme.Manager // [acme], when a listener takes its certificates
+	encoders    map[string]*encode.Encoder // by configuration: routes that agree share one
+	acme        *acme.Manager              // [acme], when a listener takes its certificates
 	acmeConfigs map[*tlsconf.Certs]*tls.Config
 }
 

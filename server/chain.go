@@ -79,6 +79,23 @@ var routeChain = []routeLayer{
 	// (access control, signed requests, sessions, CSRF and OAuth2 login go
 	// here, in that order, when they come: each needs the one before.)
 	//
+	// Compression sees the response as it leaves the route: the file
+	// X-Sendfile names (so outside x_sendfile and x_accel) and the
+	// application's response after buffering, which it sends from its
+	// drainer with the flushes the application made. Outside the
+	// buffering, the application's worker is freed as soon as its
+	// response is taken, not after it is compressed, and a slow client's
+	// response waits uncompressed in the buffer, as nginx's gzip runs on
+	// what proxy_buffering hands it. It never sees a flush late: every
+	// flush reaches it as the buffer sends it.
+	{"compress", func(r *config.Route) bool { return r.Compress != nil },
+		func(b *Built, r *config.Route, next web.Handler) (web.Handler, error) {
+			e, err := b.compressor(r.Compress)
+			if err != nil {
+				return nil, err
+			}
+			return e.Wrap(next), nil
+		}},
 	// X-Sendfile and X-Accel-Redirect outside the buffering: the file an
 	// application names goes out by sendfile from gatehouse, after the
 	// application's worker is free.

@@ -165,6 +165,9 @@ type serveOptions struct {
 	xAccel      string
 	// request_buffering and response_buffering of every application route
 	reqBuffering, respBuffering bool
+	compress                    bool   // --compress: every route
+	compressLevel               int    // --compress-level: gzip's
+	cacheControl                string // --cache-control: every --static route
 	cfg                         config.Config // keys set by the flags below
 	fs                          *flag.FlagSet
 }
@@ -317,6 +320,9 @@ func serveFlags(o *serveOptions) *flag.FlagSet {
 	fs.StringVar(&o.xSendfile, "x-sendfile", "", "let the application at / answer X-Sendfile with a file under `DIR`")
 	fs.StringVar(&o.xAccel, "x-accel", "", "let the application at / answer X-Accel-Redirect: /prefix/name with DIR/name: `/prefix/=DIR`")
 	fs.BoolVar(&o.demo, "demo", false, "serve the built-in demo site at /")
+	fs.BoolVar(&o.compress, "compress", false, "compress responses of text types (HTML, CSS, JavaScript, JSON, ...) with zstd, brotli or gzip, as each client accepts")
+	fs.IntVar(&o.compressLevel, "compress-level", 0, "gzip `LEVEL` for --compress, 1 (fastest) to 9 (smallest) (default 5)")
+	fs.StringVar(&o.cacheControl, "cache-control", "", "send Cache-Control: `VALUE` with the --static files, such as \"public, max-age=3600\"")
 	w := &o.wsgi
 	fs.StringVar(&w.App, "wsgi", "", "serve the WSGI application `MODULE:APP` at / (as gunicorn's argument)")
 	fs.IntVar(&w.Workers, "workers", 0, "WSGI worker processes (default: the number of CPUs)")
@@ -551,6 +557,24 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 	}
 	if apps == 0 && (!o.reqBuffering || !o.respBuffering) {
 		return nil, usagef("--request-buffering and --response-buffering apply to applications: add --wsgi, --php, --fastcgi-pass, --uwsgi-pass or --cgi")
+	}
+	if o.compressLevel != 0 && !o.compress {
+		return nil, usagef("--compress-level applies to --compress: add it")
+	}
+	if o.compress {
+		for i := range site.Route {
+			site.Route[i].Compress = &config.Compress{GzipLevel: o.compressLevel}
+		}
+	}
+	if o.cacheControl != "" {
+		if len(o.statics) == 0 {
+			return nil, usagef("--cache-control applies to --static files: add --static /prefix=DIR")
+		}
+		for i := range site.Route {
+			if s := site.Route[i].Static; s != nil {
+				s.CacheControl = o.cacheControl
+			}
+		}
 	}
 	if len(site.Route) == 0 {
 		return nil, usagef("nothing to serve: give --demo, --static /prefix=DIR, --wsgi MODULE:APP, --php DIR, --uwsgi-pass ADDR, --cgi /prefix=DIR or --config FILE (see gatehouse serve --help)")

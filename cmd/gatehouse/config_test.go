@@ -204,3 +204,25 @@ addr = "127.0.0.1:8000"
 		}
 	}
 }
+
+// --compress, --compress-level and --cache-control build the keys of the
+// file; the last two need what they apply to.
+func TestCompressFlagsMeanTheFile(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"--static", "/=" + dir, "--compress", "--compress-level", "1", "--cache-control", "public, max-age=60"}
+	file := `
+[[listen]]
+addr = "127.0.0.1:8000"
+[[site]]
+  [[site.route]]
+  path = "/"
+  static = { root = "` + dir + `", cache_control = "public, max-age=60" }
+  compress = { gzip_level = 1 }
+`
+	flagsMeanFile(t, args, file, true)
+	for _, args := range [][]string{{"--demo", "--compress-level", "3"}, {"--demo", "--cache-control", "no-cache"}, {"--static", "/=" + dir, "--compress", "--compress-level", "10"}} {
+		if _, _, err := runCLI(append([]string{"serve"}, args...)...); exitCode(err) != 2 {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+}
