@@ -17,7 +17,9 @@ type Encoder struct {
 	cfg    Config
 	codecs *codecs
 	ws     sync.Pool // *writer
-	bufs   sync.Pool // *[]byte, for what waits for the minimum, and file reads
+	bufs   sync.Pool // *[]byte, for what waits for the minimum
+	outs   sync.Pool // *[]byte of outSize: compressed output on its way
+	reads  sync.Pool // *[]byte: a file read on its way to the compressor
 }
 
 // New returns the compression for cfg, or an error for a value out of range.
@@ -79,6 +81,7 @@ type writer struct {
 	state    uint8
 	status   int
 	held     *[]byte // body written before the decision: fewer bytes than MinLength
+	obuf     *[]byte // compressed output not yet written
 	z        compressor
 	written  int64
 	zerr     error // the compressor's writes to w failed
@@ -91,6 +94,10 @@ func (x *writer) release() {
 	if x.held != nil {
 		*x.held = (*x.held)[:0]
 		x.e.bufs.Put(x.held)
+	}
+	if x.obuf != nil {
+		*x.obuf = (*x.obuf)[:0]
+		x.e.outs.Put(x.obuf)
 	}
 	*x = writer{e: x.e}
 }
@@ -175,14 +182,50 @@ func (x *writer) body(p []byte) (int, error) {
 	return n, err
 }
 
-// Write makes the writer the compressor's destination: the client's writer,
-// keeping its first error.
+// outSize is the buffer between the compressor and the client's writer: the
+// encoders write their output in many small pieces, and each would be a
+// write(2) of its own on a chunked response.
+const outSize = 16 << 10
+
+// writeOut is the compressor's destination: the output buffer, emptied into
+// the client's writer when full; the first error is kept.
 func (x *writer) writeOut(p []byte) (int, error) {
-	n, err := x.w.Write(p)
-	if err != nil && x.zerr == nil {
+	if x.zerr != nil {
+		return 0, x.zerr
+	}
+	if x.obuf == nil {
+		if b, ok := x.e.outs.Get().(*[]byte); ok {
+			x.obuf = b
+		} else {
+			b := make([]byte, 0, outSize)
+			x.obuf = &b
+		}
+	}
+	n := len(p)
+	for len(p) > 0 {
+		b := *x.obuf
+		k := copy(b[len(b):cap(b)], p)
+		*x.obuf, p = b[:len(b)+k], p[k:]
+		if len(*x.obuf) == cap(*x.obuf) {
+			if err := x.sendOut(); err != nil {
+				return n - len(p), err
+			}
+		}
+	}
+	return n, nil
+}
+
+// sendOut writes the output buffer to the client's writer.
+func (x *writer) sendOut() error {
+	if x.obuf == nil || len(*x.obuf) == 0 || x.zerr != nil {
+		return x.zerr
+	}
+	_, err := x.w.Write(*x.obuf)
+	*x.obuf = (*x.obuf)[:0]
+	if err != nil {
 		x.zerr = err
 	}
-	return n, err
+	return err
 }
 
 // out adapts writeOut to io.Writer without an allocation per request.
@@ -201,8 +244,8 @@ func (x *writer) Flush() error {
 		if err := x.z.Flush(); err != nil {
 			return err
 		}
-		if x.zerr != nil {
-			return x.zerr
+		if err := x.sendOut(); err != nil {
+			return err
 		}
 	}
 	return x.w.Flush()
@@ -237,7 +280,14 @@ func (x *writer) SendFile(f *os.File, offset, count int64) error {
 		return err
 	}
 	// Compressed: the file is read and goes through the compressor.
-	n, err := io.Copy(x.z, io.NewSectionReader(f, offset, count))
+	buf, _ := x.e.reads.Get().(*[]byte)
+	if buf == nil {
+		b := make([]byte, 32<<10)
+		buf = &b
+	}
+	sr := io.NewSectionReader(f, offset, count)
+	n, err := io.CopyBuffer(onlyWriter{x.z}, onlyReader{sr}, *buf)
+	x.e.reads.Put(buf)
 	x.written += n
 	if err == nil {
 		err = x.zerr
@@ -267,7 +317,7 @@ func (x *writer) finish(err error) error {
 		if cerr := x.z.Close(); cerr != nil {
 			return cerr
 		}
-		return x.zerr
+		return x.sendOut()
 	}
 	return err
 }
@@ -409,3 +459,8 @@ func containsToken(v []byte, tok string) bool {
 	}
 	return false
 }
+
+// onlyWriter and onlyReader hide ReadFrom and WriteTo, so io.CopyBuffer
+// uses the pooled buffer it is given.
+type onlyWriter struct{ io.Writer }
+type onlyReader struct{ io.Reader }

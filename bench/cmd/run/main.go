@@ -119,6 +119,10 @@ var servers = []serverSpec{
 	{Name: "nginx-php-keepalive", Program: "nginx", Args: nginxPHPArgs(true), Log: "error.log", Version: nginxVersion, Peer: phpFPMPeer},
 	{Name: "gatehouse-uwsgi", Build: "gatehouse-cmd", BuildPkg: "gatehouse/cmd/gatehouse", Args: gatehouseUWSGIArgs,
 		Version: uwsgiVersion, Peer: uwsgiPeer},
+	{Name: "gatehouse-gzip1", Build: "gatehouse-cmd", BuildPkg: "gatehouse/cmd/gatehouse", Args: gatehouseGzipArgs(1)},
+	{Name: "nginx-gzip1", Program: "nginx", Args: nginxGzipArgs(1), Log: "error.log", Version: nginxVersion},
+	{Name: "gatehouse-gzip6", Build: "gatehouse-cmd", BuildPkg: "gatehouse/cmd/gatehouse", Args: gatehouseGzipArgs(6)},
+	{Name: "nginx-gzip6", Program: "nginx", Args: nginxGzipArgs(6), Log: "error.log", Version: nginxVersion},
 }
 
 // The contenders of each kind of scenario, in the order of rep 1.
@@ -148,6 +152,7 @@ type scenario struct {
 	Conns    int
 	Pipeline int
 	Close    bool // wrk sends "Connection: close": one connection per request
+	Gzip     bool // wrk sends "Accept-Encoding: gzip"
 	TLS      bool // https: wrk over TLS (HTTP/1.1)
 	H2       bool // h2load over TLS (HTTP/2, 10 streams per connection) instead of wrk
 	Idle     int
@@ -188,6 +193,10 @@ var scenarios = []scenario{
 		Check: checkWSGI("/hello.php", []byte("Hello, World!")), About: "wrk -t1 -c50, GET /hello.php through php-fpm (pm static, 2 children)"},
 	{Name: "uwsgi_hello", Path: "/", App: "hello:application", Conns: 50, Servers: uwsgiServers, Baseline: "gatehouse-uwsgi",
 		Check: checkWSGI("/", []byte("Hello, World!")), About: "wrk -t1 -c50, GET / of a plain WSGI application in uWSGI --socket (2 processes)"},
+	{Name: "gzip1_64k", Path: "/page64k.html", Conns: 50, Gzip: true, Servers: []string{"gatehouse-gzip1", "nginx-gzip1"}, Baseline: "gatehouse-gzip1",
+		Check: checkGzip, About: "wrk -t1 -c50 -H 'Accept-Encoding: gzip', GET /page64k.html (65,536 bytes of HTML) compressed on the fly at gzip level 1 (nginx's default)"},
+	{Name: "gzip6_64k", Path: "/page64k.html", Conns: 50, Gzip: true, Servers: []string{"gatehouse-gzip6", "nginx-gzip6"}, Baseline: "gatehouse-gzip6",
+		Check: checkGzip, About: "wrk -t1 -c50 -H 'Accept-Encoding: gzip', GET /page64k.html (65,536 bytes of HTML) compressed on the fly at gzip level 6"},
 }
 
 type config struct {
