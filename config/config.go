@@ -24,6 +24,8 @@ type Config struct {
 	// ACME configures certificates from an ACME CA, for listeners with
 	// tls.acme.
 	ACME ACME `toml:"acme"`
+	// RequestID gives every request an ID (headers.go). Absent: none.
+	RequestID *RequestID `toml:"request_id"`
 
 	// File is the path the configuration was read from ("" for flags).
 	File string `toml:"-"`
@@ -150,6 +152,8 @@ type Site struct {
 	// "max-age=31536000", with "; includeSubDomains" and "; preload" if
 	// wanted. Default: none.
 	HSTS string `toml:"hsts"`
+	// Headers are the site's header rules (headers.go).
+	Headers *Headers `toml:"headers"`
 
 	Line int `toml:"-"`
 }
@@ -195,6 +199,8 @@ type Route struct {
 
 	// Compress compresses the route's responses (compress.go). Absent: off.
 	Compress *Compress `toml:"compress"`
+	// Headers are the route's header rules (headers.go), inside its site's.
+	Headers *Headers `toml:"headers"`
 
 	Line int `toml:"-"`
 }

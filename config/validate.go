@@ -71,6 +71,7 @@ func (c *Config) validate() Problems {
 	oneOf("log.format", c.Log.Format, "text", "json")
 	oneOf("access_log.format", c.AccessLog.Format, "combined", "json")
 	c.validateHTTP(bad)
+	c.validateRequestID(bad)
 	if n := c.HTTP2.MaxConcurrentStreams; n != nil && (*n < 1 || *n > 1<<20) {
 		bad("http2.max_concurrent_streams", fmt.Sprintf("http2.max_concurrent_streams %d is not from 1 to 1048576", *n), "leave it out for 250")
 	}
@@ -154,6 +155,9 @@ func (c *Config) validate() Problems {
 				bad(hp, fmt.Sprintf("site.hosts %q is also a host of site[%d]", h, prev), "a host belongs to one site")
 			}
 			hosts[norm] = i
+		}
+		if h := s.Headers; h != nil {
+			c.validateHeaders(p+".headers", h, bad)
 		}
 		if s.HSTS != "" {
 			if msg, hint := checkHSTS(s.HSTS); msg != "" {
@@ -248,6 +252,9 @@ func (c *Config) validateRoute(p string, r Route) Problems {
 	ps = append(ps, c.validateGateways(p, r)...)
 	if x := r.Compress; x != nil {
 		c.validateCompress(p+".compress", x, bad)
+	}
+	if h := r.Headers; h != nil {
+		c.validateHeaders(p+".headers", h, bad)
 	}
 	if rs := r.Respond; rs != nil {
 		if rs.Status != 0 && (rs.Status < 200 || rs.Status > 599) {

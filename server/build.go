@@ -20,6 +20,7 @@ import (
 	"gatehouse/middleware/acme"
 	"gatehouse/middleware/buffer"
 	"gatehouse/middleware/encode"
+	"gatehouse/middleware/requestid"
 	"gatehouse/proto/http1"
 	"gatehouse/route"
 	shttp "gatehouse/serve/http1"
@@ -49,6 +50,7 @@ type Built struct {
 	bufCfg      buffer.Config             // [http]'s buffer sizes
 	buffers     map[[2]bool]*buffer.Buffer
 	encoders    map[string]*encode.Encoder // by configuration: routes that agree share one
+	requestID   *requestid.Config          // [request_id]; nil: no IDs
 	acme        *acme.Manager              // [acme], when a listener takes its certificates
 	acmeConfigs map[*tlsconf.Certs]*tls.Config
 }
@@ -156,6 +158,7 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 			problem("http.temp_dir", rp.Error(), rp.hint)
 		}
 	}
+	b.requestID = requestIDConfig(cfg.RequestID)
 	b.acmeManager(cfg, opt, problem)
 	tlsCerts, tlsGroups := b.tlsListeners(cfg, opt, problem)
 	for i, l := range cfg.Listen {
@@ -253,7 +256,12 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 		}
 		sh, err := b.siteHandler(&cfg.Site[i], site)
 		if err != nil {
-			problem(sp, err.Error(), "")
+			key, hint := sp, ""
+			var rpe *routeProblem
+			if errors.As(err, &rpe) {
+				key, hint = sp+"."+rpe.key, rpe.hint
+			}
+			problem(key, err.Error(), hint)
 			continue
 		}
 		for _, host := range s.Hosts {

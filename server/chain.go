@@ -6,6 +6,7 @@ import (
 	"gatehouse/config"
 	"gatehouse/middleware/buffer"
 	"gatehouse/middleware/hsts"
+	"gatehouse/middleware/requestid"
 	"gatehouse/route"
 	"gatehouse/web"
 )
@@ -18,9 +19,9 @@ import (
 // A request goes through:
 //
 //	front chain   before site routing: what must answer whatever the host
-//	              (the ACME challenge, the forward proxy, admin: to come)
+//	              (the request ID, the ACME challenge; the forward proxy, admin: to come)
 //	hosts         the site, by Host (route.Hosts)
-//	site chain    what a whole site shares (hsts; to come: access control, sessions)
+//	site chain    what a whole site shares (hsts, headers; to come: access control, sessions)
 //	routes        the route, by path (route.Mux)
 //	route chain   routeChain below, outermost first
 //	backend       backends.go
@@ -36,6 +37,10 @@ type frontLayer struct {
 // the host. (CONNECT is refused by serve/http1 itself until the forward
 // proxy takes it here.)
 var frontChain = []frontLayer{
+	// The request ID first: every request that reaches a handler has one,
+	// whatever answers it, for the backends, the header rules and the log.
+	{"request_id", func(b *Built) bool { return b.requestID != nil },
+		func(b *Built, next web.Handler) web.Handler { return requestid.Wrap(*b.requestID, next) }},
 	// The CA's HTTP-01 requests, before any site: the name it validates may
 	// be served by no site yet, and a site's redirect must not catch them.
 	{"acme", func(b *Built) bool { return b.acme != nil },
@@ -58,6 +63,17 @@ var siteChain = []siteLayer{
 		func(_ *Built, s *config.Site, next web.Handler) (web.Handler, error) {
 			return hsts.Wrap(s.HSTS, next), nil
 		}},
+	// The site's header rules: around every route (and the 404 of a path
+	// no route takes); a route's own rules run inside them, so on requests
+	// the route's set wins and on responses the site's.
+	{"headers", func(s *config.Site) bool { return s.Headers != nil },
+		func(_ *Built, s *config.Site, next web.Handler) (web.Handler, error) {
+			m, err := headerRules(s.Headers)
+			if err != nil {
+				return nil, err
+			}
+			return m.Wrap(next), nil
+		}},
 }
 
 // routeLayer is one middleware of a route's chain: applies says whether the
@@ -70,6 +86,17 @@ type routeLayer struct {
 
 // routeChain is a route's chain, outermost first.
 var routeChain = []routeLayer{
+	// Header rules first: their request fields are what every later layer
+	// and the backend see, and their response rules see whatever the route
+	// answers (405 included, with always).
+	{"headers", func(r *config.Route) bool { return r.Headers != nil },
+		func(_ *Built, r *config.Route, next web.Handler) (web.Handler, error) {
+			m, err := headerRules(r.Headers)
+			if err != nil {
+				return nil, err
+			}
+			return m.Wrap(next), nil
+		}},
 	// methods first: a method the route refuses is 405 before any work,
 	// and OPTIONS is answered from the list.
 	{"methods", func(r *config.Route) bool { return len(r.Methods) > 0 },
@@ -152,6 +179,9 @@ func (b *Built) siteHandler(s *config.Site, site *route.Site) (web.Handler, erro
 		if l := siteChain[i]; l.applies(s) {
 			var err error
 			if h, err = l.wrap(b, s, h); err != nil {
+				if _, named := err.(*routeProblem); named {
+					return nil, err // it names its key
+				}
 				return nil, fmt.Errorf("%s: %w", l.name, err)
 			}
 			wrapped = true

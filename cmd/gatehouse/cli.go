@@ -168,6 +168,7 @@ type serveOptions struct {
 	compress                    bool   // --compress: every route
 	compressLevel               int    // --compress-level: gzip's
 	cacheControl                string // --cache-control: every --static route
+	requestID                   bool   // --request-id: [request_id]
 	cfg                         config.Config // keys set by the flags below
 	fs                          *flag.FlagSet
 }
@@ -322,6 +323,7 @@ func serveFlags(o *serveOptions) *flag.FlagSet {
 	fs.BoolVar(&o.demo, "demo", false, "serve the built-in demo site at /")
 	fs.BoolVar(&o.compress, "compress", false, "compress responses of text types (HTML, CSS, JavaScript, JSON, ...) with zstd, brotli or gzip, as each client accepts")
 	fs.IntVar(&o.compressLevel, "compress-level", 0, "gzip `LEVEL` for --compress, 1 (fastest) to 9 (smallest) (default 5)")
+	fs.BoolVar(&o.requestID, "request-id", false, "give every request an ID in X-Request-ID, passed to the applications, sent back and logged (one a client sends is replaced)")
 	fs.StringVar(&o.cacheControl, "cache-control", "", "send Cache-Control: `VALUE` with the --static files, such as \"public, max-age=3600\"")
 	w := &o.wsgi
 	fs.StringVar(&w.App, "wsgi", "", "serve the WSGI application `MODULE:APP` at / (as gunicorn's argument)")
@@ -557,6 +559,9 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 	}
 	if apps == 0 && (!o.reqBuffering || !o.respBuffering) {
 		return nil, usagef("--request-buffering and --response-buffering apply to applications: add --wsgi, --php, --fastcgi-pass, --uwsgi-pass or --cgi")
+	}
+	if o.requestID {
+		c.RequestID = &config.RequestID{}
 	}
 	if o.compressLevel != 0 && !o.compress {
 		return nil, usagef("--compress-level applies to --compress: add it")
