@@ -42,7 +42,7 @@ func (c *Config) validateCompress(p string, x *Compress, bad func(path, msg, hin
 		bad(p+".encodings", "compress.encodings is empty", "leave the compress table out to compress nothing")
 	}
 	for _, l := range []struct {
-		key      string
+		key       string
 		v, lo, hi int
 	}{{"gzip_level", x.GzipLevel, 1, 9}, {"brotli_level", x.BrotliLevel, 1, 11}, {"zstd_level", x.ZstdLevel, 1, 22}} {
 		if l.v != 0 && (l.v < l.lo || l.v > l.hi) {

@@ -165,10 +165,10 @@ type serveOptions struct {
 	xAccel      string
 	// request_buffering and response_buffering of every application route
 	reqBuffering, respBuffering bool
-	compress                    bool   // --compress: every route
-	compressLevel               int    // --compress-level: gzip's
-	cacheControl                string // --cache-control: every --static route
-	requestID                   bool   // --request-id: [request_id]
+	compress                    bool          // --compress: every route
+	compressLevel               int           // --compress-level: gzip's
+	cacheControl                string        // --cache-control: every --static route
+	requestID                   bool          // --request-id: [request_id]
 	cfg                         config.Config // keys set by the flags below
 	fs                          *flag.FlagSet
 }

@@ -22,16 +22,16 @@ const (
 type Var uint8
 
 const (
-	varNone      Var = iota
-	VarHost          // {host}: the request's host, as routing saw it
-	VarRemoteIP      // {remote_ip}: the client's address ("" for a Unix socket)
-	VarRemotePort    // {remote_port}
-	VarScheme        // {scheme}: http or https
-	VarMethod        // {method}
-	VarURI           // {uri}: the request target, path and query
-	VarPath          // {path}: the target's path, still percent-encoded
-	VarQuery         // {query}: the query, without '?'
-	VarRequestID     // {request_id}: the request's ID (middleware/requestid), or "" without one
+	varNone       Var = iota
+	VarHost           // {host}: the request's host, as routing saw it
+	VarRemoteIP       // {remote_ip}: the client's address ("" for a Unix socket)
+	VarRemotePort     // {remote_port}
+	VarScheme         // {scheme}: http or https
+	VarMethod         // {method}
+	VarURI            // {uri}: the request target, path and query
+	VarPath           // {path}: the target's path, still percent-encoded
+	VarQuery          // {query}: the query, without '?'
+	VarRequestID      // {request_id}: the request's ID (middleware/requestid), or "" without one
 )
 
 var varNames = map[string]Var{

@@ -23,13 +23,13 @@ var (
 	// (which resource, which action, where the body ends: request
 	// smuggling), so it is refused, naming the variable; the others are
 	// resolved as uWSGI does, the last one winning (see buildRequest).
-	errDupMethod = dupError("REQUEST_METHOD")
-	errDupURI    = dupError("REQUEST_URI")
-	errDupQuery  = dupError("QUERY_STRING")
-	errDupLength = dupError("CONTENT_LENGTH")
-	errFieldName     = &web.Error{Status: 400, Err: errors.New("HTTP_ variable that is no field name")}
-	errFieldValue    = &web.Error{Status: 400, Err: errors.New("control character in a variable's value")}
-	errBodyTooLarge  = &web.Error{Status: 413, Err: errors.New("CONTENT_LENGTH over the body limit")}
+	errDupMethod    = dupError("REQUEST_METHOD")
+	errDupURI       = dupError("REQUEST_URI")
+	errDupQuery     = dupError("QUERY_STRING")
+	errDupLength    = dupError("CONTENT_LENGTH")
+	errFieldName    = &web.Error{Status: 400, Err: errors.New("HTTP_ variable that is no field name")}
+	errFieldValue   = &web.Error{Status: 400, Err: errors.New("control character in a variable's value")}
+	errBodyTooLarge = &web.Error{Status: 413, Err: errors.New("CONTENT_LENGTH over the body limit")}
 )
 
 func dupError(name string) *web.Error {
@@ -42,7 +42,7 @@ type facts struct {
 	https, scheme, host, serverName                                []byte
 	remoteAddr, remotePort, serverAddr, serverPort                 []byte
 	hasURI, hasQuery, hasHost                                      bool
-	lastHost                                                       int // the index of the HTTP_HOST that counts
+	lastHost                                                       int    // the index of the HTTP_HOST that counts
 	authority                                                      []byte // an absolute-form REQUEST_URI's
 }
 
