@@ -129,6 +129,16 @@ type Listen struct {
 	// h2load); "Upgrade: h2c" is never honoured. Plain HTTP listeners only.
 	// Default false.
 	H2C bool `toml:"h2c"`
+	// ProxyProtocol takes connections from load balancers only (HAProxy's
+	// send-proxy, a cloud load balancer), each starting with a PROXY
+	// protocol header, v1 or v2, that names the client; others are
+	// refused. HTTP listeners only. Default false.
+	ProxyProtocol bool `toml:"proxy_protocol"`
+	// ProxyFrom lists the load balancers, as addresses or prefixes.
+	// Default: loopback only.
+	ProxyFrom []string `toml:"proxy_from"`
+	// ProxyTimeout bounds the wait for the header. Default "5s".
+	ProxyTimeout *Duration `toml:"proxy_timeout"`
 
 	Line int `toml:"-"` // where it is defined
 }

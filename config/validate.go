@@ -125,6 +125,7 @@ func (c *Config) validate() Problems {
 				bad(fmt.Sprintf("%s.allow[%d]", p, k), fmt.Sprintf("listen.allow %q is not an address or prefix", a), "write \"10.0.0.0/8\" or \"192.0.2.7\"")
 			}
 		}
+		c.validateProxy(p, l, bad)
 		ps = append(ps, c.validateTLS(i, l)...)
 	}
 

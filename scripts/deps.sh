@@ -13,6 +13,7 @@ declare -A test_deps=(
   [/usr/lib/python3/dist-packages/flask/__init__.py]=python3-flask
   [/usr/bin/python3]=python3
   [sslscan]=sslscan
+  [haproxy]=haproxy
 )
 declare -A bench_deps=(
   [curl]=curl

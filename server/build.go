@@ -171,6 +171,9 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 			ep.HandshakeTimeout = dur(l.TLS.HandshakeTimeout, -1)
 		}
 		ep.H2C = l.H2C
+		if l.ProxyProtocol {
+			ep.Proxy = proxyProtocol(l)
+		}
 		if l.RedirectHTTPS {
 			port, _, _ := cfg.HTTPSPort() // validated
 			rd := &redirect.HTTPS{Port: port}

@@ -169,6 +169,8 @@ type serveOptions struct {
 	compressLevel               int           // --compress-level: gzip's
 	cacheControl                string        // --cache-control: every --static route
 	requestID                   bool          // --request-id: [request_id]
+	proxyProtocol               bool          // --proxy-protocol: every --http and --https listener
+	proxyFrom                   stringList    // --proxy-from
 	cfg                         config.Config // keys set by the flags below
 	fs                          *flag.FlagSet
 }
@@ -323,6 +325,8 @@ func serveFlags(o *serveOptions) *flag.FlagSet {
 	fs.BoolVar(&o.demo, "demo", false, "serve the built-in demo site at /")
 	fs.BoolVar(&o.compress, "compress", false, "compress responses of text types (HTML, CSS, JavaScript, JSON, ...) with zstd, brotli or gzip, as each client accepts")
 	fs.IntVar(&o.compressLevel, "compress-level", 0, "gzip `LEVEL` for --compress, 1 (fastest) to 9 (smallest) (default 5)")
+	fs.BoolVar(&o.proxyProtocol, "proxy-protocol", false, "take the --http and --https connections from load balancers that start each with a PROXY protocol header (HAProxy's send-proxy, v1 or v2); others are refused")
+	fs.Var(&o.proxyFrom, "proxy-from", "the load balancers' `ADDRESS` or prefix for --proxy-protocol (repeatable; default loopback only)")
 	fs.BoolVar(&o.requestID, "request-id", false, "give every request an ID in X-Request-ID, passed to the applications, sent back and logged (one a client sends is replaced)")
 	fs.StringVar(&o.cacheControl, "cache-control", "", "send Cache-Control: `VALUE` with the --static files, such as \"public, max-age=3600\"")
 	w := &o.wsgi
@@ -428,6 +432,9 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 			l.RedirectHTTPS = o.redirect
 			l.H2C = o.h2c && !o.redirect
 		}
+		if flag != "socket" && o.proxyProtocol {
+			l.ProxyProtocol, l.ProxyFrom = true, o.proxyFrom
+		}
 		if network, rest := listen.Network(a); network == "unix" {
 			if rest == "" {
 				return usagef("--%s %q: a Unix socket needs a path", flag, a)
@@ -453,6 +460,9 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 		if err := add("socket", a, "uwsgi"); err != nil {
 			return nil, err
 		}
+	}
+	if len(o.proxyFrom) > 0 && !o.proxyProtocol {
+		return nil, usagef("--proxy-from applies to --proxy-protocol: add it")
 	}
 	if len(o.sockAllow) > 0 && len(o.sockets) == 0 {
 		return nil, usagef("--socket-allow applies to uwsgi listeners: add --socket ADDR")

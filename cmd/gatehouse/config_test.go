@@ -226,3 +226,23 @@ addr = "127.0.0.1:8000"
 		}
 	}
 }
+
+// --proxy-protocol and --proxy-from set the keys of every HTTP listener.
+func TestProxyFlagsMeanTheFile(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"--http", ":8000", "--static", "/=" + dir, "--proxy-protocol", "--proxy-from", "10.0.0.0/8", "--proxy-from", "192.0.2.7"}
+	file := `
+[[listen]]
+addr = ":8000"
+proxy_protocol = true
+proxy_from = ["10.0.0.0/8", "192.0.2.7"]
+[[site]]
+  [[site.route]]
+  path = "/"
+  static = { root = "` + dir + `" }
+`
+	flagsMeanFile(t, args, file, true)
+	if _, _, err := runCLI("serve", "--demo", "--proxy-from", "10.0.0.1"); exitCode(err) != 2 {
+		t.Errorf("--proxy-from alone: %v", err)
+	}
+}
