@@ -69,7 +69,7 @@ type listener struct {
 	// fds[i], or fds[0] when there is only one.
 	fds  []int
 	l    net.Listener
-	h    engine.EventHandler // the protocol of the connections it accepts
+	h    engine.EventHandler   // the protocol of the connections it accepts
 	pp   *engine.ProxyProtocol // non-nil: each connection starts with a PROXY header
 	unix bool
 	refs sync.WaitGroup // loops that still watch it
