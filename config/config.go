@@ -53,14 +53,22 @@ type Server struct {
 type Log struct {
 	Level  string `toml:"level"`  // debug, info (default), warn, error
 	Format string `toml:"format"` // text (default) or json
+	// Path is a file to append to instead of stderr, reopened on SIGUSR1
+	// (logrotate). Default "-": stderr.
+	Path string `toml:"path"`
 }
 
 // AccessLog configures the access log.
 type AccessLog struct {
 	// Path is a file to append to, "-" for stderr (default) or "off".
 	Path string `toml:"path"`
-	// Format is "combined" (default) or "json".
+	// Format is "combined" (default), "json", or the name of one of
+	// Formats.
 	Format string `toml:"format"`
+	// Formats names formats of the configuration's own, nginx's
+	// log_format: "$remote_addr [$time_local] \"$request\" $status
+	// $request_time $upstream_response_time $request_id".
+	Formats map[string]string `toml:"formats"`
 	// Buffer collects this many bytes before writing (flushed every second).
 	// Default 0: every line is written at once.
 	Buffer *Size `toml:"buffer"`

@@ -69,7 +69,17 @@ func (c *Config) validate() Problems {
 	}
 	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	oneOf("log.format", c.Log.Format, "text", "json")
-	oneOf("access_log.format", c.AccessLog.Format, "combined", "json")
+	if f := c.AccessLog.Format; f != "" && f != "combined" && f != "json" {
+		if _, ok := c.AccessLog.Formats[f]; !ok {
+			bad("access_log.format", fmt.Sprintf("access_log.format %q is not combined, json or a name in access_log.formats", f),
+				"use \"combined\" or \"json\", or define it: formats = { "+strconv.Quote(f)+" = \"$remote_addr ... $status\" }")
+		}
+	}
+	for _, name := range sortedKeys(c.AccessLog.Formats) {
+		if name == "combined" || name == "json" || name == "" {
+			bad("access_log.formats", fmt.Sprintf("access_log.formats: %q is a built-in format's name", name), "give yours another name")
+		}
+	}
 	c.validateHTTP(bad)
 	c.validateRequestID(bad)
 	if n := c.HTTP2.MaxConcurrentStreams; n != nil && (*n < 1 || *n > 1<<20) {

@@ -141,6 +141,16 @@ var routeChain = []routeLayer{
 		func(b *Built, r *config.Route, next web.Handler) (web.Handler, error) {
 			return b.buffering(r).Wrap(next), nil
 		}},
+	// The application's timing innermost, right around the backend, when
+	// the access log reports it ($upstream_*): it times the application,
+	// not the client the buffering shields it from.
+	{"upstream_timing", func(r *config.Route) bool { return r.IsApplication() },
+		func(b *Built, r *config.Route, next web.Handler) (web.Handler, error) {
+			if !b.upstreamTiming {
+				return next, nil
+			}
+			return timed(next), nil
+		}},
 }
 
 // route builds a route's handler: its backend inside its chain.

@@ -22,6 +22,7 @@ import (
 	"gatehouse/internal/rawio"
 	"gatehouse/proto/cgienv"
 	"gatehouse/proto/http1"
+	"gatehouse/upstream"
 	"gatehouse/web"
 	"gatehouse/web/webcgi"
 )
@@ -341,6 +342,7 @@ func (h *Handler) run(w web.ResponseWriter, r *web.Request, s *script) error {
 		}
 		return &web.Error{Status: 502, Err: fmt.Errorf("cgi: start %s: %w", name, err)}
 	}
+	upstream.Connected(r) // the script started: a CGI request's connect
 	stop := context.AfterFunc(ctx, func() {
 		if ctx.Err() == context.DeadlineExceeded {
 			p.timedOut.Store(true)

@@ -256,6 +256,7 @@ func (h *Handler) serve(w web.ResponseWriter, r *web.Request) error {
 		if err != nil {
 			return err
 		}
+		upstream.Connected(r)
 		err = h.exchange(ex, w, r, c)
 		if err == errRetry && attempt == 0 {
 			continue

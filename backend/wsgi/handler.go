@@ -13,6 +13,7 @@ import (
 
 	"gatehouse/proto/cgienv"
 	"gatehouse/proto/http1"
+	"gatehouse/upstream"
 	"gatehouse/web"
 	"gatehouse/web/webcgi"
 )
@@ -47,6 +48,7 @@ func (p *Pool) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
 	if err != nil {
 		return p.requests.Check(r, err, "app", p.cfg.App)
 	}
+	upstream.Connected(r) // a free worker: what a connection is to the others
 	x := exchange{p: p, s: s, fc: s.fc, w: w, r: r}
 	state, err := x.run()
 	p.release(s, state)

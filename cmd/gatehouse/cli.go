@@ -205,7 +205,7 @@ listeners redirect every request to the first --https one.
 
 SIGHUP restarts the WSGI workers one at a time without dropping a request, and
 reloads the TLS certificates from their files (a broken file keeps the old
-certificate, and the log says why).
+certificate, and the log says why). SIGUSR1 reopens the log files (logrotate).
 
 Flags:
 `
@@ -344,10 +344,11 @@ func serveFlags(o *serveOptions) *flag.FlagSet {
 	fs.Var(durOpt{&w.QueueTimeout, "10s"}, "queue-timeout", "how long a request may wait for a free WSGI worker; then 503")
 	fs.Var(durOpt{&w.StatsInterval, "0s"}, "stats-interval", "log a line of WSGI worker states this often (0s: never)")
 	fs.StringVar(&c.AccessLog.Path, "access-log", "-", "access log `FILE`; - for stderr, off for none")
-	fs.StringVar(&c.AccessLog.Format, "access-log-format", "combined", "access log `FORMAT`: combined or json")
+	fs.StringVar(&c.AccessLog.Format, "access-log-format", "combined", "access log `FORMAT`: combined, json, or a format of variables as nginx's log_format (\"$remote_addr $status $request_time $request_id\")")
 	fs.Var(sizeOpt{&c.AccessLog.Buffer, "0"}, "access-log-buffer", "collect this many access-log `BYTES` before writing (flushed every second; 0 writes each line)")
 	fs.StringVar(&c.Log.Level, "log-level", "info", "error log `LEVEL`: debug, info, warn or error")
 	fs.StringVar(&c.Log.Format, "log-format", "text", "error log `FORMAT`: text or json")
+	fs.StringVar(&c.Log.Path, "log-file", "", "error log `FILE` (default stderr); SIGUSR1 reopens it, and the access log's")
 	fs.Var(durOpt{&c.Server.Grace, "30s"}, "grace", "how long in-flight requests may finish after a shutdown signal (0s: no limit)")
 	fs.IntVar(&c.Server.MaxConns, "max-conns", 0, "refuse connections beyond this many open ones (0: no limit)")
 	fs.StringVar(&c.Server.Engine, "engine", "", "connection `ENGINE`: epoll (event loops; default on Linux) or goroutine")
@@ -573,6 +574,11 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 	if o.requestID {
 		c.RequestID = &config.RequestID{}
 	}
+	if f := c.AccessLog.Format; strings.Contains(f, "$") {
+		// A format of its own: the file's formats table, under a name.
+		c.AccessLog.Formats = map[string]string{"custom": f}
+		c.AccessLog.Format = "custom"
+	}
 	if o.compressLevel != 0 && !o.compress {
 		return nil, usagef("--compress-level applies to --compress: add it")
 	}
@@ -719,6 +725,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	hups := make(chan os.Signal, 1)
 	signal.Notify(hups, syscall.SIGHUP)
 	defer signal.Stop(hups)
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
 	go func() {
 		for {
 			select {
@@ -734,6 +743,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 					// Each part that failed has logged why, with its detail
 					// (a traceback): one line here, not the reason again.
 					logger.Warn("SIGHUP: reload incomplete; what failed keeps serving as it was")
+				}
+			case <-usr1:
+				// logrotate has renamed the log files: write to new ones.
+				if err := built.Reopen(); err != nil {
+					logger.Warn("SIGUSR1: a log file could not be reopened; it keeps its old file", "err", err)
+				} else {
+					logger.Info("SIGUSR1: log files reopened")
 				}
 			case <-done:
 				return
