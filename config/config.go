@@ -219,6 +219,8 @@ type Route struct {
 	Compress *Compress `toml:"compress"`
 	// Headers are the route's header rules (headers.go), inside its site's.
 	Headers *Headers `toml:"headers"`
+	// Limits bound the route's requests more tightly than [http] does.
+	Limits *Limits `toml:"limits"`
 
 	Line int `toml:"-"`
 }

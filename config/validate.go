@@ -267,6 +267,9 @@ func (c *Config) validateRoute(p string, r Route) Problems {
 	if h := r.Headers; h != nil {
 		c.validateHeaders(p+".headers", h, bad)
 	}
+	if l := r.Limits; l != nil {
+		c.validateLimits(p+".limits", l, bad)
+	}
 	if rs := r.Respond; rs != nil {
 		if rs.Status != 0 && (rs.Status < 200 || rs.Status > 599) {
 			bad(p+".respond.status", fmt.Sprintf("respond.status %d is not a final status", rs.Status), "use a status from 200 to 599")

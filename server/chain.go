@@ -6,6 +6,7 @@ import (
 	"gatehouse/config"
 	"gatehouse/middleware/buffer"
 	"gatehouse/middleware/hsts"
+	"gatehouse/middleware/limits"
 	"gatehouse/middleware/requestid"
 	"gatehouse/route"
 	"gatehouse/web"
@@ -102,6 +103,17 @@ var routeChain = []routeLayer{
 	{"methods", func(r *config.Route) bool { return len(r.Methods) > 0 },
 		func(_ *Built, r *config.Route, next web.Handler) (web.Handler, error) {
 			return web.Allow(next, r.Methods...), nil
+		}},
+	// The route's own limits after methods: a body over them is 413 before
+	// anything reads it, and the deadline covers every layer below.
+	{"limits", func(r *config.Route) bool { return r.Limits != nil },
+		func(_ *Built, r *config.Route, next web.Handler) (web.Handler, error) {
+			var c limits.Config
+			if m := r.Limits.MaxBody; m != nil {
+				c.MaxBody = m.Bytes
+			}
+			c.Timeout = dur(r.Limits.Timeout, 0)
+			return c.Wrap(next), nil
 		}},
 	// (access control, signed requests, sessions, CSRF and OAuth2 login go
 	// here, in that order, when they come: each needs the one before.)

@@ -26,7 +26,7 @@ func TestBackendsCoverConfig(t *testing.T) {
 // The route chain's order is the documented one; a new layer takes its
 // place deliberately.
 func TestRouteChainOrder(t *testing.T) {
-	want := []string{"headers", "methods", "compress", "x_sendfile", "x_accel", "buffering", "upstream_timing"}
+	want := []string{"headers", "methods", "limits", "compress", "x_sendfile", "x_accel", "buffering", "upstream_timing"}
 	if len(routeChain) != len(want) {
 		t.Fatalf("%d layers, want %v", len(routeChain), want)
 	}
