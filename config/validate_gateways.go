@@ -179,8 +179,11 @@ func (c *Config) validateGateways(p string, r Route) Problems {
 	}
 	if x := r.CGI; x != nil {
 		kp := p + ".cgi"
-		if x.Root == "" {
-			bad(kp, "cgi: root is missing", "write cgi = { root = \"/srv/cgi-bin\" }")
+		switch {
+		case x.Root == "" && x.Script == "":
+			bad(kp, "cgi: root is missing", "write cgi = { root = \"/srv/cgi-bin\" }, or cgi = { script = \"/usr/lib/cgit/cgit.cgi\" } for one program")
+		case x.Root != "" && x.Script != "":
+			bad(kp+".script", "cgi: root and script both set", "give root for a directory of scripts, or script for one program that serves the whole route")
 		}
 		params(kp, "cgi", x.Params)
 		for k, e := range x.Env {

@@ -217,6 +217,21 @@ func (b *Built) cgi(rc *routeCtx) (web.Handler, error) {
 	if x.MaxHeaderBytes != nil {
 		c.MaxHeaderBytes = int(x.MaxHeaderBytes.Bytes)
 	}
+	if x.Script != "" {
+		// One program for the whole route: mounted at its path, exact or
+		// a prefix ("/status" is SCRIPT_NAME "/status").
+		c.Script, c.Prefix = x.Script, strings.TrimSuffix(r.Path, "/")+"/"
+		h, err := cgi.New(c)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return nil, &routeProblem{"cgi.script", "give the path of an executable file", fmt.Errorf("cgi.script %q does not exist", x.Script)}
+		case errors.Is(err, cgi.ErrNotScript):
+			return nil, &routeProblem{"cgi.script", "give the path of an executable file (chmod +x)", fmt.Errorf("cgi.script %q is not an executable file", x.Script)}
+		case err != nil:
+			return nil, &routeProblem{"cgi.script", "give the path of an executable file", err}
+		}
+		return h, nil
+	}
 	h, err := cgi.New(c)
 	if err != nil {
 		return nil, dirProblem("cgi.root", x.Root, err)

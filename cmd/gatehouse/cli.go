@@ -195,7 +195,8 @@ What to serve (at least one), or a whole configuration with --config:
                          (--fastcgi-pass), other files sent as files
   --fastcgi-pass ADDR    alone: the FastCGI application at ADDR serves /
   --uwsgi-pass ADDR      the uWSGI server at ADDR (uwsgi --socket) serves /
-  --cgi /prefix=DIR      the CGI scripts in DIR at /prefix (repeatable)
+  --cgi /prefix=DIR      the CGI scripts in DIR at /prefix (repeatable); with a
+                         FILE, that one script serves every path under /prefix
   --config FILE          a TOML configuration (see docs/config.md); no other flags
 
 Where to listen: --http ADDR (HTTP), --https ADDR (HTTPS, with --cert and
@@ -319,7 +320,7 @@ func serveFlags(o *serveOptions) *flag.FlagSet {
 	fs.StringVar(&o.php, "php", "", "serve the PHP site under `DIR` at / through php-fpm (see --fastcgi-pass)")
 	fs.StringVar(&o.fcgiPass, "fastcgi-pass", "", "FastCGI server `ADDR` (unix:/path or host:port) for --php, or alone the application at / (--php default "+server.DefaultPHPPass+")")
 	fs.StringVar(&o.uwsgiPass, "uwsgi-pass", "", "serve / by the uWSGI server at `ADDR` (unix:/path or host:port)")
-	fs.Var(&o.cgis, "cgi", "run the CGI scripts under DIR at /prefix: `/prefix=DIR` (repeatable)")
+	fs.Var(&o.cgis, "cgi", "run the CGI scripts under DIR at /prefix: `/prefix=DIR`; or /prefix=FILE, one script for every path under /prefix (its PATH_INFO), as Apache's ScriptAlias (repeatable)")
 	fs.StringVar(&o.xSendfile, "x-sendfile", "", "let the application at / answer X-Sendfile with a file under `DIR`")
 	fs.StringVar(&o.xAccel, "x-accel", "", "let the application at / answer X-Accel-Redirect: /prefix/name with DIR/name: `/prefix/=DIR`")
 	fs.BoolVar(&o.demo, "demo", false, "serve the built-in demo site at /")
@@ -483,6 +484,11 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 		prefix, dir, err := prefixDir("cgi", s)
 		if err != nil {
 			return nil, err
+		}
+		if fi, err := os.Stat(dir); err == nil && fi.Mode().IsRegular() {
+			// One program for every path under the prefix (ScriptAlias).
+			site.Route = append(site.Route, config.Route{Path: prefix, CGI: &config.CGI{Script: dir}})
+			continue
 		}
 		site.Route = append(site.Route, config.Route{Path: prefix, CGI: &config.CGI{Root: dir}})
 	}

@@ -87,6 +87,10 @@ func TestDocsExamples(t *testing.T) {
 		for _, m := range regexp.MustCompile(`(?:root|chdir|dir) = "([^"]+)"`).FindAllStringSubmatch(text, -1) {
 			os.MkdirAll(m[1], 0o755)
 		}
+		for _, m := range regexp.MustCompile(`script = "(`+regexp.QuoteMeta(tmp)+`[^"]+)"`).FindAllStringSubmatch(text, -1) {
+			os.MkdirAll(filepath.Dir(m[1]), 0o755)
+			os.WriteFile(m[1], []byte("#!/bin/sh\n"), 0o755)
+		}
 		for _, m := range regexp.MustCompile(`"(`+regexp.QuoteMeta(tmp)+`[^"]+\.html)"`).FindAllStringSubmatch(text, -1) {
 			os.MkdirAll(filepath.Dir(m[1]), 0o755)
 			os.WriteFile(m[1], []byte("<h1>error</h1>"), 0o644)
