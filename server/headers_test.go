@@ -73,3 +73,33 @@ func TestRequestIDAndHeaderRules(t *testing.T) {
 		})
 	}
 }
+
+// TestRequestIDFromTrustedProxy: an ID is kept from a peer [http]
+// trusted_proxies names (the one list of whom gatehouse believes), and the
+// same request from a peer it does not name gets a new one.
+func TestRequestIDFromTrustedProxy(t *testing.T) {
+	for _, c := range []struct {
+		trusted []string
+		kept    bool
+	}{{[]string{"127.0.0.1"}, true}, {[]string{"10.0.0.0/8"}, false}, {nil, false}} {
+		cfg := &config.Config{
+			HTTP:      config.HTTP{TrustedProxies: c.trusted},
+			Listen:    []config.Listen{{Addr: "127.0.0.1:0"}},
+			RequestID: &config.RequestID{},
+			Site:      []config.Site{{Route: []config.Route{{Path: "/", Respond: &config.Respond{Status: 204}}}}},
+		}
+		cfg.AccessLog.Path = "off"
+		addr := serveConfig(t, cfg)
+		req, _ := http.NewRequest("GET", "http://"+addr+"/", nil)
+		req.Header.Set("X-Request-ID", "lb-7f3a")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("X-Request-ID"); (got == "lb-7f3a") != c.kept || got == "" {
+			t.Errorf("trusted_proxies %v: X-Request-ID %q, kept %v", c.trusted, got, c.kept)
+		}
+		http.DefaultClient.CloseIdleConnections()
+	}
+}
