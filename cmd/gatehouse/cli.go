@@ -16,6 +16,7 @@ import (
 
 	"gatehouse/config"
 	"gatehouse/internal/units"
+	"gatehouse/internal/upstreamspec"
 	"gatehouse/listen"
 	"gatehouse/proto/cookie"
 	shttp "gatehouse/serve/http1"
@@ -143,31 +144,32 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 // configuration file it stands for (see toConfig), so that a flag and the file
 // mean the same thing; only flags given on the command line are set.
 type serveOptions struct {
-	config      string
-	http        stringList
-	https       stringList
-	certs       stringList // --cert, paired with --key in order
-	keys        stringList
-	tls         config.TLS // --https listeners' other keys
-	redirect    bool       // --redirect-https
-	acmeDomains stringList // --acme-domain
-	h2c         bool       // --h2c: every --http listener
-	hsts        string
-	unixMode    string
-	unixOwner   string
-	statics     stringList
-	demo        bool
-	wsgi        config.WSGI // --wsgi and the worker flags
-	wsgiEnv     stringList
-	php         string
-	fcgiPass    string
-	uwsgiPass   string
-	proxyPass   stringList // --proxy-pass, several: one pool
-	cgis        stringList
-	sockets     stringList // uwsgi-protocol listeners
-	sockAllow   stringList
-	xSendfile   string
-	xAccel      string
+	config                    string
+	http                      stringList
+	https                     stringList
+	certs                     stringList // --cert, paired with --key in order
+	keys                      stringList
+	tls                       config.TLS // --https listeners' other keys
+	redirect                  bool       // --redirect-https
+	acmeDomains               stringList // --acme-domain
+	h2c                       bool       // --h2c: every --http listener
+	hsts                      string
+	unixMode                  string
+	unixOwner                 string
+	statics                   stringList
+	demo                      bool
+	wsgi                      config.WSGI // --wsgi and the worker flags
+	wsgiEnv                   stringList
+	php                       string
+	fcgiPass                  string
+	uwsgiPass                 string
+	proxyPass                 stringList // --proxy-pass, several: one pool
+	proxyBalance, proxyHealth string     // --proxy-balance, --proxy-health: the pool's
+	cgis                      stringList
+	sockets                   stringList // uwsgi-protocol listeners
+	sockAllow                 stringList
+	xSendfile                 string
+	xAccel                    string
 	// request_buffering and response_buffering of every application route
 	reqBuffering, respBuffering bool
 	csrf, csrfTokens            bool // --csrf, --csrf-tokens
@@ -206,6 +208,9 @@ What to serve (at least one), or a whole configuration with --config:
   --proxy-pass URL       the HTTP server at URL (http://host:port, https://...,
                          unix:/path) serves /; repeated, requests are balanced
                          over them and a failing one is skipped
+  --proxy-balance POLICY round_robin (default), least_conn, ip_hash, first,
+                         random or random_two
+  --proxy-health PATH    check each --proxy-pass server with GET PATH
   --cgi /prefix=DIR      the CGI scripts in DIR at /prefix (repeatable); with a
                          FILE, that one script serves every path under /prefix
   --config FILE          a TOML configuration (see docs/config.md); no other flags
@@ -331,6 +336,8 @@ func serveFlags(o *serveOptions) *flag.FlagSet {
 	fs.StringVar(&o.php, "php", "", "serve the PHP site under `DIR` at / through php-fpm (see --fastcgi-pass)")
 	fs.StringVar(&o.fcgiPass, "fastcgi-pass", "", "FastCGI server `ADDR` (unix:/path or host:port) for --php, or alone the application at / (--php default "+server.DefaultPHPPass+")")
 	fs.Var(&o.proxyPass, "proxy-pass", "serve / by the HTTP server at `URL` (http://host:port, https://host:port or unix:/path); repeat it to balance over several")
+	fs.StringVar(&o.proxyBalance, "proxy-balance", "", "how --proxy-pass balances: `POLICY` round_robin (default), least_conn, ip_hash, first, random or random_two")
+	fs.StringVar(&o.proxyHealth, "proxy-health", "", "check each --proxy-pass server with a GET for `PATH` every 10 s; one that fails 3 in a row (or does not answer 2xx) gets no requests until it passes 2")
 	fs.StringVar(&o.uwsgiPass, "uwsgi-pass", "", "serve / by the uWSGI server at `ADDR` (unix:/path or host:port)")
 	fs.Var(&o.cgis, "cgi", "run the CGI scripts under DIR at /prefix: `/prefix=DIR`; or /prefix=FILE, one script for every path under /prefix (its PATH_INFO), as Apache's ScriptAlias (repeatable)")
 	fs.StringVar(&o.xSendfile, "x-sendfile", "", "let the application at / answer X-Sendfile with a file under `DIR`")
@@ -535,12 +542,15 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 		site.Route = append(site.Route, config.Route{Path: "/", UWSGI: &config.UWSGI{Pass: o.uwsgiPass}})
 		app = &site.Route[len(site.Route)-1]
 	case len(o.proxyPass) > 0:
-		pass, err := proxyUpstream(&c, o.proxyPass)
+		pass, err := o.proxyUpstream(&c)
 		if err != nil {
 			return nil, err
 		}
 		site.Route = append(site.Route, config.Route{Path: "/", Proxy: &config.Proxy{Pass: pass}})
 		app = &site.Route[len(site.Route)-1]
+	}
+	if (o.proxyBalance != "" || o.proxyHealth != "") && len(o.proxyPass) == 0 {
+		return nil, usagef("--proxy-balance and --proxy-health apply to --proxy-pass: add it")
 	}
 	if o.wsgi.App != "" {
 		w := o.wsgi
@@ -909,16 +919,27 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 }
 
 // proxyUpstream turns the --proxy-pass URLs into a proxy route's pass: the
-// URL itself when there is one, else an [[upstream]] "proxy" of them all,
-// which balances over them (one scheme for all).
-func proxyUpstream(c *config.Config, urls []string) (string, error) {
-	if len(urls) == 1 {
+// URL itself when there is one and nothing else to say, else an
+// [[upstream]] "proxy" of them all, which balances over them (one scheme
+// for all) by --proxy-balance and checks them by --proxy-health.
+func (o *serveOptions) proxyUpstream(c *config.Config) (string, error) {
+	urls := o.proxyPass
+	if o.proxyBalance != "" && !upstreamspec.IsPolicy(o.proxyBalance) {
+		return "", usagef("--proxy-balance %q: want one of %s", o.proxyBalance, strings.Join(upstreamspec.Policies, ", "))
+	}
+	if o.proxyHealth != "" && (!strings.HasPrefix(o.proxyHealth, "/") || !upstreamspec.ValidPath(o.proxyHealth)) {
+		return "", usagef("--proxy-health %q: want a path such as /healthz", o.proxyHealth)
+	}
+	if len(urls) == 1 && o.proxyBalance == "" && o.proxyHealth == "" {
 		if _, err := config.ParseProxyPass(urls[0]); err != nil || !config.IsAddr(urls[0]) {
 			return "", usagef("--proxy-pass %q: want http://host:port, https://host:port or unix:/path", urls[0])
 		}
 		return urls[0], nil
 	}
-	u := config.Upstream{Name: "proxy", Kind: "http"}
+	u := config.Upstream{Name: "proxy", Kind: "http", Balance: o.proxyBalance}
+	if o.proxyHealth != "" {
+		u.Health = &config.UpstreamHealth{Kind: "http", Path: o.proxyHealth}
+	}
 	for i, s := range urls {
 		pp, err := config.ParseProxyPass(s)
 		if err != nil || pp.Upstream != "" {
