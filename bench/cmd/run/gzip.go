@@ -123,4 +123,3 @@ func checkGzip(addr string, s serverSpec) error {
 	logf("  %s: %d bytes compressed to %d (%.2fx)", s.Name, len(page64k), len(body), float64(len(page64k))/float64(len(body)))
 	return nil
 }
-
