@@ -1,7 +1,6 @@
 package encode
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -112,5 +111,3 @@ func CheckType(t string) error {
 	}
 	return nil
 }
-
-var errNoCodings = errors.New("encode: no codings")
