@@ -161,7 +161,7 @@ func h2Get(t *testing.T, tc *tls.Conn) string {
 	t.Helper()
 	used := false
 	tr := &http.Transport{ForceAttemptHTTP2: true}
-	tr.DialTLSContext = func(_ context.Context, network, addr string) (net.Conn, error) {
+	tr.DialTLSContext = func(context.Context, string, string) (net.Conn, error) {
 		if used {
 			return nil, fmt.Errorf("one connection only")
 		}
