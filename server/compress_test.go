@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -67,7 +68,18 @@ func TestCompressRoutes(t *testing.T) {
 					{Path: "/cgi/", CGI: &config.CGI{Root: cgiDir}, Compress: &config.Compress{}},
 				}}},
 			}
-			cfg.AccessLog.Path = "off"
+			// The access log's $body_bytes_sent is what went to the client,
+			// compressed; read once the server has stopped (cleanups run
+			// last registered first), when every line is written.
+			logPath := filepath.Join(t.TempDir(), "access.log")
+			cfg.AccessLog = config.AccessLog{Path: logPath, Format: "sizes", Formats: map[string]string{"sizes": "$uri $body_bytes_sent"}}
+			var pageSent int
+			t.Cleanup(func() {
+				log, err := os.ReadFile(logPath)
+				if want := fmt.Sprintf("/page.html %d\n", pageSent); err != nil || !strings.Contains(string(log), want) {
+					t.Errorf("access log %q (%v), want a line %q", log, err, want)
+				}
+			})
 			addr := serveConfig(t, cfg)
 			c := &http.Client{Transport: &http.Transport{DisableCompression: true}}
 			get := func(path string) (*http.Response, []byte) {
@@ -85,6 +97,7 @@ func TestCompressRoutes(t *testing.T) {
 				return resp, b
 			}
 			resp, b := get("/page.html")
+			pageSent = len(b)
 			zr, err := gzip.NewReader(bytes.NewReader(b))
 			if err != nil {
 				t.Fatal(err)

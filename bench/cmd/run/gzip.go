@@ -45,10 +45,9 @@ var page64k = func() []byte {
 	return b.Bytes()[:64<<10]
 }()
 
-// gzipLevels are the levels the scenarios compare at: nginx's default
-// (gzip_comp_level 1) and the level most guides set.
-var gzipLevels = []int{1, 6}
-
+// gatehouseGzipArgs is gatehouse serving the www directory with gzip at
+// level; the scenarios compare at 1 (nginx's default gzip_comp_level) and 6
+// (the level most guides set).
 func gatehouseGzipArgs(level int) func(launch) ([]string, error) {
 	return func(l launch) ([]string, error) {
 		return []string{"serve", "--http", l.Addr, "--static", "/=" + l.WWW, "--compress", "--compress-level", fmt.Sprint(level),
