@@ -148,8 +148,8 @@ func (p *Pool) jitter(n int) int {
 // short, where the two context switches that queueing saves per request are
 // a large part of the cost.
 const (
-	maxDepth       = 4
-	pipelineWindow = time.Millisecond
+	maxDepth       = 8
+	pipelineWindow = 2 * time.Millisecond
 )
 
 // acquire waits for a slot of a ready worker: a free one, or else a place
