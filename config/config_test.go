@@ -292,3 +292,60 @@ func TestTrustedProxiesProblems(t *testing.T) {
 		})
 	}
 }
+
+// proxy routes and [[upstream]] kinds, at each limit and one past it.
+func TestProxyProblems(t *testing.T) {
+	head := "[[listen]]\naddr = \":80\"\n"
+	route := func(proxy string) string {
+		return head + "[[site]]\n  [[site.route]]\n  path = \"/\"\n  proxy = " + proxy + "\n"
+	}
+	up := func(kind, extra string) string {
+		return "[[upstream]]\nname = \"app\"\nkind = \"" + kind + "\"\naddrs = [\"127.0.0.1:3000\"]\n" + extra
+	}
+	for _, c := range []struct {
+		name, file, want string
+	}{
+		{"http URL", route(`{ pass = "http://127.0.0.1:3000" }`), ""},
+		{"http URL slash", route(`{ pass = "http://127.0.0.1:3000/" }`), ""},
+		{"http URL no port", route(`{ pass = "http://app.internal" }`), ""},
+		{"https URL", route(`{ pass = "https://[::1]:8443" }`), ""},
+		{"unix", route(`{ pass = "unix:/run/app.sock" }`), ""},
+		{"host:port", route(`{ pass = "127.0.0.1:3000" }`), ""},
+		{"URL with a path", route(`{ pass = "http://127.0.0.1:3000/api" }`), `proxy.pass "http://127.0.0.1:3000/api" has a path`},
+		{"ftp URL", route(`{ pass = "ftp://127.0.0.1" }`), `has scheme "ftp"`},
+		{"port 0", route(`{ pass = "http://127.0.0.1:0" }`), "has no port from 1 to 65535"},
+		{"missing pass", route(`{ host = "x" }`), "proxy: pass is missing"},
+		{"no such upstream", route(`{ pass = "app" }`), `proxy.pass "app" names no [[upstream]]`},
+		{"upstream http", up("http", "") + route(`{ pass = "app" }`), ""},
+		{"upstream https with CA", up("https", "tls_ca = \"config_test.go\"\n") + route(`{ pass = "app" }`), ""},
+		{"upstream fastcgi", up("fastcgi", "") + route(`{ pass = "app" }`), `names an upstream of kind "fastcgi"`},
+		{"uwsgi route to http upstream", up("http", "") + head + "[[site]]\n  [[site.route]]\n  path = \"/\"\n  uwsgi = { pass = \"app\" }\n", `uwsgi.pass "app" names an upstream of kind "http"`},
+		{"bad kind", up("grpc", "") + route(`{ pass = "app" }`), `upstream.kind "grpc" is not one of`},
+		{"tls_ca without https", up("http", "tls_ca = \"x.pem\"\n") + route(`{ pass = "app" }`), `need kind = "https"`},
+		{"tls_ca missing file", up("https", "tls_ca = \"/nonexistent.pem\"\n") + route(`{ pass = "app" }`), "cannot be read"},
+		{"h2c upgrade", route(`{ pass = "http://127.0.0.1:3000", upgrade = ["H2C"] }`), `proxy.upgrade "H2C" cannot be allowed`},
+		{"no upgrades", route(`{ pass = "http://127.0.0.1:3000", upgrade = [] }`), ""},
+		{"host", route(`{ pass = "http://127.0.0.1:3000", host = "app.internal:8080" }`), ""},
+		{"bad host", route(`{ pass = "http://127.0.0.1:3000", host = "a b" }`), `proxy.host "a b"`},
+		{"header 1KiB", route(`{ pass = "http://127.0.0.1:3000", max_response_header = "1KiB" }`), ""},
+		{"header below", route(`{ pass = "http://127.0.0.1:3000", max_response_header = "1023" }`), "max_response_header must be"},
+		{"header 1MiB", route(`{ pass = "http://127.0.0.1:3000", max_response_header = "1MiB" }`), ""},
+		{"header past", route(`{ pass = "http://127.0.0.1:3000", max_response_header = "1048577" }`), "max_response_header must be"},
+		{"retries 0", route(`{ pass = "http://127.0.0.1:3000", retries = 0 }`), ""},
+		{"retries 10", route(`{ pass = "http://127.0.0.1:3000", retries = 10 }`), ""},
+		{"retries 11", route(`{ pass = "http://127.0.0.1:3000", retries = 11 }`), "proxy.retries 11 is not 0-10"},
+		{"retries -1", route(`{ pass = "http://127.0.0.1:3000", retries = -1 }`), "proxy.retries -1 is not 0-10"},
+		{"read_timeout 0", route(`{ pass = "http://127.0.0.1:3000", read_timeout = "0s" }`), "proxy.read_timeout must be positive"},
+		{"x_accel on proxy", route(`{ pass = "http://127.0.0.1:3000" }`) + "  x_accel = { prefix = \"/p/\", dir = \"/tmp\" }\n", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("f.toml", []byte(c.file))
+			switch {
+			case c.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+				t.Fatalf("%v, want %q", err, c.want)
+			}
+		})
+	}
+}

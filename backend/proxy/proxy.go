@@ -30,6 +30,11 @@ const (
 	DefaultMaxResponseHeader = 64 << 10
 	DefaultRetries           = 1
 	DefaultRetryWindow       = 5 * time.Second
+	// An upstream connection is held for a whole WebSocket or event
+	// stream: the bound on them is high (nginx has none), and the idle
+	// ones kept are nginx's usual keepalive 32, doubled.
+	DefaultMaxConns = 1024
+	DefaultMaxIdle  = 64
 )
 
 // inlineBody is the largest request body read whole before the request is
@@ -45,7 +50,8 @@ type Config struct {
 	Pool *upstream.Pool
 	// Upstream describes the pool New builds: Addrs ("127.0.0.1:3000",
 	// "unix:/run/app.sock", "app.internal:3000") is required. Its
-	// DialTimeout defaults to 3 s and IdleTimeout to 90 s here.
+	// DialTimeout defaults to 3 s, IdleTimeout to 90 s, MaxConns to 1024
+	// and MaxIdle to 64 here.
 	Upstream upstream.Config
 	// Host is the Host field sent upstream. Default "": the client's.
 	Host string
@@ -115,6 +121,12 @@ func New(cfg Config) (*Handler, error) {
 		}
 		if cfg.Upstream.IdleTimeout <= 0 {
 			cfg.Upstream.IdleTimeout = DefaultIdleTimeout
+		}
+		if cfg.Upstream.MaxConns <= 0 {
+			cfg.Upstream.MaxConns = DefaultMaxConns
+		}
+		if cfg.Upstream.MaxIdle == 0 {
+			cfg.Upstream.MaxIdle = DefaultMaxIdle
 		}
 		p, err := upstream.New(cfg.Upstream)
 		if err != nil {

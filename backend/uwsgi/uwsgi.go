@@ -327,12 +327,6 @@ func (x *exchange) receive(sendErr error) error {
 	return x.bodyFailed(err)
 }
 
-// read reads from uWSGI with the read timeout.
-func (x *exchange) read(p []byte) (int, error) {
-	x.conn.SetReadDeadline(time.Now().Add(x.h.cfg.ReadTimeout))
-	return x.conn.Read(p)
-}
-
 // readFailed maps a failed read before or during the head to an error.
 func (x *exchange) readFailed(err, sendErr error, partial bool) error {
 	h := x.h

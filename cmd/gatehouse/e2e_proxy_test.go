@@ -219,3 +219,41 @@ func TestProxyWebSocket(t *testing.T) {
 		ws.Close()
 	}
 }
+
+// The proxy flags build the routes of the equivalent file: one URL is the
+// route's pass, several an [[upstream]] "proxy".
+func TestProxyFlagsMeanTheFile(t *testing.T) {
+	flagsMeanFile(t, []string{"--proxy-pass", "http://127.0.0.1:3000", "--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "unix", "--http", "127.0.0.1:8000"}, `
+[[listen]]
+addr = "127.0.0.1:8000"
+[http]
+trusted_proxies = ["10.0.0.0/8", "unix"]
+[[site]]
+  [[site.route]]
+  path = "/"
+  proxy = { pass = "http://127.0.0.1:3000" }
+`, true)
+	flagsMeanFile(t, []string{"--proxy-pass", "https://a.internal", "--proxy-pass", "https://b.internal:8443/", "--http", "127.0.0.1:8000"}, `
+[[listen]]
+addr = "127.0.0.1:8000"
+[[upstream]]
+name = "proxy"
+kind = "https"
+addrs = ["a.internal:443", "b.internal:8443"]
+[[site]]
+  [[site.route]]
+  path = "/"
+  proxy = { pass = "proxy" }
+`, true)
+	for _, bad := range [][]string{
+		{"--proxy-pass", "http://127.0.0.1:1", "--proxy-pass", "https://127.0.0.1:2"}, // two schemes
+		{"--proxy-pass", "app"},                          // a name, not a URL
+		{"--proxy-pass", "http://127.0.0.1:1/api"},       // a path
+		{"--proxy-pass", "http://127.0.0.1:1", "--demo"}, // both want /
+		{"--demo", "--trusted-proxy", "lb.internal"},     // not an address
+	} {
+		if _, _, err := runCLI(append([]string{"serve"}, bad...)...); exitCode(err) != 2 {
+			t.Errorf("serve %v: %v, want a usage error", bad, err)
+		}
+	}
+}
