@@ -156,6 +156,11 @@ type Site struct {
 	// "max-age=31536000", with "; includeSubDomains" and "; preload" if
 	// wanted. Default: none.
 	HSTS string `toml:"hsts"`
+	// Session gives every request of the site a session (see Session).
+	Session *Session `toml:"session"`
+	// CSRF refuses cross-site request forgery on every route of the site
+	// (see CSRF).
+	CSRF *CSRF `toml:"csrf"`
 
 	Line int `toml:"-"`
 }
@@ -199,6 +204,10 @@ type Route struct {
 	// cgi, wsgi) answer with a file that gatehouse sends itself.
 	XSendfile *XSendfile `toml:"x_sendfile"`
 	XAccel    *XAccel    `toml:"x_accel"`
+
+	// Session and CSRF, for a route whose site has none.
+	Session *Session `toml:"session"`
+	CSRF    *CSRF    `toml:"csrf"`
 
 	Line int `toml:"-"`
 }

@@ -349,3 +349,109 @@ func TestProxyProblems(t *testing.T) {
 		})
 	}
 }
+
+// An [[upstream]]'s balancing and health keys, each problem at its line.
+func TestUpstreamProblems(t *testing.T) {
+	site := "\n[[listen]]\naddr = \":80\"\n[[site]]\n  [[site.route]]\n  path = \"/\"\n  demo = true\n"
+	ok := `[[upstream]]
+name = "app"
+addrs = ["127.0.0.1:9000", "unix:/run/app.sock", "app.internal:9000"]
+balance = "least_conn"
+weights = { "127.0.0.1:9000" = 1000, "app.internal:9000" = 1 }
+max_fails = 0
+fail_timeout = "30s"
+health = { kind = "http", path = "/healthz?full=1", host = "app.example", expect_status = "204", expect_body = "^ok$", interval = "5s", timeout = "1s", rise = 1, fall = 100 }
+`
+	c, err := Parse("f.toml", []byte(ok+site))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := c.Upstream[0]
+	if u.Balance != "least_conn" || u.Weights["127.0.0.1:9000"] != 1000 || *u.MaxFails != 0 || u.FailTimeout.Duration != 30*time.Second ||
+		u.Health.Kind != "http" || u.Health.Path != "/healthz?full=1" || u.Health.Fall != 100 || u.Health.Interval.Duration != 5*time.Second {
+		t.Fatalf("%+v %+v", u, u.Health)
+	}
+	// An http check of what speaks FastCGI cannot work.
+	_, err = Parse("f.toml", []byte(ok+strings.Replace(site, "demo = true", `fastcgi = { pass = "app" }`, 1)))
+	if err == nil || !strings.Contains(err.Error(), `f.toml:8: upstream.health.kind "http" cannot check "app", which fastcgi routes pass to`) {
+		t.Fatalf("an http check of a FastCGI server: %v", err)
+	}
+	if _, err := Parse("f.toml", []byte("[[upstream]]\nname = \"app\"\naddrs = [\"127.0.0.1:1\"]\ndown_for = \"4s\"\n"+
+		"[upstream.health]\nkind = \"tcp\"\nsend = \"PING\\r\\n\"\nexpect = \"+PONG\"\n"+site)); err != nil {
+		t.Fatalf("down_for alone, a tcp check as a table: %v", err)
+	}
+
+	bad := `[[upstream]]
+name = "app"
+addrs = ["127.0.0.1:9000", "127.0.0.1:9001"]
+balance = "hash"
+max_fails = -1
+fail_timeout = "0s"
+down_for = "5s"
+[upstream.weights]
+"127.0.0.1:9000" = 0
+"127.0.0.1:9001" = 1001
+"127.0.0.1:9002" = 2
+[upstream.health]
+kind = "http"
+path = "health"
+host = "a b"
+expect_status = "2XX"
+expect_body = "("
+send = "x"
+interval = "0s"
+rise = -1
+fall = 101
+
+[[upstream]]
+name = "tcp"
+addrs = ["127.0.0.1:1"]
+health = { kind = "tcp", path = "/", expect = "x" }
+
+[[upstream]]
+name = "none"
+addrs = ["127.0.0.1:1"]
+health = { kind = "udp" }
+
+[[upstream]]
+name = "nokind"
+addrs = ["127.0.0.1:1"]
+health = { path = "/" }
+`
+	_, err = Parse("f.toml", []byte(bad+site))
+	var ps Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("%v", err)
+	}
+	want := []struct {
+		line int
+		msg  string
+	}{
+		{4, `upstream.balance "hash" is not a balancing policy`},
+		{5, "upstream.max_fails cannot be negative"},
+		{6, "upstream.fail_timeout must be positive"},
+		{7, "upstream: down_for and fail_timeout are set both"},
+		{9, `upstream.weights: 0 for "127.0.0.1:9000" is not from 1 to 1000`},
+		{10, `upstream.weights: 1001 for "127.0.0.1:9001" is not from 1 to 1000`},
+		{11, `upstream.weights names "127.0.0.1:9002", which is not in addrs`},
+		{14, `upstream.health.path "health" is not a path`},
+		{15, `upstream.health.host "a b" is not a host name`},
+		{16, `upstream.health.expect_status "2XX" is not a status code`},
+		{17, "upstream.health.expect_body is not a regular expression"},
+		{18, `upstream.health.send is for kind = "tcp"`},
+		{19, "upstream.health.interval must be positive"},
+		{20, "upstream.health.rise -1 is not from 1 to 100"},
+		{21, "upstream.health.fall 101 is not from 1 to 100"},
+		{26, `upstream.health.path is for kind = "http"`},
+		{31, `upstream.health.kind "udp" is not a kind of check`},
+		{36, "upstream.health: kind is missing"},
+	}
+	if len(ps) != len(want) {
+		t.Fatalf("%d problems, want %d:\n%v", len(ps), len(want), err)
+	}
+	for i, w := range want {
+		if ps[i].Line != w.line || !strings.Contains(ps[i].Msg, w.msg) || ps[i].Hint == "" {
+			t.Errorf("problem %d: line %d %q (hint %q), want line %d %q", i, ps[i].Line, ps[i].Msg, ps[i].Hint, w.line, w.msg)
+		}
+	}
+}

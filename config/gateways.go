@@ -6,12 +6,21 @@ package config
 
 // Upstream is a named group of application servers (php-fpm pools, uWSGI
 // sockets), shared by the routes that pass to it: one pool of connections,
-// with its limits, balanced round robin.
+// with its limits, its balancing policy and its health checks.
 type Upstream struct {
 	// Name is what routes give as pass. Required, unique.
 	Name string `toml:"name"`
-	// Addrs lists the servers: "host:port" or "unix:/path". Required.
+	// Addrs lists the servers: "host:port" or "unix:/path". Required. A
+	// host name is resolved at start (and on reload), each of its
+	// addresses a server.
 	Addrs []string `toml:"addrs"`
+	// Balance is the balancing policy: "round_robin" (smooth weighted, the
+	// default), "least_conn", "ip_hash", "first", "random", "random_two".
+	Balance string `toml:"balance"`
+	// Weights gives addresses a weight other than 1, keyed by the address
+	// as addrs writes it: weights = { "10.0.1.12:9000" = 3 }. From 1 to
+	// 1000.
+	Weights map[string]int `toml:"weights"`
 	// MaxConns bounds the connections to each address. Default 32. For
 	// php-fpm, at most pm.max_children: a kept connection holds a child.
 	MaxConns int `toml:"max_conns"`
@@ -28,8 +37,15 @@ type Upstream struct {
 	// MaxQueue bounds the requests waiting; beyond it, 503 at once.
 	// Default 0: no bound but queue_timeout.
 	MaxQueue int `toml:"max_queue"`
-	// DownFor is how long an address whose connect failed is skipped while
-	// another is up. Default "10s".
+	// MaxFails failures within fail_timeout (failed connects, and
+	// exchanges a gateway counts as failed) mark an address down, as
+	// nginx's max_fails. Default 1; 0: never (only health checks do).
+	MaxFails *int `toml:"max_fails"`
+	// FailTimeout is the window in which max_fails failures are counted,
+	// and how long the address is then skipped while another is up; then
+	// one request is let through. Default "10s".
+	FailTimeout *Duration `toml:"fail_timeout"`
+	// DownFor is fail_timeout's older name.
 	DownFor *Duration `toml:"down_for"`
 	// Kind is the protocol the servers speak: "http", "https" (HTTP over
 	// TLS, the certificate verified), "fastcgi" or "uwsgi". Default "": any,
@@ -41,6 +57,8 @@ type Upstream struct {
 	// TLSServerName is the name an https upstream's certificate must
 	// carry, and the SNI sent. Default: the host of each address.
 	TLSServerName string `toml:"tls_server_name"`
+	// Health checks each address on an interval. Default: none.
+	Health *UpstreamHealth `toml:"health"`
 
 	Line int `toml:"-"`
 }
@@ -72,6 +90,38 @@ type Proxy struct {
 	Retries *int `toml:"retries"`
 	// RetryWindow bounds the time retries may start in. Default "5s".
 	RetryWindow *Duration `toml:"retry_window"`
+}
+
+// UpstreamHealth is the active health check of an [[upstream]]: an HTTP
+// request or a TCP connect to each address, every interval.
+type UpstreamHealth struct {
+	// Kind is "http" or "tcp". Required.
+	Kind string `toml:"kind"`
+	// Path is the HTTP check's target. Default "/".
+	Path string `toml:"path"`
+	// Host is the HTTP check's Host field. Default: the address as addrs
+	// writes it ("localhost" for a Unix socket).
+	Host string `toml:"host"`
+	// ExpectStatus is a good answer's status: "200" or a class, "2xx".
+	// Default "2xx".
+	ExpectStatus string `toml:"expect_status"`
+	// ExpectBody is a regular expression (RE2) the first 64KiB of a good
+	// answer's body match. Default: any body.
+	ExpectBody string `toml:"expect_body"`
+	// Send is written by the TCP check once connected. Default: nothing.
+	Send string `toml:"send"`
+	// Expect must arrive for the TCP check to pass (a banner, or the
+	// answer to send). Default: the connect is enough.
+	Expect string `toml:"expect"`
+	// Interval between rounds of checks, give or take a tenth. Default
+	// "10s".
+	Interval *Duration `toml:"interval"`
+	// Timeout bounds one check. Default "2s".
+	Timeout *Duration `toml:"timeout"`
+	// Rise good checks in a row bring a down address up. Default 2.
+	Rise int `toml:"rise"`
+	// Fall failed checks in a row take an up address down. Default 3.
+	Fall int `toml:"fall"`
 }
 
 // PHP serves a PHP site through php-fpm as nginx's usual setup does: a path

@@ -173,9 +173,11 @@ func (c *Config) validate() Problems {
 		if len(s.Route) == 0 {
 			bad(p, "site has no routes", "add [[site.route]] with a path and a backend")
 		}
+		ps = append(ps, c.validateSecurity(p, s.Session, s.CSRF, true, false, false)...)
 		paths := map[string]int{}
 		for j, r := range s.Route {
 			ps = append(ps, c.validateRoute(fmt.Sprintf("%s.route[%d]", p, j), r)...)
+			ps = append(ps, c.validateSecurity(fmt.Sprintf("%s.route[%d]", p, j), r.Session, r.CSRF, false, s.Session != nil, s.CSRF != nil)...)
 			if prev, dup := paths[r.Path]; dup && r.Path != "" {
 				bad(fmt.Sprintf("%s.route[%d].path", p, j), fmt.Sprintf("route.path %q is already routed by route[%d]", r.Path, prev), "merge the two routes")
 			}

@@ -3,13 +3,16 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"gatehouse/internal/sockaddr"
+	"gatehouse/internal/upstreamspec"
 )
 
 // Upstream kinds (Upstream.Kind).
@@ -118,10 +121,112 @@ func (c *Config) validateUpstreams() Problems {
 		for _, d := range []struct {
 			name string
 			v    *Duration
-		}{{"dial_timeout", u.DialTimeout}, {"idle_timeout", u.IdleTimeout}, {"down_for", u.DownFor}} {
+		}{{"dial_timeout", u.DialTimeout}, {"idle_timeout", u.IdleTimeout}, {"down_for", u.DownFor}, {"fail_timeout", u.FailTimeout}} {
 			if d.v != nil && d.v.Duration <= 0 {
 				bad(p+"."+d.name, "upstream."+d.name+" must be positive", "leave the key out for the default")
 			}
+		}
+		if u.DownFor != nil && u.FailTimeout != nil {
+			bad(p+".down_for", "upstream: down_for and fail_timeout are set both", "down_for is fail_timeout's older name: keep fail_timeout")
+		}
+		if u.MaxFails != nil && *u.MaxFails < 0 {
+			bad(p+".max_fails", "upstream.max_fails cannot be negative", "0 turns the counting of failures off; leave it out for the default (1)")
+		}
+		if u.Balance != "" && !upstreamspec.IsPolicy(u.Balance) {
+			bad(p+".balance", fmt.Sprintf("upstream.balance %q is not a balancing policy", u.Balance), "write one of "+strings.Join(upstreamspec.Policies, ", "))
+		}
+		for _, a := range slices.Sorted(maps.Keys(u.Weights)) {
+			w := u.Weights[a]
+			switch {
+			case !slices.Contains(u.Addrs, a):
+				bad(p+".weights."+a, fmt.Sprintf("upstream.weights names %q, which is not in addrs", a), "key each weight by an address as addrs writes it")
+			case w < 1 || w > upstreamspec.MaxWeight:
+				bad(p+".weights."+a, fmt.Sprintf("upstream.weights: %d for %q is not from 1 to %d", w, a, upstreamspec.MaxWeight), "1 is every address's weight by default; 3 takes three requests for its one")
+			}
+		}
+		if h := u.Health; h != nil {
+			ps = append(ps, c.validateHealth(p+".health", h)...)
+			if kind := c.gatewayPassingTo(u.Name); h.Kind == "http" && kind != "" {
+				bad(p+".health.kind", fmt.Sprintf("upstream.health.kind \"http\" cannot check %q, which %s routes pass to: it does not speak HTTP", u.Name, kind),
+					"write kind = \"tcp\": php-fpm speaks FastCGI, uWSGI's socket the uwsgi protocol")
+			}
+		}
+	}
+	return ps
+}
+
+// gatewayPassingTo returns the kind of the first route that passes to the
+// [[upstream]] named name over a protocol that is not HTTP ("php",
+// "fastcgi", "uwsgi"), or "".
+func (c *Config) gatewayPassingTo(name string) string {
+	for _, s := range c.Site {
+		for _, r := range s.Route {
+			switch {
+			case r.PHP != nil && r.PHP.Pass == name:
+				return "php"
+			case r.FastCGI != nil && r.FastCGI.Pass == name:
+				return "fastcgi"
+			case r.UWSGI != nil && r.UWSGI.Pass == name:
+				return "uwsgi"
+			}
+		}
+	}
+	return ""
+}
+
+// validateHealth checks an [[upstream]]'s health table at path.
+func (c *Config) validateHealth(path string, h *UpstreamHealth) Problems {
+	var ps Problems
+	bad := func(key, msg, hint string) { ps = append(ps, c.ProblemAt(path+key, msg, hint)) }
+	switch h.Kind {
+	case "":
+		bad("", "upstream.health: kind is missing", "write kind = \"http\" (with path) or kind = \"tcp\"")
+	case "http":
+		if h.Path != "" && !upstreamspec.ValidPath(h.Path) {
+			bad(".path", fmt.Sprintf("upstream.health.path %q is not a path", h.Path), "write a path such as \"/healthz\", percent-encoded")
+		}
+		if h.Host != "" && !upstreamspec.ValidHost(h.Host) {
+			bad(".host", fmt.Sprintf("upstream.health.host %q is not a host name", h.Host), "write a name such as \"app.example.com\"")
+		}
+		if h.ExpectStatus != "" {
+			if _, err := upstreamspec.ParseStatus(h.ExpectStatus); err != nil {
+				bad(".expect_status", fmt.Sprintf("upstream.health.expect_status %q is %v", h.ExpectStatus, err), "write \"200\", or \"2xx\" for any success")
+			}
+		}
+		if _, err := regexp.Compile(h.ExpectBody); err != nil {
+			bad(".expect_body", "upstream.health.expect_body is not a regular expression: "+err.Error(), "RE2 syntax, as Go's regexp package reads it")
+		}
+		for _, k := range []struct{ name, v string }{{"send", h.Send}, {"expect", h.Expect}} {
+			if k.v != "" {
+				bad("."+k.name, "upstream.health."+k.name+" is for kind = \"tcp\"", "an http check sends its request and checks expect_status and expect_body")
+			}
+		}
+	case "tcp":
+		for _, k := range []struct{ name, v string }{{"path", h.Path}, {"host", h.Host}, {"expect_status", h.ExpectStatus}, {"expect_body", h.ExpectBody}} {
+			if k.v != "" {
+				bad("."+k.name, "upstream.health."+k.name+" is for kind = \"http\"", "a tcp check connects, sends send and waits for expect")
+			}
+		}
+		if len(h.Expect) > upstreamspec.MaxCheckBytes {
+			bad(".expect", "upstream.health.expect is longer than 64KiB", "expect a few bytes of a banner or an answer")
+		}
+	default:
+		bad(".kind", fmt.Sprintf("upstream.health.kind %q is not a kind of check", h.Kind), "write \"http\" or \"tcp\"")
+	}
+	for _, d := range []struct {
+		name string
+		v    *Duration
+	}{{"interval", h.Interval}, {"timeout", h.Timeout}} {
+		if d.v != nil && d.v.Duration <= 0 {
+			bad("."+d.name, "upstream.health."+d.name+" must be positive", "leave the key out for the default")
+		}
+	}
+	for _, n := range []struct {
+		name string
+		v    int
+	}{{"rise", h.Rise}, {"fall", h.Fall}} {
+		if n.v < 0 || n.v > upstreamspec.MaxRiseFall {
+			bad("."+n.name, fmt.Sprintf("upstream.health.%s %d is not from 1 to %d", n.name, n.v, upstreamspec.MaxRiseFall), "leave it out for the default (rise 2, fall 3)")
 		}
 	}
 	return ps

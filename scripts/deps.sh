@@ -14,6 +14,8 @@ declare -A test_deps=(
   [/usr/bin/python3]=python3
   [sslscan]=sslscan
   [/usr/lib/python3/dist-packages/django/__init__.py]=python3-django
+  [redis-server]=redis-server
+  [chromium]=chromium
 )
 declare -A bench_deps=(
   [curl]=curl
@@ -28,6 +30,7 @@ declare -A bench_deps=(
   [/usr/lib/uwsgi/plugins/python3_plugin.so]=uwsgi-plugin-python3
   [/usr/lib/python3/dist-packages/flask/__init__.py]=python3-flask
   [/usr/bin/python3]=python3
+  [redis-server]=redis-server
 )
 
 case "${1:-test}" in

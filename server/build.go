@@ -51,6 +51,7 @@ type Built struct {
 	trust       realip.Trust  // [http] trusted_proxies
 	acme        *acme.Manager // [acme], when a listener takes its certificates
 	acmeConfigs map[*tlsconf.Certs]*tls.Config
+	checkOnly   bool // gatehouse check: nothing dialled
 }
 
 // Reload restarts what can be restarted in place, as SIGHUP asks: the WSGI
@@ -94,7 +95,7 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 	if opt.Stderr == nil {
 		opt.Stderr = os.Stderr
 	}
-	b := &Built{}
+	b := &Built{checkOnly: opt.Check}
 	var ps, warnings config.Problems
 	problem := func(path, msg, hint string) { ps = append(ps, cfg.ProblemAt(path, msg, hint)) }
 	warn := func(path, msg, hint string) {
@@ -191,9 +192,7 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 		b.Config.HTTP.AccessLog = al
 		b.Config.UWSGI.AccessLog = al
 	}
-	if err := b.upstreams(cfg); err != nil {
-		problem("upstream", err.Error(), "")
-	}
+	b.upstreams(cfg, opt, problem)
 
 	var hosts route.Hosts
 	for i, s := range cfg.Site {
@@ -220,6 +219,9 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 		for j := range s.Route {
 			r := &s.Route[j]
 			h, err := b.route(r, site, opt)
+			if errors.Is(err, errReported) {
+				continue
+			}
 			if err != nil {
 				rp := fmt.Sprintf("%s.route[%d]", sp, j)
 				msg, hint := err.Error(), ""
@@ -236,7 +238,12 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 		}
 		sh, err := b.siteHandler(&cfg.Site[i], site)
 		if err != nil {
-			problem(sp, err.Error(), "")
+			at, hint := sp, ""
+			var rpe *routeProblem
+			if errors.As(err, &rpe) {
+				at, hint = sp+"."+rpe.key, rpe.hint
+			}
+			problem(at, err.Error(), hint)
 			continue
 		}
 		for _, host := range s.Hosts {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 
 	"gatehouse/config"
@@ -20,7 +21,7 @@ import (
 //	front chain   before site routing: what must answer whatever the host
 //	              (the ACME challenge, the forward proxy, admin: to come)
 //	hosts         the site, by Host (route.Hosts)
-//	site chain    what a whole site shares (hsts; to come: access control, sessions)
+//	site chain    what a whole site shares (hsts, session, csrf; to come: access control)
 //	routes        the route, by path (route.Mux)
 //	route chain   routeChain below, outermost first
 //	backend       backends.go
@@ -59,10 +60,23 @@ type siteLayer struct {
 // siteChain wraps a site's routes, outermost first.
 var siteChain = []siteLayer{
 	// hsts first: every response of the site carries it, whatever a later
-	// layer answers. (Access control and sessions come after it.)
+	// layer answers. (Access control comes after it.)
 	{"hsts", func(s *config.Site) bool { return s.HSTS != "" },
 		func(_ *Built, s *config.Site, next web.Handler) (web.Handler, error) {
 			return hsts.Wrap(s.HSTS, next), nil
+		}},
+	// session before csrf: the synchronizer token lives in the session,
+	// and a double-submit token is bound to its ID.
+	{"session", func(s *config.Site) bool { return s.Session != nil },
+		func(b *Built, s *config.Site, next web.Handler) (web.Handler, error) {
+			return b.sessionLayer(s.Session, next)
+		}},
+	// csrf before routing: a forged request is refused whatever route it
+	// names (the bypass patterns are matched on the path as routing
+	// cleans it).
+	{"csrf", func(s *config.Site) bool { return s.CSRF != nil },
+		func(b *Built, s *config.Site, next web.Handler) (web.Handler, error) {
+			return b.csrfLayer(s.CSRF, next)
 		}},
 }
 
@@ -82,9 +96,22 @@ var routeChain = []routeLayer{
 		func(_ *Built, r *config.Route, next web.Handler) (web.Handler, error) {
 			return web.Allow(next, r.Methods...), nil
 		}},
-	// (access control, signed requests, sessions, CSRF and OAuth2 login go
-	// here, in that order, when they come: each needs the one before.)
+	// (access control and signed requests come here, before sessions.)
 	//
+	// session, then csrf, for a route whose site has neither: csrf's
+	// tokens live in the session. (OAuth2 login comes after them.)
+	{"session", func(r *config.Route) bool { return r.Session != nil },
+		func(b *Built, r *config.Route, next web.Handler) (web.Handler, error) {
+			return b.sessionLayer(r.Session, next)
+		}},
+	// csrf before buffering: a forged request is refused before its body
+	// is spooled, and the token field is looked for in the first max_form
+	// bytes of a form, which then go on ahead of the rest, so that the
+	// buffering below reads the body as the client sent it.
+	{"csrf", func(r *config.Route) bool { return r.CSRF != nil },
+		func(b *Built, r *config.Route, next web.Handler) (web.Handler, error) {
+			return b.csrfLayer(r.CSRF, next)
+		}},
 	// X-Sendfile and X-Accel-Redirect outside the buffering: the file an
 	// application names goes out by sendfile from gatehouse, after the
 	// application's worker is free.
@@ -96,13 +123,31 @@ var routeChain = []routeLayer{
 		func(b *Built, r *config.Route, next web.Handler) (web.Handler, error) {
 			return b.sendfile("x_accel", r.XAccel.Dir, r.XAccel.Prefix, r.XAccel.Keep, next)
 		}},
-	// Buffering right around the application, so that everything above
+	// Buffering right around the application, so that the application
 	// runs on a request whose body is in, and no worker waits for a client.
 	// A php route buffers its scripts only, inside the backend (see php).
 	{"buffering", func(r *config.Route) bool { return r.IsApplication() && r.PHP == nil },
 		func(b *Built, r *config.Route, next web.Handler) (web.Handler, error) {
 			return b.buffering(r).Wrap(next), nil
 		}},
+	// inbound last, on every route, right before the backend: the fields
+	// only gatehouse may send (identity, CSRF token, session values) are
+	// removed from what the client sent, in every spelling, and gatehouse's
+	// own added (CVE-2025-64484). Last, because the layers above read the
+	// client's X-CSRF-Token and record what they pass; one place, because a
+	// backend (a proxy to come) that forgot it would trust a forged user.
+	{"inbound", func(r *config.Route) bool { return true },
+		func(_ *Built, _ *config.Route, next web.Handler) (web.Handler, error) {
+			return inbound{next}, nil
+		}},
+}
+
+// inbound hands the backend the request as web.Request.Inbound makes it.
+type inbound struct{ next web.Handler }
+
+func (h inbound) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
+	r.Inbound()
+	return h.next.ServeHTTP(w, r)
 }
 
 // route builds a route's handler: its backend inside its chain.
@@ -141,6 +186,10 @@ func (b *Built) siteHandler(s *config.Site, site *route.Site) (web.Handler, erro
 		if l := siteChain[i]; l.applies(s) {
 			var err error
 			if h, err = l.wrap(b, s, h); err != nil {
+				var rp *routeProblem
+				if errors.As(err, &rp) {
+					return nil, err // it names its key
+				}
 				return nil, fmt.Errorf("%s: %w", l.name, err)
 			}
 			wrapped = true

@@ -26,7 +26,7 @@ func TestBackendsCoverConfig(t *testing.T) {
 // The route chain's order is the documented one; a new layer takes its
 // place deliberately.
 func TestRouteChainOrder(t *testing.T) {
-	want := []string{"methods", "x_sendfile", "x_accel", "buffering"}
+	want := []string{"methods", "session", "csrf", "x_sendfile", "x_accel", "buffering", "inbound"}
 	if len(routeChain) != len(want) {
 		t.Fatalf("%d layers, want %v", len(routeChain), want)
 	}
@@ -39,7 +39,7 @@ func TestRouteChainOrder(t *testing.T) {
 
 // The site chain's order is the documented one.
 func TestSiteChainOrder(t *testing.T) {
-	want := []string{"hsts"}
+	want := []string{"hsts", "session", "csrf"}
 	if len(siteChain) != len(want) {
 		t.Fatalf("%d layers, want %v", len(siteChain), want)
 	}

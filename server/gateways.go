@@ -62,43 +62,94 @@ func dirProblem(key, dir string, err error) error {
 }
 
 // upstreams builds the pools of the [[upstream]] tables, shared by the routes
-// that pass to them.
-func (b *Built) upstreams(cfg *config.Config) error {
+// that pass to them. gatehouse check builds them without health checks: it
+// has no side effects (host names are resolved, as nginx -t does).
+// Each that cannot be built is reported through problem, at its addrs (the
+// names that do not resolve, mostly).
+func (b *Built) upstreams(cfg *config.Config, opt BuildOptions, problem func(path, msg, hint string)) {
 	b.pools = map[string]*upstream.Pool{}
-	for _, u := range cfg.Upstream {
+	for i, u := range cfg.Upstream {
 		uc := UpstreamConfig(u)
+		uc.Logger = b.Logger
+		if opt.Check {
+			uc.Health = nil
+		}
 		if u.Kind == "http" || u.Kind == "https" {
 			if err := httpUpstream(u, &uc); err != nil {
-				return fmt.Errorf("upstream %q: %w", u.Name, err)
+				problem(fmt.Sprintf("upstream[%d].tls_ca", i), fmt.Sprintf("upstream %q: %v", u.Name, err),
+					"give a PEM file of the CA certificates that sign the upstream's")
+				continue
 			}
 		}
 		p, err := upstream.New(uc)
 		if err != nil {
-			return fmt.Errorf("upstream %q: %w", u.Name, err)
+			problem(fmt.Sprintf("upstream[%d].addrs", i), fmt.Sprintf("upstream %q: %v", u.Name, err),
+				"check that each host name resolves here (/etc/hosts or DNS), or give IP addresses")
+			continue
 		}
 		b.pools[u.Name] = p
 		b.closers = append(b.closers, p.Close)
 	}
-	return nil
 }
 
-// UpstreamConfig maps an [[upstream]] table onto upstream.Config.
+// UpstreamConfig maps an [[upstream]] table onto upstream.Config. max_fails
+// = 0 turns passive health off (negative MaxFails); weights, keyed by
+// address, become Weights in the order of addrs.
 func UpstreamConfig(u config.Upstream) upstream.Config {
-	c := upstream.Config{Addrs: u.Addrs, MaxConns: u.MaxConns, MaxIdle: u.MaxIdle, MaxQueue: u.MaxQueue}
+	c := upstream.Config{Addrs: u.Addrs, MaxConns: u.MaxConns, MaxIdle: u.MaxIdle, MaxQueue: u.MaxQueue, Balance: u.Balance}
 	durSet(&c.IdleTimeout, u.IdleTimeout)
 	durSet(&c.DialTimeout, u.DialTimeout)
-	durSet(&c.DownFor, u.DownFor)
+	durSet(&c.DownFor, u.DownFor) // FailTimeout's older name, read as such by upstream
+	durSet(&c.FailTimeout, u.FailTimeout)
 	c.QueueTimeout = dur(u.QueueTimeout, -1) // "0s": no waiting
+	if u.MaxFails != nil {
+		c.MaxFails = *u.MaxFails
+		if c.MaxFails == 0 {
+			c.MaxFails = -1
+		}
+	}
+	if len(u.Weights) > 0 {
+		c.Weights = make([]int, len(u.Addrs))
+		for i, a := range u.Addrs {
+			c.Weights[i] = u.Weights[a] // absent: 0, the default weight
+		}
+	}
+	if h := u.Health; h != nil {
+		hc := &upstream.HealthCheck{Kind: h.Kind, Path: h.Path, Host: h.Host, ExpectStatus: h.ExpectStatus,
+			ExpectBody: h.ExpectBody, Send: h.Send, Expect: h.Expect, Rise: h.Rise, Fall: h.Fall}
+		durSet(&hc.Interval, h.Interval)
+		durSet(&hc.Timeout, h.Timeout)
+		c.Health = hc
+	}
 	return c
 }
 
 // pass resolves a route's pass: a shared pool for an [[upstream]] name, or the
-// configuration of a pool of its own for an address.
-func (b *Built) pass(v string) (*upstream.Pool, upstream.Config) {
+// configuration of a pool of its own for an address. An [[upstream]] that
+// could not be built was reported already: errReported.
+func (b *Built) pass(v string) (*upstream.Pool, upstream.Config, error) {
 	if config.IsAddr(v) {
-		return nil, upstream.Config{Addrs: []string{v}}
+		return nil, upstream.Config{Addrs: []string{v}}, nil
 	}
-	return b.pools[v], upstream.Config{} // Validate checked the name
+	p := b.pools[v] // Validate checked the name
+	if p == nil {
+		return nil, upstream.Config{}, errReported
+	}
+	return p, upstream.Config{}, nil
+}
+
+// errReported is a route's failure already reported elsewhere (the
+// [[upstream]] it passes to): Build adds no problem of its own for it.
+var errReported = errors.New("reported already")
+
+// passProblem blames a route's pass for an address its pool cannot use (a
+// host name that does not resolve), or returns nil.
+func passProblem(kind string, err error) error {
+	var ae *upstream.AddrError
+	if !errors.As(err, &ae) {
+		return nil
+	}
+	return &routeProblem{kind + ".pass", "check that the host name resolves here (/etc/hosts or DNS), or give an IP address", err}
 }
 
 func params(m map[string]string) [][2]string {
@@ -118,13 +169,19 @@ func (b *Built) php(rc *routeCtx) (web.Handler, error) {
 	if pass == "" {
 		pass = DefaultPHPPass
 	}
-	pool, uc := b.pass(pass)
+	pool, uc, err := b.pass(pass)
+	if err != nil {
+		return nil, err
+	}
 	fc, err := fastcgi.New(fastcgi.Config{
 		Pool: pool, Upstream: uc, Prefix: r.Path, Root: x.Root, PHP: true,
 		Index: x.Index, Fallback: x.Fallback, Params: params(x.Params),
 		ReadTimeout: dur(x.ReadTimeout, 0), WriteTimeout: dur(x.WriteTimeout, 0), Timeout: dur(x.Timeout, -1),
 		NoKeepConn: !x.KeepConn, MaxSpoolBytes: b.spoolMax, SpoolDir: b.tempDir, Logger: b.Logger,
 	})
+	if perr := passProblem("php", err); perr != nil {
+		return nil, perr
+	}
 	if err != nil {
 		return nil, dirProblem("php.root", x.Root, err)
 	}
@@ -155,13 +212,19 @@ func (p *phpSite) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
 func (b *Built) fastCGI(rc *routeCtx) (web.Handler, error) {
 	r := rc.r
 	x := r.FastCGI
-	pool, uc := b.pass(x.Pass)
+	pool, uc, err := b.pass(x.Pass)
+	if err != nil {
+		return nil, err
+	}
 	h, err := fastcgi.New(fastcgi.Config{
 		Pool: pool, Upstream: uc, Prefix: prefixOf(r.Path), Root: x.Root, Script: x.Script,
 		Params:      params(x.Params),
 		ReadTimeout: dur(x.ReadTimeout, 0), WriteTimeout: dur(x.WriteTimeout, 0), Timeout: dur(x.Timeout, -1),
 		NoKeepConn: !x.KeepConn, MaxSpoolBytes: b.spoolMax, SpoolDir: b.tempDir, Logger: b.Logger,
 	})
+	if perr := passProblem("fastcgi", err); perr != nil {
+		return nil, perr
+	}
 	if err != nil {
 		return nil, &routeProblem{"fastcgi", "", err}
 	}
@@ -181,7 +244,10 @@ func prefixOf(path string) string {
 func (b *Built) uwsgi(rc *routeCtx) (web.Handler, error) {
 	r := rc.r
 	x := r.UWSGI
-	pool, uc := b.pass(x.Pass)
+	pool, uc, err := b.pass(x.Pass)
+	if err != nil {
+		return nil, err
+	}
 	c := uwsgi.Config{
 		Pool: pool, Upstream: uc, Mount: strings.TrimSuffix(prefixOf(r.Path), "/"),
 		Modifier1: uint8(x.Modifier1), Modifier2: uint8(x.Modifier2), Params: params(x.Params),
@@ -192,6 +258,9 @@ func (b *Built) uwsgi(rc *routeCtx) (web.Handler, error) {
 		c.MaxVarsBytes = int(x.MaxVarsSize.Bytes)
 	}
 	h, err := uwsgi.New(c)
+	if perr := passProblem("uwsgi", err); perr != nil {
+		return nil, perr
+	}
 	if err != nil {
 		return nil, &routeProblem{"uwsgi", "", err}
 	}

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"errors"
 	"net"
 	"time"
 )
@@ -14,7 +15,8 @@ type Conn struct {
 
 	// Guarded by pool.mu.
 	reused    bool
-	out       bool // handed out and not yet released
+	out       bool   // handed out and not yet released
+	epoch     uint64 // the address's health epoch when it was handed out
 	idleSince time.Time
 }
 
@@ -26,36 +28,44 @@ type Conn struct {
 // before reuse can rule out that race.
 func (c *Conn) Reused() bool { return c.reused }
 
-// Upstream returns the address c is connected to, as configured.
+// Upstream returns the address c is connected to, as configured, or as
+// "ip:port" when a host name resolved to several (see Config.Addrs).
 func (c *Conn) Upstream() string { return c.addr.name }
 
-// Release gives c back. With reusable, c is kept for another request (or
-// handed to one waiting); the caller asserts the exchange ended cleanly, so
-// the next request starts on a clean stream. Otherwise c is closed. Calls
-// after the first are ignored.
+// Release gives c back after an exchange that did not fail against its
+// address (passive health counts it a success: see Fail). With reusable, c is
+// kept for another request (or handed to one waiting); the caller asserts the
+// exchange ended cleanly, so the next request starts on a clean stream.
+// Otherwise c is closed. Calls after the first are ignored.
 func (c *Conn) Release(reusable bool) {
 	p := c.pool
 	p.mu.Lock()
+	recovered := c.out && p.succeeded(c.addr, c.epoch)
 	closeIt := p.release(c, reusable)
 	p.mu.Unlock()
 	if closeIt {
 		c.Conn.Close()
 	}
+	if recovered {
+		p.log.Info("upstream address up: a request succeeded", "addr", c.addr.name)
+	}
 }
 
 // Fail ends c after an exchange that failed in a way that counts against its
-// address: a timeout, or a response that broke the protocol. The address is
-// marked down as a failed dial marks it (passive health), and c is closed,
-// never reused. Calls after Release, or a second Fail, are ignored.
+// address: a timeout, or a response that broke the protocol. It is a passive
+// failure, as a failed dial is (MaxFails of them within FailTimeout mark the
+// address down), and c is closed, never reused. Calls after Release, or a
+// second Fail, are ignored.
 func (c *Conn) Fail() {
 	p := c.pool
 	p.mu.Lock()
-	if c.out {
-		c.addr.markDown(p.now(), p.cfg.DownFor)
-	}
+	tripped := c.out && p.failed(c.addr, p.now())
 	closeIt := p.release(c, false)
 	p.mu.Unlock()
 	if closeIt {
 		c.Conn.Close()
+	}
+	if tripped {
+		p.logDown(c.addr, errors.New("the exchange failed"))
 	}
 }

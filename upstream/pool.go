@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -37,6 +39,10 @@ type Pool struct {
 	now       func() time.Time
 	afterFunc func(d time.Duration, f func()) (stop func() bool)
 
+	log    *slog.Logger
+	checks checker // the active health checks, with Config.Health
+	keyed  bool    // the Selector balances by Want.Key
+
 	mu        sync.Mutex
 	waiters   []*waiter
 	closed    bool
@@ -44,16 +50,18 @@ type Pool struct {
 	stopPrune func() bool // cancels the next sweep of idle connections; nil when none is armed
 }
 
-// address is the pool's state of one address, guarded by Pool.mu (its
-// health: health.go).
+// address is the pool's state of one server, guarded by Pool.mu (its health:
+// health.go).
 type address struct {
-	name      string // as configured
-	network   string // "tcp" or "unix"
-	addr      string
-	open      int     // connections counted against MaxConns: in use, idle or being dialed
-	idle      []*Conn // oldest first; handed out from the end
-	downUntil time.Time
-	unix      *unixAddr // network "unix": the socket's address, made once
+	name    string // as Candidate.Addr and Conn.Upstream show it
+	from    string // as configured: name, unless a host name resolved to several
+	network string // "tcp" or "unix"
+	addr    string // what is dialed
+	weight  int
+	open    int       // connections counted against MaxConns: in use, idle or being dialed
+	idle    []*Conn   // oldest first; handed out from the end
+	unix    *unixAddr // network "unix": the socket's address, made once
+	health
 }
 
 // waiter is a Get waiting for a connection. A grant is sent under Pool.mu, and
@@ -70,28 +78,123 @@ type grant struct {
 	err   error    // or the pool closed
 }
 
-// New returns a pool for cfg.
+// New returns a pool for cfg. It resolves the host names of cfg.Addrs, and
+// starts the active health checks of cfg.Health; Close stops them.
 func New(cfg Config) (*Pool, error) {
+	p, err := build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.startChecks()
+	return p, nil
+}
+
+// build makes the pool without starting its health checks, so that tests
+// can give it a clock first.
+func build(cfg Config) (*Pool, error) {
 	if len(cfg.Addrs) == 0 {
 		return nil, errors.New("upstream: no address")
 	}
-	p := &Pool{cfg: cfg.withDefaults(), now: time.Now, afterFunc: afterFunc}
-	for _, s := range cfg.Addrs {
+	if len(cfg.Weights) > len(cfg.Addrs) {
+		return nil, fmt.Errorf("upstream: %d weights for %d addresses", len(cfg.Weights), len(cfg.Addrs))
+	}
+	p := &Pool{cfg: cfg.withDefaults(), now: time.Now, afterFunc: afterFunc, log: cfg.Logger}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	if p.cfg.Selector == nil {
+		sel, err := NewSelector(cfg.Balance)
+		if err != nil {
+			return nil, err
+		}
+		p.cfg.Selector = sel
+		_, p.keyed = sel.(*IPHash)
+	} else {
+		p.keyed = true // a Selector of one's own may use keys
+	}
+	if err := p.cfg.Health.check(); err != nil {
+		return nil, err
+	}
+	if h := p.cfg.Health; h != nil {
+		hc := h.withDefaults()
+		p.cfg.Health = &hc
+	}
+	for i, s := range cfg.Addrs {
 		network, addr, err := ParseAddr(s)
 		if err != nil {
 			return nil, err
 		}
-		a := &address{name: s, network: network, addr: addr}
-		if network == "unix" {
-			a.unix = newUnixAddr(addr)
+		w, err := cfg.weight(i)
+		if err != nil {
+			return nil, err
 		}
-		p.addrs = append(p.addrs, a)
+		dialed := []string{addr}
+		if network == "tcp" && (cfg.Dial == nil || cfg.Resolver != nil) {
+			if dialed, err = p.resolve(addr); err != nil {
+				return nil, &AddrError{Addr: s, Err: err}
+			}
+		}
+		for _, d := range dialed {
+			a := &address{name: s, from: s, network: network, addr: d, weight: w}
+			if len(dialed) > 1 {
+				a.name = d
+			}
+			if network == "unix" {
+				a.unix = newUnixAddr(addr)
+			}
+			p.addrs = append(p.addrs, a)
+		}
 	}
 	p.view = make([]Candidate, len(p.addrs))
 	for i, a := range p.addrs {
-		p.view[i].Addr = a.name
+		p.view[i].Addr, p.view[i].Weight = a.name, a.weight
 	}
 	return p, nil
+}
+
+// AddrError is an address of Config.Addrs that New cannot use: a host name
+// that does not resolve.
+type AddrError struct {
+	Addr string // as configured
+	Err  error
+}
+
+func (e *AddrError) Error() string { return fmt.Sprintf("upstream: address %q: %v", e.Addr, e.Err) }
+
+func (e *AddrError) Unwrap() error { return e.Err }
+
+// resolve returns the addresses to dial for hostport: itself when its host
+// is an IP address, else one "ip:port" for each address the name resolves
+// to, in the resolver's order, without repeats.
+func (p *Pool) resolve(hostport string) ([]string, error) {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return []string{hostport}, nil
+	}
+	r := p.cfg.Resolver
+	if r == nil {
+		r = net.DefaultResolver
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.DialTimeout)
+	defer cancel()
+	ips, err := r.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, ip := range ips {
+		s := net.JoinHostPort(ip.Unmap().String(), port)
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("resolve %s: no address", host)
+	}
+	return out, nil
 }
 
 // afterFunc is time.AfterFunc in the shape of Pool.afterFunc.
@@ -119,8 +222,9 @@ func (p *Pool) GetFresh(ctx context.Context) (*Conn, error) { return p.GetWant(c
 
 // Want is what a request asks of the pool beyond a connection.
 type Want struct {
-	// Key is the request's balancing key, shown to the Selector (ip_hash
-	// takes the client's address). nil: none.
+	// Key is the request's balancing key, shown to the Selector: ip_hash
+	// takes the client's address, as AddrKey (or Pool.KeyFor) makes it.
+	// nil: none.
 	Key []byte
 	// Avoid names addresses (as configured) already tried for this request:
 	// a retry goes to another one while there is one.
@@ -129,13 +233,25 @@ type Want struct {
 	Fresh bool
 }
 
+// KeyFor returns the balancing key of a client's address for Want.Key:
+// AddrKey's when the pool's policy balances by key (ip_hash, or a Selector
+// of one's own), else nil, so that other pools pay nothing for it.
+func (p *Pool) KeyFor(client netip.Addr) []byte {
+	if !p.keyed {
+		return nil
+	}
+	return AddrKey(client)
+}
+
 // GetWant is Get for w.
 func (p *Pool) GetWant(ctx context.Context, w Want) (*Conn, error) {
 	var tried []*address // addresses whose dial failed in this call, and those w avoids
 	for _, name := range w.Avoid {
-		if a := p.lookup(name); a != nil {
-			tried = append(tried, a)
-		}
+		p.each(name, func(a *address) { // p.addrs and their names never change
+			if !slices.Contains(tried, a) {
+				tried = append(tried, a)
+			}
+		})
 	}
 	avoided := len(tried)
 	return p.get(ctx, w.Fresh, w.Key, tried, avoided)
@@ -227,7 +343,7 @@ func (p *Pool) pick(fresh bool, key []byte, tried []*address) (c *Conn, a *addre
 	for i, a := range p.addrs {
 		up := !a.down(now) && (len(tried) == 0 || !slices.Contains(tried, a))
 		anyUp = anyUp || up
-		v := &p.view[i] // Addr was set by New
+		v := &p.view[i] // Addr and Weight were set by New
 		v.Open, v.Idle, v.Usable = a.open, len(a.idle), up
 	}
 	if !anyUp { // every address is down: try those not tried yet anyway
@@ -249,15 +365,18 @@ func (p *Pool) pick(fresh bool, key []byte, tried []*address) (c *Conn, a *addre
 			c = a.idle[len(a.idle)-1]
 			a.idle[len(a.idle)-1] = nil
 			a.idle = a.idle[:len(a.idle)-1]
-			c.out = true
+			c.out, c.epoch = true, a.epoch
+			p.take(a, now)
 			return c, nil, stale, true
 		case a.open < p.cfg.MaxConns:
 			a.open++
+			p.take(a, now)
 			return nil, a, stale, true
 		case fresh && len(a.idle) > 0:
 			// A fresh connection takes the slot of the oldest idle one.
 			stale = append(stale, a.idle[0])
 			a.idle = slices.Delete(a.idle, 0, 1)
+			p.take(a, now)
 			return nil, a, stale, true
 		}
 	}
@@ -339,11 +458,13 @@ func (p *Pool) freeSlot(a *address) {
 	if w == nil {
 		return
 	}
-	if a.down(p.now()) {
+	now := p.now()
+	if a.down(now) {
 		w.ch <- grant{retry: true}
 		return
 	}
 	a.open++
+	p.take(a, now)
 	w.ch <- grant{slot: a}
 }
 
@@ -372,19 +493,23 @@ func (p *Pool) dial(ctx context.Context, a *address) (*Conn, error) {
 		cancel()
 	}
 	p.mu.Lock()
+	epoch := a.epoch
 	if err != nil {
+		tripped := false
 		if ctx.Err() == nil {
-			a.markDown(p.now(), p.cfg.DownFor) // the address failed, not the caller
+			tripped = p.failed(a, p.now()) // the address failed, not the caller
 		}
 		p.freeSlot(a)
 		p.mu.Unlock()
+		if tripped {
+			p.logDown(a, err)
+		}
 		status := 502
 		if timedOut && ctx.Err() == nil {
 			status = 504
 		}
 		return nil, &web.Error{Status: status, Err: fmt.Errorf("upstream: dial %s: %w", a.name, err)}
 	}
-	a.markUp()
 	closed := p.closed
 	if closed {
 		p.freeSlot(a)
@@ -394,7 +519,7 @@ func (p *Pool) dial(ctx context.Context, a *address) (*Conn, error) {
 		nc.Close()
 		return nil, errClosed
 	}
-	return &Conn{Conn: nc, pool: p, addr: a, out: true}, nil
+	return &Conn{Conn: nc, pool: p, addr: a, out: true, epoch: epoch}, nil
 }
 
 var errClosed = &web.Error{Status: 503, Err: ErrClosed}
@@ -413,7 +538,8 @@ func (p *Pool) release(c *Conn, reusable bool) (closeIt bool) {
 	if reusable && !p.closed && p.cfg.MaxIdle > 0 {
 		c.reused = true
 		if w := p.popWaiter(); w != nil {
-			c.out = true
+			c.out, c.epoch = true, a.epoch
+			p.take(a, p.now())
 			w.ch <- grant{conn: c}
 			return false
 		}
@@ -458,7 +584,8 @@ func (p *Pool) prune() {
 	closeAll(stale)
 }
 
-// Close closes the idle connections and fails the waiting callers; connections
+// Close closes the idle connections, fails the waiting callers and stops the
+// health checks (waiting for a probe under way to be cut short); connections
 // in use are closed when they are released. Get fails from now on.
 func (p *Pool) Close() error {
 	p.mu.Lock()
@@ -481,8 +608,13 @@ func (p *Pool) Close() error {
 		p.stopPrune()
 		p.stopPrune = nil
 	}
+	if p.checks.stop != nil {
+		p.checks.stop()
+		p.checks.stop = nil
+	}
 	p.mu.Unlock()
 	closeAll(stale)
+	p.stopChecks()
 	return nil
 }
 
@@ -503,10 +635,17 @@ func (p *Pool) String() string {
 
 // AddrStats describes one address of a pool.
 type AddrStats struct {
-	Addr string
-	Open int  // connections in use, idle or being dialed
-	Idle int  // idle connections
-	Down bool // down: its last dial failed less than DownFor ago, or MarkDown
+	Addr string // as Conn.Upstream names it
+	Open int    // connections in use, idle or being dialed
+	Idle int    // idle connections
+	// Down: skipped while another address is up, for passive failures,
+	// MarkDown or the active check.
+	Down bool
+	// Fails counts the passive failures of the current window (see
+	// Config.MaxFails).
+	Fails int
+	// CheckDown: the active check's verdict is down.
+	CheckDown bool
 }
 
 // Stats returns the state of every address, in configured order.
@@ -516,7 +655,7 @@ func (p *Pool) Stats() []AddrStats {
 	now := p.now()
 	out := make([]AddrStats, len(p.addrs))
 	for i, a := range p.addrs {
-		out[i] = AddrStats{Addr: a.name, Open: a.open, Idle: len(a.idle), Down: a.down(now)}
+		out[i] = AddrStats{Addr: a.name, Open: a.open, Idle: len(a.idle), Down: a.down(now), Fails: a.fails, CheckDown: a.probeDown}
 	}
 	return out
 }

@@ -45,6 +45,10 @@ type Request struct {
 	// the rest in more, whose storage is kept from one request to the next.
 	values [inlineValues]keyValue
 	more   []keyValue
+
+	// pass and passVars are what gatehouse's middleware hands the backend
+	// (inbound.go), their storage kept from one request to the next.
+	pass, passVars Header
 }
 
 // Head is what a protocol server fills in for each request. Its byte slices are
@@ -86,6 +90,8 @@ func (r *Request) Init(h Head, c Conn, body io.Reader) {
 	r.decodedPath, r.pathDecoded = "", false
 	r.routePath, r.errorPages = nil, nil
 	r.resetValues()
+	r.pass.Reset()
+	r.passVars.Reset()
 }
 
 // Method returns the request method, such as "GET".
@@ -249,6 +255,7 @@ func (r *Request) Clone() *Request {
 	buf = append(buf, r.host...)
 	c.host = buf[len(r.target):]
 	c.Header = r.Header.Clone()
+	c.pass, c.passVars = r.pass.Clone(), r.passVars.Clone()
 	r.copyValues(c)
 	return c
 }

@@ -15,6 +15,7 @@ import (
 
 	"gatehouse/proto/fcgi"
 	shttp "gatehouse/serve/http1"
+	"gatehouse/upstream"
 )
 
 // echoBody answers with the params it was asked about and a digest of the body.
@@ -360,5 +361,38 @@ func TestTimeoutDefault(t *testing.T) {
 	}
 	if DefaultTimeout <= 0 {
 		t.Fatal("no default timeout")
+	}
+}
+
+// An [[upstream]] balanced by ip_hash keeps a client on one application
+// server: the handler gives the pool the client's address as the key.
+func TestFakeIPHash(t *testing.T) {
+	a, b := startFake(t, echoBody), startFake(t, echoBody)
+	logs := &logBuffer{}
+	for _, c := range []struct {
+		balance string
+		spread  bool
+	}{{"ip_hash", false}, {"round_robin", true}} {
+		h, err := New(Config{NoKeepConn: true, Logger: logs.Logger(),
+			Upstream: upstream.Config{Addrs: []string{a.addr, b.addr}, Balance: c.balance}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.Close() })
+		addr := serve(t, h, logs, shttp.Config{})
+		before := a.accepts.Load() + b.accepts.Load()
+		na := a.accepts.Load()
+		for range 6 {
+			if resp, _ := do(t, client(t), "GET", "http://"+addr+"/", nil); resp.StatusCode != 200 {
+				t.Fatal(resp.StatusCode)
+			}
+		}
+		gotA := a.accepts.Load() - na
+		if n := a.accepts.Load() + b.accepts.Load() - before; n != 6 {
+			t.Fatalf("%s: %d connections for 6 requests", c.balance, n)
+		}
+		if spread := gotA != 0 && gotA != 6; spread != c.spread {
+			t.Errorf("%s: %d of 6 requests on the first server", c.balance, gotA)
+		}
 	}
 }

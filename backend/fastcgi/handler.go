@@ -246,13 +246,11 @@ func (h *Handler) serve(w web.ResponseWriter, r *web.Request) error {
 		return err
 	}
 	ctx := r.Context()
+	want := upstream.Want{Key: h.pool.KeyFor(r.RemoteAddr().Addr())} // for ip_hash
 	for attempt := 0; ; attempt++ {
+		want.Fresh = attempt > 0 // a retry: on a new connection
 		var c *upstream.Conn
-		if attempt == 0 {
-			c, err = h.pool.Get(ctx)
-		} else {
-			c, err = h.pool.GetFresh(ctx)
-		}
+		c, err = h.pool.GetWant(ctx, want)
 		if err != nil {
 			return err
 		}

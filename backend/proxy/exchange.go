@@ -27,7 +27,6 @@ type exchange struct {
 	body    []byte   // an inline body
 	copyBuf []byte   // a streamed body's buffer
 	avoid   [4]string
-	key     [16]byte
 }
 
 var exchangePool = sync.Pool{New: func() any { return &exchange{head: make([]byte, 0, 1024)} }}
@@ -45,18 +44,6 @@ func (x *exchange) put() {
 	}
 	clear(x.avoid[:])
 	exchangePool.Put(x)
-}
-
-// balanceKey is the client's address, for a Selector that hashes it
-// (ip_hash): the address the realip layer settled on, so clients behind a
-// trusted proxy are told apart.
-func (x *exchange) balanceKey() []byte {
-	a := x.r.RemoteAddr()
-	if !a.IsValid() {
-		return nil
-	}
-	x.key = a.Addr().As16()
-	return x.key[:]
 }
 
 // appendHead appends the request head sent upstream (research §4.2): the

@@ -243,7 +243,7 @@ func (h *Handler) serve(w web.ResponseWriter, r *web.Request) error {
 	if err := x.prepareBody(); err != nil {
 		return err
 	}
-	want := upstream.Want{Key: x.balanceKey(), Avoid: x.avoid[:0]}
+	want := upstream.Want{Key: h.pool.KeyFor(x.r.RemoteAddr().Addr()), Avoid: x.avoid[:0]} // for ip_hash
 	deadline := time.Now().Add(h.cfg.RetryWindow)
 	retries, freshTried := 0, false
 	for {

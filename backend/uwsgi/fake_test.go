@@ -323,3 +323,27 @@ func TestNewRefusesBadMount(t *testing.T) {
 		t.Error("no address accepted")
 	}
 }
+
+// An [[upstream]] balanced by ip_hash keeps a client on one uWSGI server:
+// the handler gives the pool the client's address as the key.
+func TestIPHash(t *testing.T) {
+	a := startFake(t, func(received) string { return okResponse })
+	b := startFake(t, func(received) string { return okResponse })
+	for _, c := range []struct {
+		balance string
+		spread  bool
+	}{{"ip_hash", false}, {"round_robin", true}} {
+		h, _ := newHandler(t, Config{Upstream: upstream.Config{Addrs: []string{a.addr, b.addr}, Balance: c.balance}})
+		addr := serve(t, h)
+		na, nb := a.count(), b.count()
+		for range 6 {
+			if r, body, err := do(t, addr, request("GET", "/", "")); err != nil || r.StatusCode != 200 || body != "ok" {
+				t.Fatalf("%v %v %q", err, r.Status, body)
+			}
+		}
+		gotA, gotB := a.count()-na, b.count()-nb
+		if gotA+gotB != 6 || (gotA != 0 && gotB != 0) != c.spread {
+			t.Errorf("%s: %d and %d of 6 requests", c.balance, gotA, gotB)
+		}
+	}
+}

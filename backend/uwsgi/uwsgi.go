@@ -178,7 +178,7 @@ func (h *Handler) serve(w web.ResponseWriter, r *web.Request) error {
 		*pp = pkt[:0] // grown for a large request: keep the larger buffer
 	}
 
-	uc, err := h.pool.Get(ctx)
+	uc, err := h.pool.GetWant(ctx, upstream.Want{Key: h.pool.KeyFor(r.RemoteAddr().Addr())})
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"gatehouse/config"
 	"gatehouse/internal/units"
 	"gatehouse/listen"
+	"gatehouse/proto/cookie"
 	shttp "gatehouse/serve/http1"
 	"gatehouse/server"
 )
@@ -33,6 +34,7 @@ const mainUsage = `gatehouse: an HTTP server and application gateway in one bina
 Usage:
   gatehouse serve [flags]     serve HTTP (see gatehouse serve --help)
   gatehouse check FILE        check a configuration file
+  gatehouse keygen            print a new key for a key file (sessions, CSRF)
   gatehouse version           print the version
   gatehouse help              print this help
 
@@ -54,6 +56,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "check":
 		return runCheck(args[1:], stdout, stderr)
+	case "keygen":
+		return runKeygen(args[1:], stdout, stderr)
 	case "version":
 		return runVersion(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
@@ -151,6 +155,9 @@ type serveOptions struct {
 	xAccel      string
 	// request_buffering and response_buffering of every application route
 	reqBuffering, respBuffering bool
+	csrf, csrfTokens            bool // --csrf, --csrf-tokens
+	sessionStore, sessionKey    string
+	sessionPass                 stringList
 	cfg                         config.Config // keys set by the flags below
 	fs                          *flag.FlagSet
 }
@@ -344,6 +351,11 @@ func serveFlags(o *serveOptions) *flag.FlagSet {
 	fs.Var(intOpt{&h.MaxRequestsPerConn, "0"}, "max-requests-per-conn", "close a connection after this many requests (0: no limit)")
 	fs.BoolVar(&o.reqBuffering, "request-buffering", true, "read request bodies to their end before an application sees them (false: stream them; a slow uploader then holds a worker)")
 	fs.BoolVar(&o.respBuffering, "response-buffering", true, "take applications' responses as fast as they come (false: pass them through; a slow reader then holds a worker)")
+	fs.BoolVar(&o.csrf, "csrf", false, "refuse cross-site request forgery on every route: the browser's Sec-Fetch-Site and Origin (layer 1)")
+	fs.BoolVar(&o.csrfTokens, "csrf-tokens", false, "also require a CSRF token on unsafe requests with cookies (layer 2): in the session with --session-store, else signed double-submit with --session-key; backends get it as X-CSRF-Token")
+	fs.StringVar(&o.sessionStore, "session-store", "", "give every route a session, kept in `STORE`: memory, cookie (sealed with --session-key) or redis://HOST:PORT/DB (shared by instances)")
+	fs.StringVar(&o.sessionKey, "session-key", "", "key `FILE` (gatehouse keygen) sealing --session-store cookie sessions and signing --csrf-tokens without a session store")
+	fs.Var(&o.sessionPass, "session-pass", "pass the session value `NAME` to backends as X-Session-<Name>, and let them set it with X-Session-Set (repeatable)")
 	fs.Var(sizeOpt{&h.BodyBuffer, "16KiB"}, "body-buffer", "request body `SIZE` kept in memory; the rest goes to a temporary file")
 	fs.Var(sizeOpt{&h.ResponseBuffer, "64KiB"}, "response-buffer", "response `SIZE` kept in memory for a slow client; the rest goes to a temporary file")
 	fs.Var(sizeOpt{&h.MaxTempFile, "1GiB"}, "max-temp-file", "most of one response waiting in its temporary file (`SIZE`); then the application waits (0: no file)")
@@ -553,12 +565,48 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 	if len(site.Route) == 0 {
 		return nil, usagef("nothing to serve: give --demo, --static /prefix=DIR, --wsgi MODULE:APP, --php DIR, --uwsgi-pass ADDR, --proxy-pass URL, --cgi /prefix=DIR or --config FILE (see gatehouse serve --help)")
 	}
+	if err := o.security(&site); err != nil {
+		return nil, err
+	}
 	c.Site = []config.Site{site}
 	c.ACME.Domains = o.acmeDomains
 	if err := c.Validate(); err != nil {
 		return nil, &usageError{err.Error()}
 	}
 	return &c, nil
+}
+
+// security sets the site's session and csrf tables from --session-store,
+// --session-key, --session-pass, --csrf and --csrf-tokens.
+func (o *serveOptions) security(site *config.Site) error {
+	if o.sessionStore == "" && len(o.sessionPass) > 0 {
+		return usagef("--session-pass applies to sessions: add --session-store memory|cookie|redis://HOST:PORT/DB")
+	}
+	kind, _ := config.SessionStoreKind(o.sessionStore)
+	if o.sessionStore != "" {
+		site.Session = &config.Session{Store: o.sessionStore, Pass: o.sessionPass}
+		if kind == "cookie" {
+			site.Session.KeyFile = o.sessionKey
+		}
+	}
+	if o.csrf || o.csrfTokens {
+		site.CSRF = &config.CSRF{}
+	}
+	if o.csrfTokens {
+		if site.Session != nil {
+			site.CSRF.Tokens = "session"
+		} else {
+			if o.sessionKey == "" {
+				return usagef("--csrf-tokens keeps tokens in a session (--session-store) or signs them with a key (--session-key FILE, from gatehouse keygen)")
+			}
+			site.CSRF.Tokens = "double-submit"
+			site.CSRF.KeyFile = o.sessionKey
+		}
+	}
+	if o.sessionKey != "" && kind != "cookie" && (site.CSRF == nil || site.CSRF.Tokens != "double-submit") {
+		return usagef("--session-key seals --session-store cookie sessions, or signs --csrf-tokens without a session store: neither is asked for")
+	}
+	return nil
 }
 
 // tlsTable is the tls table of every --https listener, from --cert, --key
@@ -697,6 +745,32 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	return srv.Run(ctx)
+}
+
+const keygenUsage = `Usage: gatehouse keygen
+
+Prints a new key: 32 random bytes in base64url, one line, for a key file
+(session.key_file, csrf.key_file, --session-key). A key file holds one key
+per line, the newest first: the first seals and signs, all of them open and
+verify. To rotate, put a new key first, and remove the old one once every
+cookie it sealed has expired (the session's lifetime):
+
+  gatehouse keygen > /etc/gatehouse/session.key
+  { gatehouse keygen; cat /etc/gatehouse/session.key; } > new.key && mv new.key /etc/gatehouse/session.key
+
+Keep the file readable by gatehouse only: whoever has a key can forge
+sessions and tokens.
+`
+
+func runKeygen(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), keygenUsage) }
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, cookie.GenerateKey())
+	return nil
 }
 
 const checkUsage = `Usage: gatehouse check FILE

@@ -12,6 +12,7 @@ import (
 
 	"gatehouse/config"
 	"gatehouse/internal/testutil"
+	"gatehouse/proto/cookie"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of TestCheckGolden")
@@ -90,6 +91,11 @@ func TestDocsExamples(t *testing.T) {
 		for _, m := range regexp.MustCompile(`"(`+regexp.QuoteMeta(tmp)+`[^"]+\.html)"`).FindAllStringSubmatch(text, -1) {
 			os.MkdirAll(filepath.Dir(m[1]), 0o755)
 			os.WriteFile(m[1], []byte("<h1>error</h1>"), 0o644)
+		}
+		// Key files, made as gatehouse keygen makes them.
+		for _, m := range regexp.MustCompile(`key_file = "([^"]+)"`).FindAllStringSubmatch(text, -1) {
+			os.MkdirAll(filepath.Dir(m[1]), 0o755)
+			os.WriteFile(m[1], []byte(cookie.GenerateKey()+"\n"), 0o600)
 		}
 		for _, m := range regexp.MustCompile(`(?:path|addr) = "(?:unix:)?(`+regexp.QuoteMeta(tmp)+`[^"]+)"`).FindAllStringSubmatch(text, -1) {
 			os.MkdirAll(filepath.Dir(m[1]), 0o755)

@@ -18,14 +18,20 @@ import (
 // pythonHTTPServer starts Python's http.server on 127.0.0.1 serving a
 // directory whose who.txt says name.
 func pythonHTTPServer(t *testing.T, name string) (addr string, p *testutil.Proc) {
+	addr, _, p = pythonHTTPServerIn(t, name)
+	return addr, p
+}
+
+// pythonHTTPServerIn is pythonHTTPServer that also gives the directory.
+func pythonHTTPServerIn(t *testing.T, name string) (addr, dir string, p *testutil.Proc) {
 	t.Helper()
-	dir := t.TempDir()
+	dir = t.TempDir()
 	os.WriteFile(filepath.Join(dir, "who.txt"), []byte(name), 0o644)
 	addr = testutil.FreeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	p = testutil.Start(t, nil, systemPython(t), "-m", "http.server", port, "--bind", "127.0.0.1", "--directory", dir)
 	p.WaitDial(t, addr)
-	return addr, p
+	return addr, dir, p
 }
 
 // The issue's done-when: serve --proxy-pass twice balances a real app
@@ -255,5 +261,82 @@ addrs = ["a.internal:443", "b.internal:8443"]
 		if _, _, err := runCLI(append([]string{"serve"}, bad...)...); exitCode(err) != 2 {
 			t.Errorf("serve %v: %v, want a usage error", bad, err)
 		}
+	}
+}
+
+// Active health checks against real servers: an upstream whose health page
+// does not say "ok" gets no traffic although it answers, and gets its share
+// again once the page does; ip_hash keeps one client on one server.
+func TestProxyActiveHealthAndIPHash(t *testing.T) {
+	a, dirA, _ := pythonHTTPServerIn(t, "a")
+	b, dirB, _ := pythonHTTPServerIn(t, "b")
+	os.WriteFile(filepath.Join(dirA, "health.txt"), []byte("failing\n"), 0o644)
+	os.WriteFile(filepath.Join(dirB, "health.txt"), []byte("ok\n"), 0o644)
+	addr := freeAddr(t)
+	file := filepath.Join(t.TempDir(), "g.toml")
+	os.WriteFile(file, []byte(fmt.Sprintf(`
+[[listen]]
+addr = %q
+
+[[upstream]]
+name = "web"
+kind = "http"
+addrs = [%q, %q]
+health = { kind = "http", path = "/health.txt", expect_body = "^ok", interval = "100ms", timeout = "1s", rise = 1, fall = 1 }
+
+[[upstream]]
+name = "sticky"
+kind = "http"
+balance = "ip_hash"
+addrs = [%q, %q]
+
+[[site]]
+  [[site.route]]
+  path = "/"
+  proxy = { pass = "web" }
+  [[site.route]]
+  path = "/sticky/"
+  proxy = { pass = "sticky" }
+`, addr, a, b, a, b)), 0o644)
+	if out, err := checkFile(file); err != nil {
+		t.Fatalf("check: %v\n%s", err, out)
+	}
+	p := startConfig(t, file, addr)
+	count := func(path string, n int) map[string]int {
+		seen := map[string]int{}
+		for i := 0; i < n; i++ {
+			out, _, err := curl(t, "http://"+addr+path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen[out]++
+		}
+		return seen
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for seen := count("/who.txt", 6); seen["b"] != 6; seen = count("/who.txt", 6) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a failing its health check still gets traffic: %v\n%s", seen, p.stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	os.WriteFile(filepath.Join(dirA, "health.txt"), []byte("ok\n"), 0o644)
+	deadline = time.Now().Add(5 * time.Second)
+	for seen := count("/who.txt", 6); seen["a"] != 3 || seen["b"] != 3; seen = count("/who.txt", 6) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a healthy again gets no share: %v\n%s", seen, p.stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(p.stderr.String(), "upstream address down") || !strings.Contains(p.stderr.String(), "upstream address up") {
+		t.Errorf("health changes not logged:\n%s", p.stderr.String())
+	}
+	// ip_hash: every request of this client (127.0.0.1) reaches one server.
+	for dir, name := range map[string]string{dirA: "a", dirB: "b"} {
+		os.MkdirAll(filepath.Join(dir, "sticky"), 0o755)
+		os.WriteFile(filepath.Join(dir, "sticky", "who.txt"), []byte(name), 0o644)
+	}
+	if seen := count("/sticky/who.txt", 8); len(seen) != 1 {
+		t.Fatalf("ip_hash spread one client over %v", seen)
 	}
 }

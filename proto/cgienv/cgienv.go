@@ -23,14 +23,17 @@ import (
 // Request is what the variables are built from. Byte slices may be views; Build
 // copies what it keeps.
 type Request struct {
-	Method     string
-	Target     []byte // the request-target as received; REQUEST_URI when it is origin-form
-	Path       []byte // the path, still percent-encoded
-	Query      []byte // without '?'; nil when there is none
-	Host       []byte // the authority the request is for (absolute-form target, else Host): SERVER_NAME, and HTTP_HOST when a Host field was sent
-	Proto      string // "HTTP/1.1"
-	Scheme     string // "http" or "https"
-	Fields     func(yield func(name, value []byte) bool)
+	Method string
+	Target []byte // the request-target as received; REQUEST_URI when it is origin-form
+	Path   []byte // the path, still percent-encoded
+	Query  []byte // without '?'; nil when there is none
+	Host   []byte // the authority the request is for (absolute-form target, else Host): SERVER_NAME, and HTTP_HOST when a Host field was sent
+	Proto  string // "HTTP/1.1"
+	Scheme string // "http" or "https"
+	Fields func(yield func(name, value []byte) bool)
+	// Vars are variables gatehouse itself passes (GATEHOUSE_CSRF_TOKEN),
+	// set last: neither a field nor Mount.Extra overrides them.
+	Vars       func(yield func(name, value []byte) bool)
 	BodyLength int64 // -1 when the body has no declared length
 	Remote     netip.AddrPort
 	Local      netip.AddrPort
@@ -123,6 +126,11 @@ func Build(r *Request, m *Mount, set func(name, value string)) error {
 	fields(r, set)
 	for _, kv := range m.Extra {
 		set(kv[0], kv[1])
+	}
+	if r.Vars != nil {
+		for name, value := range r.Vars {
+			set(string(name), string(value))
+		}
 	}
 	return nil
 }

@@ -27,6 +27,7 @@ func Request(r *web.Request) *cgienv.Request {
 		Proto:      r.Proto(),
 		Scheme:     r.Scheme(),
 		Fields:     r.Header.All(),
+		Vars:       r.PassedVars(),
 		BodyLength: length,
 		Remote:     r.RemoteAddr(),
 		Local:      r.LocalAddr(),

@@ -28,3 +28,24 @@ func TestRequest(t *testing.T) {
 		t.Error("httpoxy")
 	}
 }
+
+// What gatehouse passes (PassVar) reaches the gateways as a variable of its
+// own; a client's field can only ever be HTTP_*, and a '_' spelling not even
+// that.
+func TestPassedVars(t *testing.T) {
+	r := webtest.NewRequest("POST", "/", nil, "Gatehouse-Csrf-Token: forged", "GATEHOUSE_CSRF_TOKEN: forged")
+	r.PassVar("GATEHOUSE_CSRF_TOKEN", "ours")
+	env := map[string]string{}
+	m := &cgienv.Mount{Extra: [][2]string{{"GATEHOUSE_CSRF_TOKEN", "operator"}}}
+	if err := cgienv.Build(Request(r), m, func(n, v string) { env[n] = v }); err != nil {
+		t.Fatal(err)
+	}
+	if env["GATEHOUSE_CSRF_TOKEN"] != "ours" {
+		t.Fatalf("GATEHOUSE_CSRF_TOKEN = %q", env["GATEHOUSE_CSRF_TOKEN"])
+	}
+	if v, ok := env["HTTP_GATEHOUSE_CSRF_TOKEN"]; !ok || v != "forged" {
+		// The field is the client's and stays HTTP_*: only Inbound, in the
+		// chain, removes it; here it shows that it cannot become ours.
+		t.Fatalf("HTTP_GATEHOUSE_CSRF_TOKEN = %q, %v", v, ok)
+	}
+}

@@ -129,6 +129,11 @@ var servers = []serverSpec{
 	{Name: "gatehouse-proxy-unbuffered", Build: "gatehouse-cmd", BuildPkg: "gatehouse/cmd/gatehouse", Args: gatehouseProxyUnbufferedArgs,
 		Upstream: true, OptIn: true},
 	{Name: "nginx-proxy", Program: "nginx", Args: nginxProxyArgs, Log: "error.log", Version: nginxVersion, Upstream: true},
+	// The plaintext responder behind the security middleware: what each
+	// adds per request (middleware.go).
+	{Name: "gatehouse-csrf", Build: "gatehouse", Args: responder("-engine", "epoll", "-csrf")},
+	{Name: "gatehouse-session-memory", Build: "gatehouse", Args: responder("-engine", "epoll", "-session", "memory")},
+	{Name: "gatehouse-session-redis", Build: "gatehouse", Args: sessionRedisArgs, Version: redisVersion, Peer: redisPeer},
 }
 
 // The contenders of each kind of scenario, in the order of rep 1.
@@ -143,6 +148,7 @@ var (
 	uwsgiServers  = []string{"gatehouse-uwsgi", "nginx-uwsgi"}
 	tlsServers    = []string{"gatehouse-tls", "nginx-tls", "nethttp-tls"}
 	proxyServers  = []string{"gatehouse-proxy", "gatehouse-proxy-unbuffered", "nginx-proxy"}
+	mwServers     = []string{"gatehouse-epoll", "gatehouse-csrf", "gatehouse-session-memory", "gatehouse-session-redis"}
 )
 
 // scenario is one load shape. A load scenario drives wrk with Conns keep-alive
@@ -165,7 +171,12 @@ type scenario struct {
 	Servers  []string
 	Baseline string
 	Check    func(addr string, s serverSpec) error
-	About    string
+	// Script is a wrk Lua script in the bench directory (post.lua).
+	Script string
+	// Fields returns the request fields wrk sends in one run, after the
+	// check (a session cookie the server just issued).
+	Fields func(addr string) ([]string, error)
+	About  string
 }
 
 var scenarios = []scenario{
@@ -207,6 +218,9 @@ var scenarios = []scenario{
 		About: "wrk -t1 -c256, keep-alive GET /13 through the reverse proxy to the application (13 bytes)"},
 	{Name: "proxy64k_c256", Path: "/64k", Conns: 256, Servers: proxyServers, Baseline: "gatehouse-proxy", Check: checkProxy,
 		About: "wrk -t1 -c256, keep-alive GET /64k through the reverse proxy to the application (65,536 bytes)"},
+	{Name: "mw_c50", Path: "/plaintext", Conns: 50, Servers: mwServers, Baseline: "gatehouse-epoll", Check: checkPlaintext,
+		Script: "post.lua", Fields: sessionFields,
+		About: "wrk -t1 -c50, keep-alive POST /plaintext with a browser's Sec-Fetch-Site and Origin and a session cookie (post.lua): the plaintext responder alone and behind CSRF layer 1 or a session (memory, Redis)"},
 }
 
 type config struct {
@@ -584,6 +598,12 @@ func runOne(cfg *config, sc scenario, s serverSpec) sample {
 	if sc.Idle > 0 {
 		return measureIdle(cfg, sc, srv.proc, port)
 	}
+	var fields []string
+	if sc.Fields != nil {
+		if fields, err = sc.Fields(fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
+			return sample{Failure: err.Error()}
+		}
+	}
 
 	var syscalls float64
 	if cfg.warmup > 0 {
@@ -594,7 +614,7 @@ func runOne(cfg *config, sc scenario, s serverSpec) sample {
 			}
 		}
 		count := startSyscallCount(srv.dir, pids, cfg.warmup)
-		w, err := runWrk(cfg, sc, port, cfg.warmup)
+		w, err := runWrk(cfg, sc, port, cfg.warmup, fields)
 		if err != nil {
 			return sample{Failure: "warm-up: " + err.Error()}
 		}
@@ -611,7 +631,7 @@ func runOne(cfg *config, sc scenario, s serverSpec) sample {
 		return sample{Failure: err.Error()}
 	}
 	busyBefore, busyErr := cpuBusy(cfg.serverCPU)
-	w, err := runWrk(cfg, sc, port, cfg.duration)
+	w, err := runWrk(cfg, sc, port, cfg.duration, fields)
 	busyAfter, busyErr2 := cpuBusy(cfg.serverCPU)
 	if err != nil {
 		return sample{Failure: err.Error()}

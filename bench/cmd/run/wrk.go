@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -77,7 +78,7 @@ func wrkSeconds(d time.Duration) string {
 // runWrk runs one wrk load, pinned to the client CPU with a single thread, and
 // returns what it reported. The run is bounded: wrk gets its duration plus a
 // margin, then is killed.
-func runWrk(cfg *config, sc scenario, port int, d time.Duration) (wrkResult, error) {
+func runWrk(cfg *config, sc scenario, port int, d time.Duration, fields []string) (wrkResult, error) {
 	if sc.H2 {
 		return runH2load(cfg, sc, port, d)
 	}
@@ -85,6 +86,12 @@ func runWrk(cfg *config, sc scenario, port int, d time.Duration) (wrkResult, err
 		"-t1", "-c" + strconv.Itoa(sc.Conns), "-d" + wrkSeconds(d)}
 	if sc.Pipeline > 0 {
 		args = append(args, "-s", cfg.luaPath)
+	}
+	if sc.Script != "" {
+		args = append(args, "-s", filepath.Join(cfg.dir, sc.Script))
+	}
+	for _, f := range fields {
+		args = append(args, "-H", f)
 	}
 	if sc.Close {
 		args = append(args, "-H", "Connection: close")

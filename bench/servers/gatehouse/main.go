@@ -14,7 +14,10 @@ import (
 	"gatehouse/engine"
 	"gatehouse/engine/epoll"
 	"gatehouse/listen"
+	"gatehouse/middleware/csrf"
+	"gatehouse/middleware/session"
 	shttp "gatehouse/serve/http1"
+	"gatehouse/store"
 	"gatehouse/web"
 
 	"gatehouse/bench/internal/rlimit"
@@ -28,6 +31,8 @@ func main() {
 	accept := flag.String("accept", "shared", "epoll engine: shared (one listening socket for all loops) or reuseport (one per loop)")
 	stats := flag.Bool("stats", false, "epoll engine: on SIGTERM or SIGINT, print the connections each loop accepted")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until SIGTERM or SIGINT")
+	csrfOn := flag.Bool("csrf", false, "put middleware/csrf's layer 1 (Sec-Fetch-Site and Origin) in front of the responder")
+	sessions := flag.String("session", "", "put middleware/session in front of the responder, its sessions in `STORE`: memory or a Redis URL; GET /login starts one")
 	flag.Parse()
 	if *cpuprofile != "" {
 		stop := profile(*cpuprofile)
@@ -37,11 +42,21 @@ func main() {
 		log.Fatalf("gatehouse: raise fd limit: %v", err)
 	}
 
-	h := web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error {
+	var h web.Handler = web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error {
 		w.Header().Set("Content-Type", "text/plain")
 		w.Write(hello)
 		return nil
 	})
+	if *csrfOn {
+		p, err := csrf.New(csrf.Config{})
+		if err != nil {
+			log.Fatal(err)
+		}
+		h = p.Wrap(h)
+	}
+	if *sessions != "" {
+		h = withSessions(*sessions, h)
+	}
 	// The zero Config means every default; the Server field defaults to "gatehouse".
 	app := shttp.New(h, shttp.Config{})
 
@@ -85,4 +100,32 @@ func profile(path string) func() {
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	go func() { <-sig; stop(); os.Exit(0) }()
 	return stop
+}
+
+// withSessions loads a session for every request before next, from a
+// memory store or Redis; GET /login starts one with a user, which the
+// benchmark then sends the cookie of with every request.
+func withSessions(where string, next web.Handler) web.Handler {
+	var st store.Store
+	if where == "memory" {
+		st = store.NewMemory(store.MemoryConfig{})
+	} else {
+		rs, err := store.NewRedis(store.RedisConfig{URL: where})
+		if err != nil {
+			log.Fatal(err)
+		}
+		st = rs
+	}
+	m, err := session.New(session.Config{Store: st, Pass: []string{"user"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	return m.Wrap(web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error {
+		if string(r.RawPath()) == "/login" {
+			if err := session.From(r).Set("user", "bench"); err != nil {
+				return err
+			}
+		}
+		return next.ServeHTTP(w, r)
+	}))
 }

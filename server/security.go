@@ -1,0 +1,177 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"gatehouse/config"
+	"gatehouse/middleware/csrf"
+	"gatehouse/middleware/session"
+	"gatehouse/proto/cookie"
+	"gatehouse/store"
+	"gatehouse/web"
+)
+
+// keygenHint is the hint of every problem with a key file.
+const keygenHint = "make a key file with: gatehouse keygen > FILE (and keep it readable by gatehouse only)"
+
+// loadKeys reads a key file (proto/cookie.ParseKeys), reporting a problem at
+// key. A file others may read is logged: whoever reads it can forge
+// sessions and tokens.
+func (b *Built) loadKeys(file, key string) (*cookie.Keys, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, &routeProblem{key, keygenHint, fmt.Errorf("key file: %w", err)}
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().Perm()&0o077 != 0 && !b.checkOnly {
+		b.Logger.Warn("key file readable by others: whoever reads it can forge sessions and CSRF tokens",
+			"file", file, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()), "hint", "chmod 600 "+file)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, cookie.MaxKeyFile+1))
+	if err != nil {
+		return nil, &routeProblem{key, keygenHint, fmt.Errorf("key file %s: %w", file, err)}
+	}
+	k, err := cookie.ParseKeys(data)
+	if err != nil {
+		return nil, &routeProblem{key, keygenHint, fmt.Errorf("key file %s: %w", file, err)}
+	}
+	return k, nil
+}
+
+// sessionManager builds a session table (a site's or a route's) into its
+// middleware, with its store.
+func (b *Built) sessionManager(s *config.Session) (*session.Manager, error) {
+	c := session.Config{
+		CookieName:  s.Cookie,
+		Insecure:    s.Secure != nil && !*s.Secure,
+		Lifetime:    dur(s.Lifetime, 0),
+		IdleTimeout: dur(s.IdleTimeout, -1),
+		Pass:        s.Pass,
+		RenewOn:     s.RenewOn,
+		Logger:      b.Logger,
+	}
+	if s.SameSite != "" {
+		c.SameSite, _ = cookie.ParseSameSite(s.SameSite) // validated
+	}
+	switch kind, _ := config.SessionStoreKind(s.Store); kind {
+	case "cookie":
+		k, err := b.loadKeys(s.KeyFile, "session.key_file")
+		if err != nil {
+			return nil, err
+		}
+		c.Keys = k
+	case "redis":
+		prefix := s.Prefix
+		if prefix == "" {
+			prefix = "gh:sess:"
+		}
+		rs, err := store.NewRedis(store.RedisConfig{URL: s.Store, Prefix: prefix})
+		if err != nil {
+			return nil, &routeProblem{"session.store", "write redis://HOST:PORT/DB", err}
+		}
+		b.closers = append(b.closers, rs.Close)
+		if !b.checkOnly {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			if err := rs.Ping(ctx); err != nil {
+				// Not fatal: Redis may come up after gatehouse; until it
+				// does, session routes answer 503 and log it.
+				b.Logger.Warn("session store does not answer yet", "store", redact(s.Store), "err", err)
+			}
+			cancel()
+		}
+		c.Store = rs
+	default:
+		ms := store.NewMemory(store.MemoryConfig{MaxEntries: s.MaxSessions})
+		b.closers = append(b.closers, ms.Close)
+		c.Store = ms
+	}
+	m, err := session.New(c)
+	if err != nil {
+		key := "session"
+		switch {
+		case strings.Contains(err.Error(), "session cookie"):
+			key = "session.cookie"
+		case strings.Contains(err.Error(), "session value"):
+			key = "session.pass"
+		}
+		return nil, &routeProblem{key, "see docs/sessions.md", err}
+	}
+	return m, nil
+}
+
+// redact drops a password from a Redis URL, for the log.
+func redact(u string) string {
+	if at := strings.LastIndexByte(u, '@'); at >= 0 {
+		if i := strings.Index(u, "://"); i >= 0 && i < at {
+			return u[:i+3] + "…" + u[at:]
+		}
+	}
+	return u
+}
+
+// csrfProtect builds a csrf table into its middleware.
+func (b *Built) csrfProtect(x *config.CSRF) (*csrf.Protect, error) {
+	c := csrf.Config{
+		TrustedOrigins: x.TrustedOrigins,
+		Bypass:         x.Bypass,
+		Header:         x.Header,
+		Field:          x.Field,
+		CookieName:     x.Cookie,
+		Insecure:       x.Secure != nil && !*x.Secure,
+	}
+	if x.MaxForm != nil {
+		c.MaxForm = x.MaxForm.Bytes
+	}
+	switch x.Tokens {
+	case "session":
+		c.Tokens = csrf.TokensSession
+	case "double-submit":
+		c.Tokens = csrf.TokensDoubleSubmit
+		k, err := b.loadKeys(x.KeyFile, "csrf.key_file")
+		if err != nil {
+			return nil, err
+		}
+		c.Keys = k
+	}
+	p, err := csrf.New(c)
+	if err != nil {
+		var key string
+		switch {
+		case strings.Contains(err.Error(), "trusted origin"):
+			key = "csrf.trusted_origins"
+		case strings.Contains(err.Error(), "bypass"):
+			key = "csrf.bypass"
+		case strings.Contains(err.Error(), "header"):
+			key = "csrf.header"
+		case strings.Contains(err.Error(), "cookie"):
+			key = "csrf.cookie"
+		default:
+			key = "csrf"
+		}
+		return nil, &routeProblem{key, "see docs/csrf.md", err}
+	}
+	return p, nil
+}
+
+// sessionLayer and csrfLayer are the chains' two layers, for sites and
+// routes alike.
+func (b *Built) sessionLayer(s *config.Session, next web.Handler) (web.Handler, error) {
+	m, err := b.sessionManager(s)
+	if err != nil {
+		return nil, err
+	}
+	return m.Wrap(next), nil
+}
+
+func (b *Built) csrfLayer(x *config.CSRF, next web.Handler) (web.Handler, error) {
+	p, err := b.csrfProtect(x)
+	if err != nil {
+		return nil, err
+	}
+	return p.Wrap(next), nil
+}
