@@ -24,6 +24,8 @@ type Config struct {
 	// ACME configures certificates from an ACME CA, for listeners with
 	// tls.acme.
 	ACME ACME `toml:"acme"`
+	// RequestID gives every request an ID (headers.go). Absent: none.
+	RequestID *RequestID `toml:"request_id"`
 
 	// File is the path the configuration was read from ("" for flags).
 	File string `toml:"-"`
@@ -51,14 +53,22 @@ type Server struct {
 type Log struct {
 	Level  string `toml:"level"`  // debug, info (default), warn, error
 	Format string `toml:"format"` // text (default) or json
+	// Path is a file to append to instead of stderr, reopened on SIGUSR1
+	// (logrotate). Default "-": stderr.
+	Path string `toml:"path"`
 }
 
 // AccessLog configures the access log.
 type AccessLog struct {
 	// Path is a file to append to, "-" for stderr (default) or "off".
 	Path string `toml:"path"`
-	// Format is "combined" (default) or "json".
+	// Format is "combined" (default), "json", or the name of one of
+	// Formats.
 	Format string `toml:"format"`
+	// Formats names formats of the configuration's own, nginx's
+	// log_format: "$remote_addr [$time_local] \"$request\" $status
+	// $request_time $upstream_response_time $request_id".
+	Formats map[string]string `toml:"formats"`
 	// Buffer collects this many bytes before writing (flushed every second).
 	// Default 0: every line is written at once.
 	Buffer *Size `toml:"buffer"`
@@ -133,6 +143,16 @@ type Listen struct {
 	// h2load); "Upgrade: h2c" is never honoured. Plain HTTP listeners only.
 	// Default false.
 	H2C bool `toml:"h2c"`
+	// ProxyProtocol takes connections from load balancers only (HAProxy's
+	// send-proxy, a cloud load balancer), each starting with a PROXY
+	// protocol header, v1 or v2, that names the client; others are
+	// refused. HTTP listeners only. Default false.
+	ProxyProtocol bool `toml:"proxy_protocol"`
+	// ProxyFrom lists the load balancers, as addresses or prefixes.
+	// Default: loopback only.
+	ProxyFrom []string `toml:"proxy_from"`
+	// ProxyTimeout bounds the wait for the header. Default "5s".
+	ProxyTimeout *Duration `toml:"proxy_timeout"`
 
 	Line int `toml:"-"` // where it is defined
 }
@@ -161,6 +181,8 @@ type Site struct {
 	// CSRF refuses cross-site request forgery on every route of the site
 	// (see CSRF).
 	CSRF *CSRF `toml:"csrf"`
+	// Headers are the site's header rules (headers.go).
+	Headers *Headers `toml:"headers"`
 
 	Line int `toml:"-"`
 }
@@ -208,6 +230,12 @@ type Route struct {
 	// Session and CSRF, for a route whose site has none.
 	Session *Session `toml:"session"`
 	CSRF    *CSRF    `toml:"csrf"`
+	// Compress compresses the route's responses (compress.go). Absent: off.
+	Compress *Compress `toml:"compress"`
+	// Headers are the route's header rules (headers.go), inside its site's.
+	Headers *Headers `toml:"headers"`
+	// Limits bound the route's requests more tightly than [http] does.
+	Limits *Limits `toml:"limits"`
 
 	Line int `toml:"-"`
 }

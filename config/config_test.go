@@ -121,7 +121,7 @@ func TestSuggest(t *testing.T) {
 	cases := map[string]string{
 		"site.route.stattic": `did you mean "static"?`,
 		"http.max_bodi":      `did you mean "max_body"?`,
-		"listen.port":        "valid keys here: addr, allow, h2c, mode, owner, protocol, redirect_https, tls",
+		"listen.port":        "valid keys here: addr, allow, h2c, mode, owner, protocol, proxy_from, proxy_protocol, proxy_timeout, redirect_https, tls",
 		"nothing.at.all":     "",
 	}
 	for key, want := range cases {

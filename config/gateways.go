@@ -201,11 +201,16 @@ type UWSGI struct {
 	WriteTimeout *Duration `toml:"write_timeout"` // default "60s"
 }
 
-// CGI runs CGI/1.1 scripts (RFC 3875) from a directory, one process per
-// request.
+// CGI runs CGI/1.1 scripts (RFC 3875) from a directory, or one script for
+// every path under the route, one process per request.
 type CGI struct {
-	// Root is the directory of scripts. Required.
+	// Root is the directory of scripts. Required, unless Script is set.
 	Root string `toml:"root"`
+	// Script is one executable serving every path under the route, as
+	// Apache's ScriptAlias: SCRIPT_NAME is the route's path without its
+	// final "/", PATH_INFO the rest ("/usr/lib/cgit/cgit.cgi" at
+	// "/git/"). Instead of root.
+	Script string `toml:"script"`
 	// WorkDir is the scripts' working directory. Default: the script's.
 	WorkDir string `toml:"workdir"`
 	// Env lists gatehouse's own environment variables passed to scripts.

@@ -69,8 +69,19 @@ func (c *Config) validate() Problems {
 	}
 	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	oneOf("log.format", c.Log.Format, "text", "json")
-	oneOf("access_log.format", c.AccessLog.Format, "combined", "json")
+	if f := c.AccessLog.Format; f != "" && f != "combined" && f != "json" {
+		if _, ok := c.AccessLog.Formats[f]; !ok {
+			bad("access_log.format", fmt.Sprintf("access_log.format %q is not combined, json or a name in access_log.formats", f),
+				"use \"combined\" or \"json\", or define it: formats = { "+strconv.Quote(f)+" = \"$remote_addr ... $status\" }")
+		}
+	}
+	for _, name := range sortedKeys(c.AccessLog.Formats) {
+		if name == "combined" || name == "json" || name == "" {
+			bad("access_log.formats", fmt.Sprintf("access_log.formats: %q is a built-in format's name", name), "give yours another name")
+		}
+	}
 	c.validateHTTP(bad)
+	c.validateRequestID(bad)
 	if n := c.HTTP2.MaxConcurrentStreams; n != nil && (*n < 1 || *n > 1<<20) {
 		bad("http2.max_concurrent_streams", fmt.Sprintf("http2.max_concurrent_streams %d is not from 1 to 1048576", *n), "leave it out for 250")
 	}
@@ -124,6 +135,7 @@ func (c *Config) validate() Problems {
 				bad(fmt.Sprintf("%s.allow[%d]", p, k), "listen.allow: "+err.Error(), "write \"10.0.0.0/8\" or \"192.0.2.7\"")
 			}
 		}
+		c.validateProxy(p, l, bad)
 		ps = append(ps, c.validateTLS(i, l)...)
 	}
 
@@ -154,6 +166,9 @@ func (c *Config) validate() Problems {
 				bad(hp, fmt.Sprintf("site.hosts %q is also a host of site[%d]", h, prev), "a host belongs to one site")
 			}
 			hosts[norm] = i
+		}
+		if h := s.Headers; h != nil {
+			c.validateHeaders(p+".headers", h, bad)
 		}
 		if s.HSTS != "" {
 			if msg, hint := checkHSTS(s.HSTS); msg != "" {
@@ -248,6 +263,15 @@ func (c *Config) validateRoute(p string, r Route) Problems {
 		}
 	}
 	ps = append(ps, c.validateGateways(p, r)...)
+	if x := r.Compress; x != nil {
+		c.validateCompress(p+".compress", x, bad)
+	}
+	if h := r.Headers; h != nil {
+		c.validateHeaders(p+".headers", h, bad)
+	}
+	if l := r.Limits; l != nil {
+		c.validateLimits(p+".limits", l, bad)
+	}
 	if rs := r.Respond; rs != nil {
 		if rs.Status != 0 && (rs.Status < 200 || rs.Status > 599) {
 			bad(p+".respond.status", fmt.Sprintf("respond.status %d is not a final status", rs.Status), "use a status from 200 to 599")

@@ -273,8 +273,14 @@ func (c *Config) validateGateways(p string, r Route) Problems {
 	}
 	params := func(kp, kind string, m map[string]string) {
 		for _, k := range sortedKeys(m) {
-			if k == "" || strings.ContainsAny(k, "=\x00") || strings.ContainsAny(m[k], "\x00") {
+			switch v := m[k]; {
+			case k == "" || strings.ContainsAny(k, "=\x00"):
 				bad(kp+".params", fmt.Sprintf("%s.params: %q is not a variable name", kind, k), "names are letters, digits and _")
+			case strings.ContainsRune(v, 0):
+				bad(kp+".params", fmt.Sprintf("%s.params: %s's value holds a NUL byte", kind, k), "a variable's value is text")
+			case (kind == "php" || kind == "fastcgi") && strings.ContainsRune(v, '\r'):
+				bad(kp+".params", fmt.Sprintf("%s.params: %s's value holds a carriage return", kind, k),
+					"php-fpm reads PHP_VALUE one setting per line: separate them with \\n alone, as \"a=1\\nb=2\"")
 			}
 		}
 	}
@@ -336,8 +342,11 @@ func (c *Config) validateGateways(p string, r Route) Problems {
 	}
 	if x := r.CGI; x != nil {
 		kp := p + ".cgi"
-		if x.Root == "" {
-			bad(kp, "cgi: root is missing", "write cgi = { root = \"/srv/cgi-bin\" }")
+		switch {
+		case x.Root == "" && x.Script == "":
+			bad(kp, "cgi: root is missing", "write cgi = { root = \"/srv/cgi-bin\" }, or cgi = { script = \"/usr/lib/cgit/cgit.cgi\" } for one program")
+		case x.Root != "" && x.Script != "":
+			bad(kp+".script", "cgi: root and script both set", "give root for a directory of scripts, or script for one program that serves the whole route")
 		}
 		params(kp, "cgi", x.Params)
 		for k, e := range x.Env {

@@ -16,6 +16,7 @@ declare -A test_deps=(
   [/usr/lib/python3/dist-packages/django/__init__.py]=python3-django
   [redis-server]=redis-server
   [chromium]=chromium
+  [haproxy]=haproxy
 )
 declare -A bench_deps=(
   [curl]=curl

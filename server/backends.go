@@ -144,7 +144,7 @@ func (b *Built) wsgi(rc *routeCtx) (web.Handler, error) {
 		return nil, &routeProblem{"wsgi.app", "the module must import from chdir (or sys.path) with " + py + ", and the name after ':' must be its WSGI callable", err}
 	}
 	b.closers = append(b.closers, p.Close)
-	b.reloaders = append(b.reloaders, p.Reload)
+	b.reloaders = append(b.reloaders, reloader{"restarting the WSGI workers", p.Reload})
 	return p, nil
 }
 

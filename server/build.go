@@ -11,15 +11,19 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 
 	"gatehouse/backend/redirect"
 	"gatehouse/config"
+	"gatehouse/internal/logfile"
 	"gatehouse/listen"
 	"gatehouse/middleware/accesslog"
 	"gatehouse/middleware/acme"
 	"gatehouse/middleware/buffer"
+	"gatehouse/middleware/encode"
+	"gatehouse/middleware/requestid"
 	"gatehouse/proto/http1"
 	"gatehouse/route"
 	shttp "gatehouse/serve/http1"
@@ -41,17 +45,22 @@ type Built struct {
 	// them.
 	Warnings config.Problems
 
-	closers     []func() error
-	reloaders   []func() error
-	pools       map[string]*upstream.Pool // by [[upstream]] name
-	spoolMax    int64                     // the gateways' bound on a chunked body they spool: [http] max_body
-	tempDir     string                    // [http] temp_dir: every temporary file
-	bufCfg      buffer.Config             // [http]'s buffer sizes
-	buffers     map[[2]bool]*buffer.Buffer
-	trust       realip.Trust  // [http] trusted_proxies
-	acme        *acme.Manager // [acme], when a listener takes its certificates
-	acmeConfigs map[*tlsconf.Certs]*tls.Config
-	checkOnly   bool // gatehouse check: nothing dialled
+	closers        []func() error
+	reloaders      []reloader
+	pools          map[string]*upstream.Pool // by [[upstream]] name
+	spoolMax       int64                     // the gateways' bound on a chunked body they spool: [http] max_body
+	tempDir        string                    // [http] temp_dir: every temporary file
+	bufCfg         buffer.Config             // [http]'s buffer sizes
+	buffers        map[[2]bool]*buffer.Buffer
+	encoders       map[string]*encode.Encoder // by configuration: routes that agree share one
+	requestID      *requestid.Config          // [request_id]; nil: no IDs
+	logFiles       []*logfile.File            // reopened by Reopen
+	accessLogger   *accesslog.Logger
+	upstreamTiming bool          // the access log reports $upstream_*: application routes measure them
+	acme           *acme.Manager // [acme], when a listener takes its certificates
+	acmeConfigs    map[*tlsconf.Certs]*tls.Config
+	trust          realip.Trust // [http] trusted_proxies
+	checkOnly      bool         // gatehouse check: nothing dialled
 }
 
 // Reload restarts what can be restarted in place, as SIGHUP asks: the WSGI
@@ -61,9 +70,27 @@ type Built struct {
 func (b *Built) Reload() error {
 	var errs []error
 	for _, r := range b.reloaders {
-		errs = append(errs, r())
+		errs = append(errs, r.fn())
 	}
 	return errors.Join(errs...)
+}
+
+// reloader is one part Reload restarts, and what it does in words.
+type reloader struct {
+	what string // "restarting the WSGI workers"
+	fn   func() error
+}
+
+// Reloads says what Reload does, for the log: each kind of part once, in
+// the order they were built; none when nothing restarts in place.
+func (b *Built) Reloads() []string {
+	var out []string
+	for _, r := range b.reloaders {
+		if !slices.Contains(out, r.what) {
+			out = append(out, r.what)
+		}
+	}
+	return out
 }
 
 // Close releases what the build holds.
@@ -109,10 +136,16 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 		level.UnmarshalText([]byte(cfg.Log.Level)) // validated
 	}
 	hopts := &slog.HandlerOptions{Level: level}
+	errLog := opt.Stderr
+	if w, err := b.logFile(cfg.Log.Path, opt); err != nil {
+		problem("log.path", "error log "+err.Error(), "give a file in an existing directory, or \"-\" for stderr")
+	} else if w != nil {
+		errLog = w
+	}
 	if cfg.Log.Format == "json" {
-		b.Logger = slog.New(slog.NewJSONHandler(opt.Stderr, hopts))
+		b.Logger = slog.New(slog.NewJSONHandler(errLog, hopts))
 	} else {
-		b.Logger = slog.New(slog.NewTextHandler(opt.Stderr, hopts))
+		b.Logger = slog.New(slog.NewTextHandler(errLog, hopts))
 	}
 
 	b.Config.HTTP = httpConfig(cfg.HTTP)
@@ -140,6 +173,7 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 			problem("http.temp_dir", rp.Error(), rp.hint)
 		}
 	}
+	b.requestID = requestIDConfig(cfg.RequestID, &b.trust)
 	b.acmeManager(cfg, opt, problem)
 	tlsCerts, tlsGroups := b.tlsListeners(cfg, opt, problem)
 	for i, l := range cfg.Listen {
@@ -152,6 +186,9 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 			ep.HandshakeTimeout = dur(l.TLS.HandshakeTimeout, -1)
 		}
 		ep.H2C = l.H2C
+		if l.ProxyProtocol {
+			ep.Proxy = proxyProtocol(l)
+		}
 		if l.RedirectHTTPS {
 			port, _, _ := cfg.HTTPSPort() // validated
 			rd := &redirect.HTTPS{Port: port}
@@ -187,7 +224,12 @@ func Build(cfg *config.Config, opt BuildOptions) (*Built, error) {
 	}
 
 	if al, err := b.accessLog(cfg, opt); err != nil {
-		problem("access_log.path", err.Error(), "give a file in an existing directory, \"-\" for stderr or \"off\"")
+		var lp *routeProblem
+		if errors.As(err, &lp) {
+			problem("access_log."+lp.key, err.Error(), lp.hint)
+		} else {
+			problem("access_log.path", err.Error(), "give a file in an existing directory, \"-\" for stderr or \"off\"")
+		}
 	} else if al != nil {
 		b.Config.HTTP.AccessLog = al
 		b.Config.UWSGI.AccessLog = al
@@ -272,29 +314,74 @@ func (b *Built) accessLog(cfg *config.Config, opt BuildOptions) (*accesslog.Logg
 	if a.Path == "off" {
 		return nil, nil
 	}
-	format, _ := accesslog.ParseFormat(a.Format) // validated
-	w := opt.Stderr
-	if a.Path != "" && a.Path != "-" {
-		if opt.Check {
-			if fi, err := os.Stat(filepath.Dir(a.Path)); err != nil || !fi.IsDir() {
-				return nil, fmt.Errorf("access log %s: no such directory", a.Path)
-			}
-			return nil, nil
-		}
-		f, err := os.OpenFile(a.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	format, _ := accesslog.ParseFormat(a.Format) // validated: one of these, or a name in formats
+	var layout *accesslog.Layout
+	if f, ok := a.Formats[a.Format]; ok {
+		l, err := accesslog.ParseLayout(f)
 		if err != nil {
-			return nil, fmt.Errorf("access log: %w", err)
+			return nil, &routeProblem{"formats", "variables are " + accesslog.VariableNames + "; write $$ for a dollar sign",
+				fmt.Errorf("access_log.formats.%s: %w", a.Format, err)}
 		}
-		b.closers = append(b.closers, f.Close)
+		format, layout = accesslog.Custom, l
+		b.upstreamTiming = l.Upstream
+	}
+	w := opt.Stderr
+	if f, err := b.logFile(a.Path, opt); err != nil {
+		if opt.Check {
+			return nil, fmt.Errorf("access log %w", err) // "access log PATH: no such directory"
+		}
+		return nil, fmt.Errorf("access log: %w", err)
+	} else if f != nil {
 		w = f
+	} else if opt.Check && a.Path != "" && a.Path != "-" {
+		return nil, nil
 	}
 	var buf int
 	if a.Buffer != nil {
 		buf = int(a.Buffer.Bytes)
 	}
-	al := accesslog.New(w, accesslog.Options{Format: format, Buffer: buf})
+	al := accesslog.New(w, accesslog.Options{Format: format, Layout: layout, Buffer: buf})
 	b.closers = append(b.closers, al.Close)
+	b.accessLogger = al
 	return al, nil
+}
+
+// logFile opens a log's file, reopened by Reopen (SIGUSR1); nil for "" and
+// "-" (stderr), and when checking (only its directory is checked then).
+func (b *Built) logFile(path string, opt BuildOptions) (*logfile.File, error) {
+	if path == "" || path == "-" {
+		return nil, nil
+	}
+	if opt.Check {
+		if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("%s: no such directory", path)
+		}
+		return nil, nil
+	}
+	f, err := logfile.Open(path, 0o640)
+	if err != nil {
+		return nil, err
+	}
+	b.closers = append(b.closers, f.Close)
+	b.logFiles = append(b.logFiles, f)
+	return f, nil
+}
+
+// Reopen opens the log files again under their paths, as SIGUSR1 asks
+// after logrotate renamed them; the access log's buffer is written first,
+// to the file it was meant for. A file that cannot be opened keeps the old
+// one, and the error says which.
+func (b *Built) Reopen() error {
+	if b.accessLogger != nil {
+		b.accessLogger.Flush()
+	}
+	var errs []error
+	for _, f := range b.logFiles {
+		if err := f.Reopen(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", f.Path(), err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // httpConfig maps the file's [http] onto serve/http1.Config. Absent keys keep

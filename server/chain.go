@@ -7,6 +7,8 @@ import (
 	"gatehouse/config"
 	"gatehouse/middleware/buffer"
 	"gatehouse/middleware/hsts"
+	"gatehouse/middleware/limits"
+	"gatehouse/middleware/requestid"
 	"gatehouse/route"
 	"gatehouse/web"
 )
@@ -19,9 +21,9 @@ import (
 // A request goes through:
 //
 //	front chain   before site routing: what must answer whatever the host
-//	              (the ACME challenge, the forward proxy, admin: to come)
+//	              (realip, the request ID, the ACME challenge; the forward proxy, admin: to come)
 //	hosts         the site, by Host (route.Hosts)
-//	site chain    what a whole site shares (hsts, session, csrf; to come: access control)
+//	site chain    what a whole site shares (hsts, headers, session, csrf; to come: access control)
 //	routes        the route, by path (route.Mux)
 //	route chain   routeChain below, outermost first
 //	backend       backends.go
@@ -43,6 +45,10 @@ var frontChain = []frontLayer{
 	// reach an application).
 	{"realip", func(*Built) bool { return true },
 		func(b *Built, next web.Handler) web.Handler { return b.trust.Middleware()(next) }},
+	// The request ID next: every request that reaches a handler has one,
+	// whatever answers it, for the backends, the header rules and the log.
+	{"request_id", func(b *Built) bool { return b.requestID != nil },
+		func(b *Built, next web.Handler) web.Handler { return requestid.Wrap(*b.requestID, next) }},
 	// The CA's HTTP-01 requests, before any site: the name it validates may
 	// be served by no site yet, and a site's redirect must not catch them.
 	{"acme", func(b *Built) bool { return b.acme != nil },
@@ -64,6 +70,17 @@ var siteChain = []siteLayer{
 	{"hsts", func(s *config.Site) bool { return s.HSTS != "" },
 		func(_ *Built, s *config.Site, next web.Handler) (web.Handler, error) {
 			return hsts.Wrap(s.HSTS, next), nil
+		}},
+	// The site's header rules: around every route (and the 404 of a path
+	// no route takes); a route's own rules run inside them, so on requests
+	// the route's set wins and on responses the site's.
+	{"headers", func(s *config.Site) bool { return s.Headers != nil },
+		func(_ *Built, s *config.Site, next web.Handler) (web.Handler, error) {
+			m, err := headerRules(s.Headers)
+			if err != nil {
+				return nil, err
+			}
+			return m.Wrap(next), nil
 		}},
 	// session before csrf: the synchronizer token lives in the session,
 	// and a double-submit token is bound to its ID.
@@ -90,16 +107,39 @@ type routeLayer struct {
 
 // routeChain is a route's chain, outermost first.
 var routeChain = []routeLayer{
-	// methods first: a method the route refuses is 405 before any work,
+	// Header rules first: their request fields are what every later layer
+	// and the backend see, and their response rules see whatever the route
+	// answers (405 included, with always).
+	{"headers", func(r *config.Route) bool { return r.Headers != nil },
+		func(_ *Built, r *config.Route, next web.Handler) (web.Handler, error) {
+			m, err := headerRules(r.Headers)
+			if err != nil {
+				return nil, err
+			}
+			return m.Wrap(next), nil
+		}},
+	// methods next: a method the route refuses is 405 before any work,
 	// and OPTIONS is answered from the list.
 	{"methods", func(r *config.Route) bool { return len(r.Methods) > 0 },
 		func(_ *Built, r *config.Route, next web.Handler) (web.Handler, error) {
 			return web.Allow(next, r.Methods...), nil
 		}},
-	// (access control and signed requests come here, before sessions.)
+	// The route's own limits after methods: a body over them is 413 before
+	// anything reads it, and the deadline covers every layer below.
+	{"limits", func(r *config.Route) bool { return r.Limits != nil },
+		func(_ *Built, r *config.Route, next web.Handler) (web.Handler, error) {
+			var c limits.Config
+			if m := r.Limits.MaxBody; m != nil {
+				c.MaxBody = m.Bytes
+			}
+			c.Timeout = dur(r.Limits.Timeout, 0)
+			return c.Wrap(next), nil
+		}},
+	// (access control and signed requests come here, before sessions;
+	// OAuth2 login after csrf.)
 	//
 	// session, then csrf, for a route whose site has neither: csrf's
-	// tokens live in the session. (OAuth2 login comes after them.)
+	// tokens live in the session.
 	{"session", func(r *config.Route) bool { return r.Session != nil },
 		func(b *Built, r *config.Route, next web.Handler) (web.Handler, error) {
 			return b.sessionLayer(r.Session, next)
@@ -111,6 +151,23 @@ var routeChain = []routeLayer{
 	{"csrf", func(r *config.Route) bool { return r.CSRF != nil },
 		func(b *Built, r *config.Route, next web.Handler) (web.Handler, error) {
 			return b.csrfLayer(r.CSRF, next)
+		}},
+	// Compression sees the response as it leaves the route: the file
+	// X-Sendfile names (so outside x_sendfile and x_accel) and the
+	// application's response after buffering, which it sends from its
+	// drainer with the flushes the application made. Outside the
+	// buffering, the application's worker is freed as soon as its
+	// response is taken, not after it is compressed, and a slow client's
+	// response waits uncompressed in the buffer, as nginx's gzip runs on
+	// what proxy_buffering hands it. It never sees a flush late: every
+	// flush reaches it as the buffer sends it.
+	{"compress", func(r *config.Route) bool { return r.Compress != nil },
+		func(b *Built, r *config.Route, next web.Handler) (web.Handler, error) {
+			e, err := b.compressor(r.Compress)
+			if err != nil {
+				return nil, err
+			}
+			return e.Wrap(next), nil
 		}},
 	// X-Sendfile and X-Accel-Redirect outside the buffering: the file an
 	// application names goes out by sendfile from gatehouse, after the
@@ -130,15 +187,26 @@ var routeChain = []routeLayer{
 		func(b *Built, r *config.Route, next web.Handler) (web.Handler, error) {
 			return b.buffering(r).Wrap(next), nil
 		}},
-	// inbound last, on every route, right before the backend: the fields
+	// inbound on every route, right before the backend (only the timing
+	// below is inside it): the fields
 	// only gatehouse may send (identity, CSRF token, session values) are
 	// removed from what the client sent, in every spelling, and gatehouse's
-	// own added (CVE-2025-64484). Last, because the layers above read the
+	// own added (CVE-2025-64484). Below the others, because they read the
 	// client's X-CSRF-Token and record what they pass; one place, because a
-	// backend (a proxy to come) that forgot it would trust a forged user.
+	// backend (the proxy, a gateway) that forgot it would trust a forged user.
 	{"inbound", func(r *config.Route) bool { return true },
 		func(_ *Built, _ *config.Route, next web.Handler) (web.Handler, error) {
 			return inbound{next}, nil
+		}},
+	// The application's timing innermost, right around the backend, when
+	// the access log reports it ($upstream_*): it times the application,
+	// not the client the buffering shields it from.
+	{"upstream_timing", func(r *config.Route) bool { return r.IsApplication() },
+		func(b *Built, r *config.Route, next web.Handler) (web.Handler, error) {
+			if !b.upstreamTiming {
+				return next, nil
+			}
+			return timed(next), nil
 		}},
 }
 

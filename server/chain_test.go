@@ -26,7 +26,7 @@ func TestBackendsCoverConfig(t *testing.T) {
 // The route chain's order is the documented one; a new layer takes its
 // place deliberately.
 func TestRouteChainOrder(t *testing.T) {
-	want := []string{"methods", "session", "csrf", "x_sendfile", "x_accel", "buffering", "inbound"}
+	want := []string{"headers", "methods", "limits", "session", "csrf", "compress", "x_sendfile", "x_accel", "buffering", "inbound", "upstream_timing"}
 	if len(routeChain) != len(want) {
 		t.Fatalf("%d layers, want %v", len(routeChain), want)
 	}
@@ -39,7 +39,7 @@ func TestRouteChainOrder(t *testing.T) {
 
 // The site chain's order is the documented one.
 func TestSiteChainOrder(t *testing.T) {
-	want := []string{"hsts", "session", "csrf"}
+	want := []string{"hsts", "headers", "session", "csrf"}
 	if len(siteChain) != len(want) {
 		t.Fatalf("%d layers, want %v", len(siteChain), want)
 	}

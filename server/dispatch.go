@@ -31,6 +31,9 @@ type connHandler interface {
 	// epoll engine can run; event then returns its event handler.
 	plainHTTP() bool
 	event() engine.EventHandler
+	// proxy is the endpoint's PROXY protocol (nil: none), which the epoll
+	// engine reads itself.
+	proxy() *engine.ProxyProtocol
 }
 
 // dispatcher is the connection dispatcher of an HTTP endpoint: plain HTTP/1.1
@@ -49,9 +52,21 @@ type dispatcher struct {
 	timeout          time.Duration // the head's: for the h2c sniff
 	maxLine          int           // the request line's limit, for the h2c sniff
 	log              *slog.Logger
+	pp               *engine.ProxyProtocol // Endpoint.Proxy
+	tlsConfig        *tls.Config           // with pp: TLS starts here, after the header
 }
 
 func (d *dispatcher) ServeConn(c *engine.Conn) {
+	if d.pp != nil {
+		if _, err := d.pp.Accept(c); err != nil {
+			d.log.Warn("proxy protocol: connection refused", "remote", c.Remote, "reason", err)
+			c.NetConn.Close()
+			return
+		}
+		if d.tls {
+			c.NetConn = tls.Server(c.NetConn, d.tlsConfig)
+		}
+	}
 	switch {
 	case d.tls:
 		if !handshake(c, d.handshakeTimeout, d.log) {
@@ -114,15 +129,17 @@ func (d *dispatcher) protocol() string {
 
 // plainHTTP: an h2c endpoint runs on the goroutine engine, where the
 // dispatcher can wait for a connection's first bytes and hand it on.
-func (d *dispatcher) plainHTTP() bool            { return !d.tls && !d.h2c }
-func (d *dispatcher) event() engine.EventHandler { return d.http }
+func (d *dispatcher) plainHTTP() bool              { return !d.tls && !d.h2c }
+func (d *dispatcher) event() engine.EventHandler   { return d.http }
+func (d *dispatcher) proxy() *engine.ProxyProtocol { return d.pp }
 
 // uwsgiHandler serves a uwsgi endpoint (goroutine engine).
 type uwsgiHandler struct{ *suwsgi.Server }
 
-func (uwsgiHandler) protocol() string           { return ProtocolUWSGI }
-func (uwsgiHandler) plainHTTP() bool            { return false }
-func (uwsgiHandler) event() engine.EventHandler { return nil }
+func (uwsgiHandler) protocol() string             { return ProtocolUWSGI }
+func (uwsgiHandler) plainHTTP() bool              { return false }
+func (uwsgiHandler) event() engine.EventHandler   { return nil }
+func (uwsgiHandler) proxy() *engine.ProxyProtocol { return nil }
 
 var _ engine.Handler = uwsgiHandler{}
 
@@ -161,7 +178,8 @@ func (s *Server) dispatcher(ep Endpoint, h web.Handler) (connHandler, error) {
 		}
 		h1 := shttp.New(h, c)
 		d := &dispatcher{http: h1, tls: ep.TLS != nil, h2c: ep.H2C, log: c.Logger, handshakeTimeout: ep.HandshakeTimeout,
-			timeout: h1.Config().ReadHeaderTimeout, maxLine: h1.Config().Limits.MaxRequestLine}
+			timeout: h1.Config().ReadHeaderTimeout, maxLine: h1.Config().Limits.MaxRequestLine,
+			pp: ep.Proxy, tlsConfig: ep.TLS}
 		if offersH2 || ep.H2C {
 			d.h2 = s.newH2(h, h1.Config(), ep.H2C)
 		}
@@ -172,6 +190,9 @@ func (s *Server) dispatcher(ep Endpoint, h web.Handler) (connHandler, error) {
 		}
 		if ep.H2C {
 			return nil, fmt.Errorf("a uwsgi endpoint does not take h2c")
+		}
+		if ep.Proxy != nil {
+			return nil, fmt.Errorf("a uwsgi endpoint does not take the PROXY protocol (its peer sends REMOTE_ADDR)")
 		}
 		c := s.cfg.UWSGI
 		c.Allow = ep.Allow

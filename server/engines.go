@@ -79,9 +79,9 @@ func (e *engines) name(l net.Listener, h connHandler) string {
 
 func (e *engines) Serve(l net.Listener, h connHandler) error {
 	if e.epoll(l, h) {
-		return e.ev.ServeHandler(l, h.event())
+		return e.ev.ServeProxied(l, h.event(), h.proxy())
 	}
-	return e.gr.ServeHandler(l, h)
+	return e.gr.ServeHandler(l, h) // the dispatcher reads a PROXY header itself
 }
 
 // Shutdown shuts both engines down at once, under one deadline.

@@ -152,6 +152,9 @@ func passProblem(kind string, err error) error {
 	return &routeProblem{kind + ".pass", "check that the host name resolves here (/etc/hosts or DNS), or give an IP address", err}
 }
 
+// paramsHint is the hint for a FastCGI parameter that cannot be sent.
+const paramsHint = `names are letters, digits and _; PHP_VALUE takes several settings one per line, "a=1\nb=2"`
+
 func params(m map[string]string) [][2]string {
 	var out [][2]string
 	for _, k := range slices.Sorted(maps.Keys(m)) {
@@ -181,6 +184,9 @@ func (b *Built) php(rc *routeCtx) (web.Handler, error) {
 	})
 	if perr := passProblem("php", err); perr != nil {
 		return nil, perr
+	}
+	if pe := (*fastcgi.ParamError)(nil); errors.As(err, &pe) {
+		return nil, &routeProblem{"php.params", paramsHint, fmt.Errorf("php.params: %q %s", pe.Name, pe.Reason)}
 	}
 	if err != nil {
 		return nil, dirProblem("php.root", x.Root, err)
@@ -224,6 +230,9 @@ func (b *Built) fastCGI(rc *routeCtx) (web.Handler, error) {
 	})
 	if perr := passProblem("fastcgi", err); perr != nil {
 		return nil, perr
+	}
+	if pe := (*fastcgi.ParamError)(nil); errors.As(err, &pe) {
+		return nil, &routeProblem{"fastcgi.params", paramsHint, fmt.Errorf("fastcgi.params: %q %s", pe.Name, pe.Reason)}
 	}
 	if err != nil {
 		return nil, &routeProblem{"fastcgi", "", err}
@@ -282,6 +291,21 @@ func (b *Built) cgi(rc *routeCtx) (web.Handler, error) {
 	}
 	if x.MaxHeaderBytes != nil {
 		c.MaxHeaderBytes = int(x.MaxHeaderBytes.Bytes)
+	}
+	if x.Script != "" {
+		// One program for the whole route: mounted at its path, exact or
+		// a prefix ("/status" is SCRIPT_NAME "/status").
+		c.Script, c.Prefix = x.Script, strings.TrimSuffix(r.Path, "/")+"/"
+		h, err := cgi.New(c)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return nil, &routeProblem{"cgi.script", "give the path of an executable file", fmt.Errorf("cgi.script %q does not exist", x.Script)}
+		case errors.Is(err, cgi.ErrNotScript):
+			return nil, &routeProblem{"cgi.script", "give the path of an executable file (chmod +x)", fmt.Errorf("cgi.script %q is not an executable file", x.Script)}
+		case err != nil:
+			return nil, &routeProblem{"cgi.script", "give the path of an executable file", err}
+		}
+		return h, nil
 	}
 	h, err := cgi.New(c)
 	if err != nil {

@@ -114,6 +114,11 @@ type Endpoint struct {
 	// Allow lists the TCP peers a uwsgi endpoint serves; nil: loopback
 	// only (see serve/uwsgi.Config.Allow).
 	Allow []netip.Prefix
+	// Proxy, on an HTTP endpoint, takes connections from load balancers
+	// only, each starting with a PROXY protocol header (v1 or v2) that
+	// names the client, read before anything else (before TLS too), on
+	// either engine; see engine.ProxyProtocol. nil: none.
+	Proxy *engine.ProxyProtocol
 }
 
 // Server is a configured, possibly running, gatehouse.
@@ -220,8 +225,8 @@ func (s *Server) Start(ctx context.Context) error {
 			}
 			return err
 		}
-		if ep.TLS != nil {
-			l = tls.NewListener(l, ep.TLS)
+		if ep.TLS != nil && ep.Proxy == nil {
+			l = tls.NewListener(l, ep.TLS) // with Proxy, the dispatcher starts TLS after the header
 		}
 		ls = append(ls, l)
 	}

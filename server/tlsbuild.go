@@ -73,7 +73,7 @@ func (b *Built) tlsListeners(cfg *config.Config, opt BuildOptions, problem func(
 		if opt.Check {
 			continue
 		}
-		b.reloaders = append(b.reloaders, certs.Reload)
+		b.reloaders = append(b.reloaders, reloader{"reading the TLS certificates again", certs.Reload})
 		if every := dur(t.ReloadInterval, -1); every > 0 {
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan struct{})

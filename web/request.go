@@ -200,6 +200,13 @@ func (r *Request) Context() context.Context {
 	return r.ctx
 }
 
+// SetContext replaces the request's context, for a middleware that bounds
+// the request (a deadline): ctx must be derived from Context(), so that it
+// is still canceled when the connection closes. The replacement lasts until
+// the server reuses the request (Init); a middleware puts the old context
+// back when its handler returns.
+func (r *Request) SetContext(ctx context.Context) { r.ctx = ctx }
+
 // RemoteAddr returns the peer's address; it is invalid (zero) for Unix sockets.
 func (r *Request) RemoteAddr() netip.AddrPort { return r.remote }
 

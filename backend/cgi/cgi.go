@@ -22,6 +22,7 @@ import (
 	"gatehouse/internal/rawio"
 	"gatehouse/proto/cgienv"
 	"gatehouse/proto/http1"
+	"gatehouse/upstream"
 	"gatehouse/web"
 	"gatehouse/web/webcgi"
 )
@@ -42,11 +43,18 @@ const maxLocalRedirects = 10
 // (held by a child it left behind) before they are closed under it.
 const waitDelay = time.Second
 
-// Config describes one CGI directory.
+// Config describes one CGI directory, or one script.
 type Config struct {
-	// Root is the directory holding the scripts. Required. Only files under
-	// it run; symlinks that lead out of it do not exist.
+	// Root is the directory holding the scripts. Required unless Script is
+	// set. Only files under it run; symlinks that lead out of it do not
+	// exist.
 	Root string
+	// Script is one executable that serves every path under Prefix, as
+	// Apache's ScriptAlias /app /path/to/app.cgi: SCRIPT_NAME is the prefix
+	// (without its final '/'), PATH_INFO the rest of the path, so a program
+	// such as cgit needs no file of its own to know its mount point. With
+	// Script, Root is not used.
+	Script string
 	// Prefix is the URL path the directory is mounted at, such as
 	// "/cgi-bin/": "/cgi-bin/app.py/x" runs Root/app.py with PATH_INFO "/x".
 	// Default "/".
@@ -100,6 +108,7 @@ type Config struct {
 type Handler struct {
 	cfg      Config
 	root     string           // absolute, symlinks resolved
+	script   string           // Config.Script, absolute; "" for a directory
 	mount    string           // Prefix without its trailing '/'
 	env      []string         // NAME=value from gatehouse's environment
 	failures *webcgi.Failures // the failed requests' log, rate-limited
@@ -109,21 +118,38 @@ var _ web.Handler = (*Handler)(nil)
 
 // New checks cfg.Root and returns a handler for it.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Root == "" {
+	var root, single string
+	switch {
+	case cfg.Script != "":
+		abs, err := filepath.Abs(cfg.Script)
+		if err != nil {
+			return nil, fmt.Errorf("cgi: %w", err)
+		}
+		fi, err := os.Stat(abs)
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("cgi: %w", err)
+		case !fi.Mode().IsRegular():
+			return nil, fmt.Errorf("cgi: %s is not a file: %w", cfg.Script, ErrNotScript)
+		case fi.Mode().Perm()&0o111 == 0:
+			return nil, fmt.Errorf("cgi: %s is not executable: %w", cfg.Script, ErrNotScript)
+		}
+		single = abs
+	case cfg.Root == "":
 		return nil, errors.New("cgi: no root directory")
-	}
-	abs, err := filepath.Abs(cfg.Root)
-	if err != nil {
-		return nil, fmt.Errorf("cgi: %w", err)
-	}
-	root, err := filepath.EvalSymlinks(abs)
-	if err != nil {
-		return nil, fmt.Errorf("cgi: %w", err)
-	}
-	if fi, err := os.Stat(root); err != nil {
-		return nil, fmt.Errorf("cgi: %w", err)
-	} else if !fi.IsDir() {
-		return nil, fmt.Errorf("cgi: %s is not a directory", root)
+	default:
+		abs, err := filepath.Abs(cfg.Root)
+		if err != nil {
+			return nil, fmt.Errorf("cgi: %w", err)
+		}
+		if root, err = filepath.EvalSymlinks(abs); err != nil {
+			return nil, fmt.Errorf("cgi: %w", err)
+		}
+		if fi, err := os.Stat(root); err != nil {
+			return nil, fmt.Errorf("cgi: %w", err)
+		} else if !fi.IsDir() {
+			return nil, fmt.Errorf("cgi: %s is not a directory", root)
+		}
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = "/"
@@ -150,7 +176,7 @@ func New(cfg Config) (*Handler, error) {
 	if names == nil {
 		names = []string{"PATH"}
 	}
-	h := &Handler{cfg: cfg, root: root, mount: strings.TrimSuffix(cfg.Prefix, "/")}
+	h := &Handler{cfg: cfg, root: root, script: single, mount: strings.TrimSuffix(cfg.Prefix, "/")}
 	h.failures = &webcgi.Failures{Limiter: lograte.Limiter{Logger: cfg.Logger}, Msg: "cgi request failed"}
 	for _, name := range names {
 		if v, ok := os.LookupEnv(name); ok {
@@ -170,14 +196,33 @@ var (
 
 // ServeHTTP resolves the script the path names and runs it.
 func (h *Handler) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
+	if h.script != "" {
+		return h.failures.Check(r, h.serve(w, r), "script", h.script)
+	}
 	return h.failures.Check(r, h.serve(w, r), "root", h.root)
 }
+
+// ErrNotScript reports a Config.Script that is not an executable file.
+var ErrNotScript = errors.New("not a script")
 
 // serve is ServeHTTP but for the failures' log.
 func (h *Handler) serve(w web.ResponseWriter, r *web.Request) error {
 	rel, ok := bytes.CutPrefix(r.RoutePath(), []byte(h.mount))
+	if h.script != "" && ok && len(rel) == 0 {
+		rel = []byte("/") // the mount point itself: PATH_INFO "/"
+	}
 	if !ok || len(rel) == 0 || rel[0] != '/' {
 		return web.ErrNotFound // "/cgi-binX" is not under "/cgi-bin/"
+	}
+	if h.script != "" {
+		// One script for every path: all of rel is PATH_INFO, checked as
+		// a directory's paths are (no dot segments, encoded '/', control
+		// bytes), since the script may well map it onto files.
+		segs, dirForm, err := splitPath(string(rel))
+		if err != nil {
+			return err
+		}
+		return h.run(w, r, &script{file: h.script, segs: segs, dirForm: dirForm})
 	}
 	s, err := h.resolve(string(rel))
 	if err != nil {
@@ -341,6 +386,7 @@ func (h *Handler) run(w web.ResponseWriter, r *web.Request, s *script) error {
 		}
 		return &web.Error{Status: 502, Err: fmt.Errorf("cgi: start %s: %w", name, err)}
 	}
+	upstream.Connected(r) // the script started: a CGI request's connect
 	stop := context.AfterFunc(ctx, func() {
 		if ctx.Err() == context.DeadlineExceeded {
 			p.timedOut.Store(true)

@@ -139,8 +139,16 @@ func pathError(err error) error {
 
 // name returns SCRIPT_NAME: the mount point and the script's segments.
 func (s *script) name(mount string) string {
+	if s.nameSegs == 0 {
+		return mount // Config.Script: the mount point names it
+	}
 	return mount + "/" + strings.Join(s.segs[:s.nameSegs], "/")
 }
 
 // nph reports whether the script is a non-parsed-header script (RFC 3875 §5.1).
-func (s *script) nph() bool { return strings.HasPrefix(s.segs[s.nameSegs-1], "nph-") }
+func (s *script) nph() bool {
+	if s.nameSegs == 0 {
+		return strings.HasPrefix(filepath.Base(s.file), "nph-")
+	}
+	return strings.HasPrefix(s.segs[s.nameSegs-1], "nph-")
+}

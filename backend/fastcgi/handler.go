@@ -88,9 +88,9 @@ func New(cfg Config) (*Handler, error) {
 		h.root = root
 	}
 	for _, kv := range cfg.Params {
-		if kv[0] == "" || strings.ContainsAny(kv[0]+kv[1], "\x00\r\n") {
+		if err := checkParam(kv[0], kv[1]); err != nil {
 			h.closeRoot()
-			return nil, fmt.Errorf("fastcgi: parameter %q: empty name or a control character", kv[0])
+			return nil, err
 		}
 	}
 	if h.pool == nil {
@@ -254,6 +254,7 @@ func (h *Handler) serve(w web.ResponseWriter, r *web.Request) error {
 		if err != nil {
 			return err
 		}
+		upstream.Connected(r)
 		err = h.exchange(ex, w, r, c)
 		if err == errRetry && attempt == 0 {
 			continue
@@ -372,3 +373,31 @@ func deadline(d time.Duration, end time.Time) time.Time {
 // errRetry says the exchange failed on a reused connection before anything
 // of it was lost: try once more on a fresh connection.
 var errRetry = errors.New("fastcgi: retry on a fresh connection")
+
+// ParamError reports an extra parameter that cannot be sent (Config.Params).
+type ParamError struct {
+	Name   string
+	Reason string // "is not a variable name", ...
+}
+
+func (e *ParamError) Error() string { return fmt.Sprintf("fastcgi: parameter %q %s", e.Name, e.Reason) }
+
+// checkParam checks an extra parameter: a name of visible characters other
+// than '=', and a value without NUL or CR. A value may hold line feeds:
+// php-fpm reads PHP_VALUE and PHP_ADMIN_VALUE as settings one per line
+// ("upload_max_filesize=64M\npost_max_size=64M"); FastCGI frames every
+// value by its length, so a line feed ends nothing.
+func checkParam(name, value string) error {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c <= ' ' || c == '=' || c >= 0x7f {
+			return &ParamError{name, "is not a variable name"}
+		}
+	}
+	if name == "" {
+		return &ParamError{name, "is not a variable name"}
+	}
+	if strings.ContainsAny(value, "\x00\r") {
+		return &ParamError{name, "has a NUL or a carriage return in its value"}
+	}
+	return nil
+}

@@ -133,14 +133,25 @@ func TestNewErrors(t *testing.T) {
 		"index with slash":    {Index: "a/index.php", Upstream: good},
 		"fallback escapes":    {Fallback: "../x.php", Upstream: good},
 		"fallback absolute":   {Fallback: "/x.php", Upstream: good},
-		"param with newline":  {Params: [][2]string{{"PHP_VALUE", "a\nauto_prepend_file=x"}}, Upstream: good},
+		"param with CR":       {Params: [][2]string{{"PHP_VALUE", "a=1\r\nb=2"}}, Upstream: good},
+		"param with NUL":      {Params: [][2]string{{"PHP_VALUE", "a=1\x00"}}, Upstream: good},
 		"param without name":  {Params: [][2]string{{"", "x"}}, Upstream: good},
+		"param name with =":   {Params: [][2]string{{"A=B", "x"}}, Upstream: good},
 	} {
-		if h, err := New(cfg); err == nil {
+		h, err := New(cfg)
+		if err == nil {
 			h.Close()
 			t.Errorf("%s: accepted", name)
+		} else if pe := (*ParamError)(nil); strings.HasPrefix(name, "param") && !errors.As(err, &pe) {
+			t.Errorf("%s: %v is not a ParamError", name, err)
 		}
 	}
+	// php-fpm reads PHP_VALUE as settings one per line.
+	h, err := New(Config{Params: [][2]string{{"PHP_VALUE", "upload_max_filesize=64M\npost_max_size=64M"}}, Upstream: good})
+	if err != nil {
+		t.Fatalf("a multi-line PHP_VALUE: %v", err)
+	}
+	h.Close()
 }
 
 // FuzzResolve: whatever the path, a script is a regular file inside the root

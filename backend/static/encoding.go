@@ -101,30 +101,9 @@ func parseAcceptEncoding(h *web.Header) (w encodingWeights, present bool) {
 	return w, present
 }
 
-// parseQValue parses qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
-// into thousandths.
-func parseQValue(s string) (int, bool) {
-	if s == "" || len(s) > 5 || s[0] != '0' && s[0] != '1' {
-		return 0, false
-	}
-	q := int(s[0]-'0') * 1000
-	if len(s) == 1 {
-		return q, true
-	}
-	if s[1] != '.' {
-		return 0, false
-	}
-	scale := 100
-	for i := 2; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' || q == 1000 && c != '0' {
-			return 0, false
-		}
-		q += int(c-'0') * scale
-		scale /= 10
-	}
-	return q, true
-}
+// parseQValue is httpspec.ParseQValue: the rule lives there, shared with
+// middleware/encode.
+func parseQValue(s string) (int, bool) { return httpspec.ParseQValue(s) }
 
 // chooseCoding returns the index in codings of the sidecar to send, or -1 for the
 // file itself. available marks the sidecars that exist.

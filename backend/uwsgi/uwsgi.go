@@ -182,6 +182,7 @@ func (h *Handler) serve(w web.ResponseWriter, r *web.Request) error {
 	if err != nil {
 		return err
 	}
+	upstream.Connected(r)
 	defer uc.Release(false) // one request per connection: uWSGI closes it after the response
 	// A client that goes away ends the exchange: every blocked read or write
 	// on the upstream connection fails at once, and closing it tells uWSGI.

@@ -2,15 +2,18 @@ package wsgi
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
 	"gatehouse/proto/cgienv"
 	"gatehouse/proto/http1"
+	"gatehouse/upstream"
 	"gatehouse/web"
 	"gatehouse/web/webcgi"
 )
@@ -45,6 +48,7 @@ func (p *Pool) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
 	if err != nil {
 		return p.requests.Check(r, err, "app", p.cfg.App)
 	}
+	upstream.Connected(r) // a free worker: what a connection is to the others
 	x := exchange{p: p, s: s, fc: s.fc, w: w, r: r}
 	state, err := x.run()
 	p.release(s, state)
@@ -62,10 +66,11 @@ type exchange struct {
 	w  web.ResponseWriter
 	r  *web.Request
 
-	headSet    bool  // the application's status and headers are on w
-	discarding bool  // the client or the application failed: read to X, pass nothing
-	logged     bool  // a failure of this request is in the log already
-	result     error // what ServeHTTP returns once X arrives
+	headSet    bool       // the application's status and headers are on w
+	discarding bool       // the client or the application failed: read to X, pass nothing
+	logged     bool       // a failure of this request is in the log already
+	result     error      // what ServeHTTP returns once X arrives
+	trace      traceState // of the request's wsgi.errors lines
 }
 
 // fail logs a failure of the request through the pool's rate limiter, as
@@ -137,7 +142,8 @@ func (x *exchange) run() (outcome, error) {
 				return x.readFailed(err)
 			}
 			for line := range strings.SplitSeq(strings.TrimRight(string(b), "\n"), "\n") {
-				x.p.log.Info("wsgi.errors", "worker", x.s.w.id, "pid", x.s.w.pid, "line", line)
+				x.p.log.Log(context.Background(), x.trace.level(streamErrors, line), "wsgi.errors",
+					"worker", x.s.w.id, "pid", x.s.w.pid, "line", line)
 			}
 		case frameTrace:
 			b, err := fc.payload(n)
@@ -388,6 +394,18 @@ func (x *exchange) workerFailed(err error) error {
 	if errors.Is(err, errProtocol) {
 		x.fail(err.Error(), "wsgi worker broke the protocol", "worker", w.id, "pid", w.pid, "err", err)
 		return errWorkerProto
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		// The pipe's end says only that the process is gone: how it
+		// ended (a signal, an exit status) is what explains it, and it
+		// comes as soon as the process has been waited for.
+		select {
+		case <-w.exited:
+			x.fail("exit", "wsgi worker failed during a request", "worker", w.id, "pid", w.pid,
+				"method", x.r.Method(), "target", string(x.r.Target()), "exit", exitStatus(w.exitErr))
+			return errWorkerDied
+		case <-time.After(time.Second):
+		}
 	}
 	x.fail(err.Error(), "wsgi worker failed during a request", "worker", w.id, "pid", w.pid,
 		"method", x.r.Method(), "target", string(x.r.Target()), "err", err)

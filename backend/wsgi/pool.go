@@ -210,7 +210,7 @@ func (p *Pool) retire(w *worker, replace bool, why string) {
 		w.terminate()
 	}
 	if replace {
-		p.respawn(w.id, 0)
+		p.respawn(w.id, w.pid, 0)
 	}
 }
 
@@ -239,15 +239,16 @@ func (p *Pool) workerExited(w *worker, prev int32) {
 	delay := min(100*time.Millisecond<<min(fails, 7), 10*time.Second)
 	if fails >= 5 {
 		p.log.Error("wsgi worker crash loop: it keeps dying; restarts are backing off",
-			"worker", w.id, "exit", fmt.Sprint(w.exitErr), "deaths_in_a_row", fails, "next_try", delay, "output", w.outputTail())
+			"worker", w.id, "exit", exitStatus(w.exitErr), "deaths_in_a_row", fails, "next_try", delay, "output", w.outputTail())
 	} else {
-		p.log.Warn("wsgi worker died; restarting", "worker", w.id, "pid", w.pid, "exit", fmt.Sprint(w.exitErr), "after", delay)
+		p.log.Warn("wsgi worker died; restarting", "worker", w.id, "pid", w.pid, "exit", exitStatus(w.exitErr), "after", delay)
 	}
-	p.respawn(w.id, delay)
+	p.respawn(w.id, w.pid, delay)
 }
 
-// respawn starts a replacement for id after delay, retrying with backoff.
-func (p *Pool) respawn(id int, delay time.Duration) {
+// respawn starts a replacement for id (whose process was old) after delay,
+// retrying with backoff, and logs the replacement's pid.
+func (p *Pool) respawn(id, old int, delay time.Duration) {
 	p.bg.Add(1)
 	go func() {
 		defer p.bg.Done()
@@ -279,7 +280,9 @@ func (p *Pool) respawn(id int, delay time.Duration) {
 			}
 			if !p.install(w) {
 				w.terminate()
+				return
 			}
+			p.log.Info("wsgi worker replaced", "worker", id, "pid", w.pid, "replaces", old)
 			return
 		}
 	}()
@@ -446,6 +449,7 @@ func (p *Pool) Stats() Stats {
 // SIGUSR1), then kills it; its replacement starts at once.
 func (p *Pool) dumpAndKill(w *worker, why string) {
 	p.log.Error("wsgi request over its timeout: dumping the worker's Python stacks and replacing it", "worker", w.id, "pid", w.pid, "reason", why)
+	w.dumping.Store(true) // the dump is logged at ERROR, as this line
 	syscall.Kill(w.pid, syscall.SIGUSR1)
 	p.retire(w, true, why)
 	go func() {

@@ -2,11 +2,14 @@ package wsgi
 
 import (
 	"bufio"
+	"context"
 	_ "embed"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -65,9 +68,18 @@ type worker struct {
 	exitErr  error
 	tailMu   sync.Mutex
 	tail     []string // the last lines of its output, for start-up failures
-	live     bool     // started: output goes to the log as it comes
+	held     []heldLine
+	live     bool // started: output goes to the log as it comes
 	outDone  chan struct{}
 	termOnce sync.Once
+	dumping  atomic.Bool // its stacks are being dumped: its output is the dump (output.go)
+}
+
+// heldLine is a line of output written while the worker started, logged
+// once it is ready.
+type heldLine struct {
+	line  string
+	level slog.Level
 }
 
 // slot is one connection to one worker thread.
@@ -145,12 +157,18 @@ func (p *Pool) spawn(id, gen int) (*worker, error) {
 	// Its own process group (signals to gatehouse's terminal do not reach it);
 	// killed with gatehouse if gatehouse dies (Pdeathsig).
 	cmd.SysProcAttr = workerProcAttr()
+	// stdout and stderr apart: their lines are logged at different levels
+	// (output.go).
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		closeAll()
 		return nil, err
 	}
-	cmd.Stderr = cmd.Stdout // one stream, in the order written
+	errOut, err := cmd.StderrPipe()
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
 	if err := cmd.Start(); err != nil {
 		closeAll()
 		return nil, fmt.Errorf("wsgi: start %s: %w", cfg.Python, err)
@@ -160,7 +178,14 @@ func (p *Pool) spawn(id, gen int) (*worker, error) {
 	}
 	childFiles = nil
 	w.cmd, w.pid, w.started = cmd, cmd.Process.Pid, time.Now()
-	go w.relayOutput(out)
+	var relays sync.WaitGroup
+	relays.Add(2)
+	go w.relayOutput(out, streamStdout, &relays)
+	go w.relayOutput(errOut, streamStderr, &relays)
+	go func() {
+		relays.Wait()
+		close(w.outDone)
+	}()
 	go func() {
 		<-w.outDone // Wait closes the pipe; read it all first
 		w.exitErr = cmd.Wait()
@@ -209,7 +234,7 @@ func (w *worker) awaitReady(timeout time.Duration) error {
 			case late.Load():
 				msg = fmt.Sprintf("wsgi: worker %d did not start within %v", w.id, timeout)
 			case errors.As(w.exitErr, &ee) && ee.ExitCode() == 3: // worker.py: the import failed
-				msg = fmt.Sprintf("wsgi: cannot load the application %q", w.p.cfg.App)
+				return w.importError()
 			case w.exitErr != nil:
 				msg = fmt.Sprintf("wsgi: worker %d did not start (%v)", w.id, w.exitErr)
 			default:
@@ -224,29 +249,65 @@ func (w *worker) awaitReady(timeout time.Duration) error {
 	return nil
 }
 
-// relayOutput logs the worker's stdout and stderr line by line, keeping the
-// last lines for start-up errors.
-func (w *worker) relayOutput(r interface{ Read([]byte) (int, error) }) {
-	defer close(w.outDone)
+// interpreterMark starts the line worker.py writes last when the import
+// fails: the interpreter's real path and version.
+const interpreterMark = "gatehouse-wsgi interpreter: "
+
+// importError is the error of a worker whose application did not import:
+// Python's own message, which Python tried (python3 on PATH may not be the
+// interpreter that has the application's packages: pyenv's shim, another
+// version), and how to choose another.
+func (w *worker) importError() error {
+	w.tailMu.Lock()
+	lines := slices.Clone(w.tail)
+	w.tailMu.Unlock()
+	which := w.p.cfg.Python
+	for i, l := range lines {
+		if v, ok := strings.CutPrefix(l, interpreterMark); ok {
+			which, lines = v, slices.Delete(lines, i, i+1)
+			break
+		}
+	}
+	return fmt.Errorf("wsgi: cannot load the application %q with the Python at %s:\n%s\n"+
+		"(if the application's packages are installed for another Python, run that one: "+
+		"--python PATH or --venv DIR; python or venv in the wsgi table)",
+		w.p.cfg.App, which, strings.Join(lines, "\n"))
+}
+
+// relayOutput logs one of the worker's output streams line by line, each
+// at its level (output.go), keeping the last lines for start-up errors.
+func (w *worker) relayOutput(r interface{ Read([]byte) (int, error) }, s stream, done *sync.WaitGroup) {
+	defer done.Done()
+	var trace traceState
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
+		level := trace.level(s, line)
+		if w.dumping.Load() {
+			level = slog.LevelError
+		}
 		w.tailMu.Lock()
 		w.tail = append(w.tail, line)
 		if len(w.tail) > 60 {
 			w.tail = w.tail[len(w.tail)-60:]
 		}
 		live := w.live
+		if !live {
+			w.held = append(w.held, heldLine{line, level})
+			if len(w.held) > 60 {
+				w.held = w.held[len(w.held)-60:]
+			}
+		}
 		w.tailMu.Unlock()
 		if live {
-			w.logOutput(line)
+			w.logOutput(line, level)
 		}
 	}
 }
 
-func (w *worker) logOutput(line string) {
-	w.p.log.Info("wsgi worker output", "worker", w.id, "pid", w.pid, "line", line)
+func (w *worker) logOutput(line string, level slog.Level) {
+	w.p.log.Log(context.Background(), level, "wsgi worker output", "worker", w.id, "pid", w.pid, "line", line)
 }
 
 // goLive logs what the worker wrote while it started (held back until then:
@@ -254,9 +315,10 @@ func (w *worker) logOutput(line string) {
 func (w *worker) goLive() {
 	w.tailMu.Lock()
 	defer w.tailMu.Unlock()
-	for _, line := range w.tail {
-		w.logOutput(line)
+	for _, h := range w.held {
+		w.logOutput(h.line, h.level)
 	}
+	w.held = nil
 	w.live = true
 }
 

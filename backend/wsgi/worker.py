@@ -417,6 +417,9 @@ def serve(conn, app):
             continue  # a late abort for a request that has finished
 
 
+INTERPRETER_MARK = "gatehouse-wsgi interpreter: "
+
+
 def _internal(filename):
     return filename == "gatehouse-wsgi-worker" or filename.startswith("<frozen importlib") or filename == importlib.__file__
 
@@ -429,12 +432,35 @@ def load(spec):
     return obj
 
 
+def set_title(title):
+    """Names the process in ps and top: its name (comm, by prctl's
+    PR_SET_NAME) and its command line, which would otherwise show the exec
+    one-liner that started it. The command line is rewritten where the
+    kernel reads it (arg_start to arg_end of /proc/self/stat), padded with
+    NULs; Python has copied argv by now. Best effort: a failure leaves the
+    old title."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(15, ctypes.c_char_p(b"gatehouse-wsgi"), 0, 0, 0)  # PR_SET_NAME, 15 bytes at most
+        with open("/proc/self/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        start, end = int(fields[45]), int(fields[46])  # fields 48 and 49 (proc(5)); the list starts at field 3
+        if end <= start:
+            return
+        b = title.encode("utf-8", "replace")[: end - start - 1]
+        ctypes.memmove(start, b + b"\0" * (end - start - len(b)), end - start)
+    except Exception:
+        pass
+
+
 def main():
     # Run as: python3 -c LOADER gatehouse-wsgi MODULE:APP IN:OUT:SIDE[,IN:OUT:SIDE...]
     spec = sys.argv[2]
     fds = [[int(x) for x in slot.split(":")] for slot in sys.argv[3].split(",")]
     sys.argv = sys.argv[1:2]  # what the application sees: ["gatehouse-wsgi"]
     wid = os.environ.get("GATEHOUSE_WORKER", "?")
+    set_title("gatehouse-wsgi worker %s: %s" % (wid, spec))
     # On SIGUSR1 (a request over its timeout) every thread's stack goes to
     # stderr, which gatehouse logs, before gatehouse replaces this worker.
     faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
@@ -450,6 +476,9 @@ def main():
         while tb is not None and _internal(tb.tb_frame.f_code.co_filename):
             tb = tb.tb_next
         traceback.print_exception(type(e), e, tb)
+        # Which Python failed to import it, for the error gatehouse reports:
+        # python3 on PATH may not be the one with the application's packages.
+        print("%s%s (%s)" % (INTERPRETER_MARK, os.path.realpath(sys.executable), sys.version.split()[0]), file=sys.stderr)
         sys.stderr.flush()
         sys.exit(3)
     threaded = len(fds) > 1

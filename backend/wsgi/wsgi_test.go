@@ -934,3 +934,114 @@ func TestFailuresRateLimited(t *testing.T) {
 		t.Fatalf("after the interval:\n%s", strings.Join(got, "\n"))
 	}
 }
+
+// TestOutputLevels: what an application writes is logged at the level of
+// the event it belongs to, so --log-level warn keeps the tracebacks and
+// the timeout's stack dump that an ERROR line announces: stdout at INFO,
+// stderr and wsgi.errors at WARN, a Python traceback in either at ERROR,
+// and everything a worker writes once its stacks are being dumped at ERROR.
+func TestOutputLevels(t *testing.T) {
+	f := start(t, Config{Workers: 1, App: "apps:plain", Timeout: 400 * time.Millisecond})
+	c := client()
+	defer closeIdle(c)
+	for _, path := range []string{"/print", "/stderr-warning", "/stderr-traceback", "/errors-traceback", "/log"} {
+		if resp, _ := get(t, c, f.url+path); resp.StatusCode != 200 {
+			t.Fatalf("%s: %d", path, resp.StatusCode)
+		}
+	}
+	get(t, c, f.url+"/slow?s=10")
+	f.logs.WaitForWithin(t, "most recent call first", 2*time.Second)
+	f.logs.WaitForWithin(t, "caught and printed", time.Second)
+	f.logs.WaitForWithin(t, "logged to wsgi.errors", time.Second)
+	levels := map[string]string{
+		"printed to stdout":                 "INFO",
+		"a warning on stderr":               "WARN",
+		"second line":                       "WARN",
+		"Traceback (most recent call last)": "ERROR",
+		"ValueError: caught and printed":    "ERROR",
+		"KeyError: 'logged to wsgi.errors'": "ERROR",
+		"most recent call first":            "ERROR",
+		"apps.py":                           "ERROR",
+	}
+	lines := strings.Split(f.logs.String(), "\n")
+	for text, want := range levels {
+		found := false
+		for _, l := range lines {
+			if !strings.Contains(l, text) || strings.Contains(l, "wsgi application raised") {
+				continue
+			}
+			found = true
+			if !strings.Contains(l, "level="+want+" ") {
+				t.Errorf("%q logged as %s, want %s", text, l, want)
+			}
+		}
+		if !found {
+			t.Errorf("%q not logged:\n%s", text, f.logs.String())
+		}
+	}
+}
+
+// TestWorkerDeathLogged: a worker that dies during a request is logged with
+// how it ended (the signal, or its exit status), not as the EOF its pipe
+// gave, and its replacement's pid is logged when it is ready.
+func TestWorkerDeathLogged(t *testing.T) {
+	for _, c := range []struct{ path, exit string }{
+		{"/kill-self", "killed by signal 9 (killed)"},
+		{"/crash", "exit status 1"},
+	} {
+		t.Run(c.path, func(t *testing.T) {
+			f := start(t, Config{Workers: 1, App: "apps:plain"})
+			cl := client()
+			defer closeIdle(cl)
+			pid := f.pool.Stats().Workers[0].PID
+			if resp, _ := get(t, cl, f.url+c.path); resp.StatusCode != 502 {
+				t.Fatalf("%d", resp.StatusCode)
+			}
+			f.logs.WaitForWithin(t, "wsgi worker failed during a request", 2*time.Second)
+			f.logs.WaitForWithin(t, fmt.Sprintf("replaces=%d", pid), 5*time.Second)
+			logs := f.logs.String()
+			if strings.Contains(logs, "err=EOF") || !strings.Contains(logs, fmt.Sprintf("exit=%q", c.exit)) {
+				t.Errorf("want exit=%q, not err=EOF:\n%s", c.exit, logs)
+			}
+			now := f.pool.Stats().Workers[0].PID
+			if now == pid || !strings.Contains(logs, fmt.Sprintf("msg=\"wsgi worker replaced\" worker=1 pid=%d replaces=%d", now, pid)) {
+				t.Errorf("the replacement's pid %d is not logged:\n%s", now, logs)
+			}
+		})
+	}
+}
+
+// TestWorkerTitle: in ps a worker reads as what it is, not as the exec
+// one-liner that starts it: its name (comm, what top shows) and its command
+// line.
+func TestWorkerTitle(t *testing.T) {
+	f := start(t, Config{Workers: 1, App: "apps:plain"})
+	pid := f.pool.Stats().Workers[0].PID
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := strings.TrimRight(strings.ReplaceAll(string(cmdline), "\x00", " "), " ")
+	if strings.TrimSpace(string(comm)) != "gatehouse-wsgi" || line != "gatehouse-wsgi worker 1: apps:plain" {
+		t.Errorf("comm %q, cmdline %q", comm, line)
+	}
+}
+
+// TestImportErrorNamesInterpreter: when the application does not import,
+// the error says which Python tried (python3 on PATH may not be the one
+// with the application's packages) and how to choose another.
+func TestImportErrorNamesInterpreter(t *testing.T) {
+	dir, _ := filepath.Abs("testdata")
+	py := python(t)
+	_, err := Start(Config{App: "no_such_module:app", Python: py, Chdir: dir, Workers: 1,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	real, _ := filepath.EvalSymlinks(py)
+	if err == nil || !strings.Contains(err.Error(), "with the Python at "+real) ||
+		!strings.Contains(err.Error(), "--python") || !strings.Contains(err.Error(), "--venv") {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"gatehouse/config"
 	"gatehouse/internal/units"
+	"gatehouse/internal/upstreamspec"
 	"gatehouse/listen"
 	"gatehouse/proto/cookie"
 	shttp "gatehouse/serve/http1"
@@ -103,17 +104,32 @@ func buildVersion() string {
 
 // parseFlags parses args; -h/--help prints usage to stdout and returns errHelp.
 func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	if err := parseOnly(fs, args, stdout); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+// parseOnly parses args, printing the usage once: to stdout for -h/--help
+// (errHelp), to the flag set's output (stderr) for a mistake. The flag
+// package prints it itself on both, to its output, so its own call is
+// held back for this one.
+func parseOnly(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	usage := fs.Usage
+	fs.Usage = func() {}
 	err := fs.Parse(args)
+	fs.Usage = usage
 	if errors.Is(err, flag.ErrHelp) {
 		fs.SetOutput(stdout)
 		fs.Usage()
 		return errHelp
 	}
 	if err != nil {
+		fs.Usage()
 		return &usageError{err.Error()}
-	}
-	if fs.NArg() > 0 {
-		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
 	}
 	return nil
 }
@@ -128,36 +144,43 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 // configuration file it stands for (see toConfig), so that a flag and the file
 // mean the same thing; only flags given on the command line are set.
 type serveOptions struct {
-	config      string
-	http        stringList
-	https       stringList
-	certs       stringList // --cert, paired with --key in order
-	keys        stringList
-	tls         config.TLS // --https listeners' other keys
-	redirect    bool       // --redirect-https
-	acmeDomains stringList // --acme-domain
-	h2c         bool       // --h2c: every --http listener
-	hsts        string
-	unixMode    string
-	unixOwner   string
-	statics     stringList
-	demo        bool
-	wsgi        config.WSGI // --wsgi and the worker flags
-	wsgiEnv     stringList
-	php         string
-	fcgiPass    string
-	uwsgiPass   string
-	proxyPass   stringList // --proxy-pass, several: one pool
-	cgis        stringList
-	sockets     stringList // uwsgi-protocol listeners
-	sockAllow   stringList
-	xSendfile   string
-	xAccel      string
+	config                    string
+	http                      stringList
+	https                     stringList
+	certs                     stringList // --cert, paired with --key in order
+	keys                      stringList
+	tls                       config.TLS // --https listeners' other keys
+	redirect                  bool       // --redirect-https
+	acmeDomains               stringList // --acme-domain
+	h2c                       bool       // --h2c: every --http listener
+	hsts                      string
+	unixMode                  string
+	unixOwner                 string
+	statics                   stringList
+	demo                      bool
+	wsgi                      config.WSGI // --wsgi and the worker flags
+	wsgiEnv                   stringList
+	php                       string
+	fcgiPass                  string
+	uwsgiPass                 string
+	proxyPass                 stringList // --proxy-pass, several: one pool
+	proxyBalance, proxyHealth string     // --proxy-balance, --proxy-health: the pool's
+	cgis                      stringList
+	sockets                   stringList // uwsgi-protocol listeners
+	sockAllow                 stringList
+	xSendfile                 string
+	xAccel                    string
 	// request_buffering and response_buffering of every application route
 	reqBuffering, respBuffering bool
 	csrf, csrfTokens            bool // --csrf, --csrf-tokens
 	sessionStore, sessionKey    string
 	sessionPass                 stringList
+	compress                    bool          // --compress: every route
+	compressLevel               int           // --compress-level: gzip's
+	cacheControl                string        // --cache-control: every --static route
+	requestID                   bool          // --request-id: [request_id]
+	proxyProtocol               bool          // --proxy-protocol: every --http and --https listener
+	proxyFrom                   stringList    // --proxy-from
 	cfg                         config.Config // keys set by the flags below
 	fs                          *flag.FlagSet
 }
@@ -185,7 +208,11 @@ What to serve (at least one), or a whole configuration with --config:
   --proxy-pass URL       the HTTP server at URL (http://host:port, https://...,
                          unix:/path) serves /; repeated, requests are balanced
                          over them and a failing one is skipped
-  --cgi /prefix=DIR      the CGI scripts in DIR at /prefix (repeatable)
+  --proxy-balance POLICY round_robin (default), least_conn, ip_hash, first,
+                         random or random_two
+  --proxy-health PATH    check each --proxy-pass server with GET PATH
+  --cgi /prefix=DIR      the CGI scripts in DIR at /prefix (repeatable); with a
+                         FILE, that one script serves every path under /prefix
   --config FILE          a TOML configuration (see docs/config.md); no other flags
 
 Where to listen: --http ADDR (HTTP), --https ADDR (HTTPS, with --cert and
@@ -195,7 +222,7 @@ listeners redirect every request to the first --https one.
 
 SIGHUP restarts the WSGI workers one at a time without dropping a request, and
 reloads the TLS certificates from their files (a broken file keeps the old
-certificate, and the log says why).
+certificate, and the log says why). SIGUSR1 reopens the log files (logrotate).
 
 Flags:
 `
@@ -309,11 +336,19 @@ func serveFlags(o *serveOptions) *flag.FlagSet {
 	fs.StringVar(&o.php, "php", "", "serve the PHP site under `DIR` at / through php-fpm (see --fastcgi-pass)")
 	fs.StringVar(&o.fcgiPass, "fastcgi-pass", "", "FastCGI server `ADDR` (unix:/path or host:port) for --php, or alone the application at / (--php default "+server.DefaultPHPPass+")")
 	fs.Var(&o.proxyPass, "proxy-pass", "serve / by the HTTP server at `URL` (http://host:port, https://host:port or unix:/path); repeat it to balance over several")
+	fs.StringVar(&o.proxyBalance, "proxy-balance", "", "how --proxy-pass balances: `POLICY` round_robin (default), least_conn, ip_hash, first, random or random_two")
+	fs.StringVar(&o.proxyHealth, "proxy-health", "", "check each --proxy-pass server with a GET for `PATH` every 10 s; one that fails 3 in a row (or does not answer 2xx) gets no requests until it passes 2")
 	fs.StringVar(&o.uwsgiPass, "uwsgi-pass", "", "serve / by the uWSGI server at `ADDR` (unix:/path or host:port)")
-	fs.Var(&o.cgis, "cgi", "run the CGI scripts under DIR at /prefix: `/prefix=DIR` (repeatable)")
+	fs.Var(&o.cgis, "cgi", "run the CGI scripts under DIR at /prefix: `/prefix=DIR`; or /prefix=FILE, one script for every path under /prefix (its PATH_INFO), as Apache's ScriptAlias (repeatable)")
 	fs.StringVar(&o.xSendfile, "x-sendfile", "", "let the application at / answer X-Sendfile with a file under `DIR`")
 	fs.StringVar(&o.xAccel, "x-accel", "", "let the application at / answer X-Accel-Redirect: /prefix/name with DIR/name: `/prefix/=DIR`")
 	fs.BoolVar(&o.demo, "demo", false, "serve the built-in demo site at /")
+	fs.BoolVar(&o.compress, "compress", false, "compress responses of text types (HTML, CSS, JavaScript, JSON, ...) with zstd, brotli or gzip, as each client accepts")
+	fs.IntVar(&o.compressLevel, "compress-level", 0, "gzip `LEVEL` for --compress, 1 (fastest) to 9 (smallest) (default 5)")
+	fs.BoolVar(&o.proxyProtocol, "proxy-protocol", false, "take the --http and --https connections from load balancers that start each with a PROXY protocol header (HAProxy's send-proxy, v1 or v2); others are refused")
+	fs.Var(&o.proxyFrom, "proxy-from", "the load balancers' `ADDRESS` or prefix for --proxy-protocol (repeatable; default loopback only)")
+	fs.BoolVar(&o.requestID, "request-id", false, "give every request an ID in X-Request-ID, passed to the applications, sent back and logged (one a client sends is replaced)")
+	fs.StringVar(&o.cacheControl, "cache-control", "", "send Cache-Control: `VALUE` with the --static files, such as \"public, max-age=3600\"")
 	w := &o.wsgi
 	fs.StringVar(&w.App, "wsgi", "", "serve the WSGI application `MODULE:APP` at / (as gunicorn's argument)")
 	fs.IntVar(&w.Workers, "workers", 0, "WSGI worker processes (default: the number of CPUs)")
@@ -329,10 +364,11 @@ func serveFlags(o *serveOptions) *flag.FlagSet {
 	fs.Var(durOpt{&w.QueueTimeout, "10s"}, "queue-timeout", "how long a request may wait for a free WSGI worker; then 503")
 	fs.Var(durOpt{&w.StatsInterval, "0s"}, "stats-interval", "log a line of WSGI worker states this often (0s: never)")
 	fs.StringVar(&c.AccessLog.Path, "access-log", "-", "access log `FILE`; - for stderr, off for none")
-	fs.StringVar(&c.AccessLog.Format, "access-log-format", "combined", "access log `FORMAT`: combined or json")
+	fs.StringVar(&c.AccessLog.Format, "access-log-format", "combined", "access log `FORMAT`: combined, json, or a format of variables as nginx's log_format (\"$remote_addr $status $request_time $request_id\")")
 	fs.Var(sizeOpt{&c.AccessLog.Buffer, "0"}, "access-log-buffer", "collect this many access-log `BYTES` before writing (flushed every second; 0 writes each line)")
 	fs.StringVar(&c.Log.Level, "log-level", "info", "error log `LEVEL`: debug, info, warn or error")
 	fs.StringVar(&c.Log.Format, "log-format", "text", "error log `FORMAT`: text or json")
+	fs.StringVar(&c.Log.Path, "log-file", "", "error log `FILE` (default stderr); SIGUSR1 reopens it, and the access log's")
 	fs.Var(durOpt{&c.Server.Grace, "30s"}, "grace", "how long in-flight requests may finish after a shutdown signal (0s: no limit)")
 	fs.IntVar(&c.Server.MaxConns, "max-conns", 0, "refuse connections beyond this many open ones (0: no limit)")
 	fs.StringVar(&c.Server.Engine, "engine", "", "connection `ENGINE`: epoll (event loops; default on Linux) or goroutine")
@@ -423,6 +459,9 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 			l.RedirectHTTPS = o.redirect
 			l.H2C = o.h2c && !o.redirect
 		}
+		if flag != "socket" && o.proxyProtocol {
+			l.ProxyProtocol, l.ProxyFrom = true, o.proxyFrom
+		}
 		if network, rest := listen.Network(a); network == "unix" {
 			if rest == "" {
 				return usagef("--%s %q: a Unix socket needs a path", flag, a)
@@ -449,6 +488,9 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 			return nil, err
 		}
 	}
+	if len(o.proxyFrom) > 0 && !o.proxyProtocol {
+		return nil, usagef("--proxy-from applies to --proxy-protocol: add it")
+	}
 	if len(o.sockAllow) > 0 && len(o.sockets) == 0 {
 		return nil, usagef("--socket-allow applies to uwsgi listeners: add --socket ADDR")
 	}
@@ -467,6 +509,11 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 		prefix, dir, err := prefixDir("cgi", s)
 		if err != nil {
 			return nil, err
+		}
+		if fi, err := os.Stat(dir); err == nil && fi.Mode().IsRegular() {
+			// One program for every path under the prefix (ScriptAlias).
+			site.Route = append(site.Route, config.Route{Path: prefix, CGI: &config.CGI{Script: dir}})
+			continue
 		}
 		site.Route = append(site.Route, config.Route{Path: prefix, CGI: &config.CGI{Root: dir}})
 	}
@@ -495,12 +542,15 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 		site.Route = append(site.Route, config.Route{Path: "/", UWSGI: &config.UWSGI{Pass: o.uwsgiPass}})
 		app = &site.Route[len(site.Route)-1]
 	case len(o.proxyPass) > 0:
-		pass, err := proxyUpstream(&c, o.proxyPass)
+		pass, err := o.proxyUpstream(&c)
 		if err != nil {
 			return nil, err
 		}
 		site.Route = append(site.Route, config.Route{Path: "/", Proxy: &config.Proxy{Pass: pass}})
 		app = &site.Route[len(site.Route)-1]
+	}
+	if (o.proxyBalance != "" || o.proxyHealth != "") && len(o.proxyPass) == 0 {
+		return nil, usagef("--proxy-balance and --proxy-health apply to --proxy-pass: add it")
 	}
 	if o.wsgi.App != "" {
 		w := o.wsgi
@@ -561,6 +611,32 @@ func (o *serveOptions) toConfig() (*config.Config, error) {
 	}
 	if apps == 0 && (!o.reqBuffering || !o.respBuffering) {
 		return nil, usagef("--request-buffering and --response-buffering apply to applications: add --wsgi, --php, --fastcgi-pass, --uwsgi-pass, --proxy-pass or --cgi")
+	}
+	if o.requestID {
+		c.RequestID = &config.RequestID{}
+	}
+	if f := c.AccessLog.Format; strings.Contains(f, "$") {
+		// A format of its own: the file's formats table, under a name.
+		c.AccessLog.Formats = map[string]string{"custom": f}
+		c.AccessLog.Format = "custom"
+	}
+	if o.compressLevel != 0 && !o.compress {
+		return nil, usagef("--compress-level applies to --compress: add it")
+	}
+	if o.compress {
+		for i := range site.Route {
+			site.Route[i].Compress = &config.Compress{GzipLevel: o.compressLevel}
+		}
+	}
+	if o.cacheControl != "" {
+		if len(o.statics) == 0 {
+			return nil, usagef("--cache-control applies to --static files: add --static /prefix=DIR")
+		}
+		for i := range site.Route {
+			if s := site.Route[i].Static; s != nil {
+				s.CacheControl = o.cacheControl
+			}
+		}
 	}
 	if len(site.Route) == 0 {
 		return nil, usagef("nothing to serve: give --demo, --static /prefix=DIR, --wsgi MODULE:APP, --php DIR, --uwsgi-pass ADDR, --proxy-pass URL, --cgi /prefix=DIR or --config FILE (see gatehouse serve --help)")
@@ -726,15 +802,31 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	hups := make(chan os.Signal, 1)
 	signal.Notify(hups, syscall.SIGHUP)
 	defer signal.Stop(hups)
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
 	go func() {
 		for {
 			select {
 			case <-hups:
-				logger.Info("SIGHUP: reloading")
+				// Say what SIGHUP does, which is not yet what nginx's does:
+				// the configuration file is not read again.
+				what := "nothing restarts in place"
+				if r := built.Reloads(); len(r) > 0 {
+					what = strings.Join(r, " and ")
+				}
+				logger.Info("SIGHUP: " + what + "; the configuration is not re-read")
 				if err := built.Reload(); err != nil {
 					// Each part that failed has logged why, with its detail
 					// (a traceback): one line here, not the reason again.
 					logger.Warn("SIGHUP: reload incomplete; what failed keeps serving as it was")
+				}
+			case <-usr1:
+				// logrotate has renamed the log files: write to new ones.
+				if err := built.Reopen(); err != nil {
+					logger.Warn("SIGUSR1: a log file could not be reopened; it keeps its old file", "err", err)
+				} else {
+					logger.Info("SIGUSR1: log files reopened")
 				}
 			case <-done:
 				return
@@ -791,13 +883,8 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), checkUsage) }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fs.Usage()
-			return errHelp
-		}
-		return &usageError{err.Error()}
+	if err := parseOnly(fs, args, stdout); err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
@@ -832,16 +919,27 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 }
 
 // proxyUpstream turns the --proxy-pass URLs into a proxy route's pass: the
-// URL itself when there is one, else an [[upstream]] "proxy" of them all,
-// which balances over them (one scheme for all).
-func proxyUpstream(c *config.Config, urls []string) (string, error) {
-	if len(urls) == 1 {
+// URL itself when there is one and nothing else to say, else an
+// [[upstream]] "proxy" of them all, which balances over them (one scheme
+// for all) by --proxy-balance and checks them by --proxy-health.
+func (o *serveOptions) proxyUpstream(c *config.Config) (string, error) {
+	urls := o.proxyPass
+	if o.proxyBalance != "" && !upstreamspec.IsPolicy(o.proxyBalance) {
+		return "", usagef("--proxy-balance %q: want one of %s", o.proxyBalance, strings.Join(upstreamspec.Policies, ", "))
+	}
+	if o.proxyHealth != "" && (!strings.HasPrefix(o.proxyHealth, "/") || !upstreamspec.ValidPath(o.proxyHealth)) {
+		return "", usagef("--proxy-health %q: want a path such as /healthz", o.proxyHealth)
+	}
+	if len(urls) == 1 && o.proxyBalance == "" && o.proxyHealth == "" {
 		if _, err := config.ParseProxyPass(urls[0]); err != nil || !config.IsAddr(urls[0]) {
 			return "", usagef("--proxy-pass %q: want http://host:port, https://host:port or unix:/path", urls[0])
 		}
 		return urls[0], nil
 	}
-	u := config.Upstream{Name: "proxy", Kind: "http"}
+	u := config.Upstream{Name: "proxy", Kind: "http", Balance: o.proxyBalance}
+	if o.proxyHealth != "" {
+		u.Health = &config.UpstreamHealth{Kind: "http", Path: o.proxyHealth}
+	}
 	for i, s := range urls {
 		pp, err := config.ParseProxyPass(s)
 		if err != nil || pp.Upstream != "" {

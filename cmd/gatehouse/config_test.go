@@ -88,6 +88,10 @@ func TestDocsExamples(t *testing.T) {
 		for _, m := range regexp.MustCompile(`(?:root|chdir|dir) = "([^"]+)"`).FindAllStringSubmatch(text, -1) {
 			os.MkdirAll(m[1], 0o755)
 		}
+		for _, m := range regexp.MustCompile(`script = "(`+regexp.QuoteMeta(tmp)+`[^"]+)"`).FindAllStringSubmatch(text, -1) {
+			os.MkdirAll(filepath.Dir(m[1]), 0o755)
+			os.WriteFile(m[1], []byte("#!/bin/sh\n"), 0o755)
+		}
 		for _, m := range regexp.MustCompile(`"(`+regexp.QuoteMeta(tmp)+`[^"]+\.html)"`).FindAllStringSubmatch(text, -1) {
 			os.MkdirAll(filepath.Dir(m[1]), 0o755)
 			os.WriteFile(m[1], []byte("<h1>error</h1>"), 0o644)
@@ -208,5 +212,47 @@ addr = "127.0.0.1:8000"
 		if _, _, err := runCLI(append([]string{"serve"}, bad...)...); exitCode(err) != 2 {
 			t.Errorf("serve %v: %v, want a usage error", bad, err)
 		}
+	}
+}
+
+// --compress, --compress-level and --cache-control build the keys of the
+// file; the last two need what they apply to.
+func TestCompressFlagsMeanTheFile(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"--static", "/=" + dir, "--compress", "--compress-level", "1", "--cache-control", "public, max-age=60"}
+	file := `
+[[listen]]
+addr = "127.0.0.1:8000"
+[[site]]
+  [[site.route]]
+  path = "/"
+  static = { root = "` + dir + `", cache_control = "public, max-age=60" }
+  compress = { gzip_level = 1 }
+`
+	flagsMeanFile(t, args, file, true)
+	for _, args := range [][]string{{"--demo", "--compress-level", "3"}, {"--demo", "--cache-control", "no-cache"}, {"--static", "/=" + dir, "--compress", "--compress-level", "10"}} {
+		if _, _, err := runCLI(append([]string{"serve"}, args...)...); exitCode(err) != 2 {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+}
+
+// --proxy-protocol and --proxy-from set the keys of every HTTP listener.
+func TestProxyProtocolFlagsMeanTheFile(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"--http", ":8000", "--static", "/=" + dir, "--proxy-protocol", "--proxy-from", "10.0.0.0/8", "--proxy-from", "192.0.2.7"}
+	file := `
+[[listen]]
+addr = ":8000"
+proxy_protocol = true
+proxy_from = ["10.0.0.0/8", "192.0.2.7"]
+[[site]]
+  [[site.route]]
+  path = "/"
+  static = { root = "` + dir + `" }
+`
+	flagsMeanFile(t, args, file, true)
+	if _, _, err := runCLI("serve", "--demo", "--proxy-from", "10.0.0.1"); exitCode(err) != 2 {
+		t.Errorf("--proxy-from alone: %v", err)
 	}
 }

@@ -96,11 +96,18 @@ func TestChromium(t *testing.T) {
 
 	do("load the page", chromedp.Navigate(site+"/"), chromedp.WaitVisible("#name"))
 	do("log in", chromedp.SendKeys("#name", "alice"), chromedp.Click("#enter"))
-	page(p.addr + "/")
-	do("the page after the login", chromedp.WaitVisible("#user"))
-	user, err := chromedp.Run(bctx, chromedp.Text("#user"))
-	if err != nil || user != "alice" {
-		t.Fatalf("after the login the page says %q (%v): the session cookie did not stick", user, err)
+	// The login lands on "/" again, as the page before it: wait for the
+	// new page's text, not the URL, which the old page has too.
+	var user string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		page(p.addr + "/")
+		user, err = chromedp.Run(bctx, chromedp.Text("#user"))
+		if err == nil && user == "alice" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the login the page says %q (%v): the session cookie did not stick\n%s", user, err, p.stderr.String())
+		}
 	}
 	do("comment", chromedp.SendKeys("#text", "hello from chromium"), chromedp.Click("#send"))
 	if saved := page("/comment"); strings.TrimSpace(saved) != "saved 1" {

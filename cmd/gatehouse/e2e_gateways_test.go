@@ -252,6 +252,21 @@ func TestCGIFlag(t *testing.T) {
 	}
 }
 
+// One script for a whole prefix (--cgi /prefix=FILE, Apache's ScriptAlias):
+// SCRIPT_NAME is the prefix, PATH_INFO the rest, as cgit expects.
+func TestCGIScriptFlag(t *testing.T) {
+	p := start(t, "--cgi", "/git="+filepath.Join(testdataDir(t, "cgi-bin"), "env.sh"))
+	for _, c := range []struct{ target, info string }{{"/git/repo.git/tree/src?h=main", "/repo.git/tree/src"}, {"/git/", "/"}} {
+		out, _, err := curl(t, "http://"+p.addr+c.target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := lines(out); v["SCRIPT_NAME"] != "/git" || v["PATH_INFO"] != c.info {
+			t.Errorf("%s: SCRIPT_NAME %q, PATH_INFO %q", c.target, v["SCRIPT_NAME"], v["PATH_INFO"])
+		}
+	}
+}
+
 // The gateway flags build the routes and listeners of the equivalent file.
 func TestGatewayFlagsMeanTheFile(t *testing.T) {
 	dir := t.TempDir()

@@ -35,12 +35,12 @@ func pythonHTTPServerIn(t *testing.T, name string) (addr, dir string, p *testuti
 }
 
 // The issue's done-when: serve --proxy-pass twice balances a real app
-// (Python's http.server), and when one of them dies the requests go on,
-// to the other, without an error reaching a client.
+// (Python's http.server) with health checks, and when one of them dies the
+// requests go on, to the other, without an error reaching a client.
 func TestProxyPassBalancesAndFailsOver(t *testing.T) {
 	a, pa := pythonHTTPServer(t, "a")
 	b, _ := pythonHTTPServer(t, "b")
-	p := start(t, "--proxy-pass", "http://"+a, "--proxy-pass", "http://"+b)
+	p := start(t, "--proxy-pass", "http://"+a, "--proxy-pass", "http://"+b, "--proxy-health", "/who.txt")
 	seen := map[string]int{}
 	for i := 0; i < 10; i++ {
 		out, _, err := curl(t, "http://"+p.addr+"/who.txt")
@@ -251,7 +251,24 @@ addrs = ["a.internal:443", "b.internal:8443"]
   path = "/"
   proxy = { pass = "proxy" }
 `, true)
+	flagsMeanFile(t, []string{"--proxy-pass", "unix:/run/app.sock", "--proxy-balance", "least_conn", "--proxy-health", "/healthz", "--http", "127.0.0.1:8000"}, `
+[[listen]]
+addr = "127.0.0.1:8000"
+[[upstream]]
+name = "proxy"
+kind = "http"
+addrs = ["unix:/run/app.sock"]
+balance = "least_conn"
+health = { kind = "http", path = "/healthz" }
+[[site]]
+  [[site.route]]
+  path = "/"
+  proxy = { pass = "proxy" }
+`, true)
 	for _, bad := range [][]string{
+		{"--proxy-pass", "http://127.0.0.1:1", "--proxy-balance", "weighted"},         // no such policy
+		{"--proxy-pass", "http://127.0.0.1:1", "--proxy-health", "healthz"},           // not a path
+		{"--demo", "--proxy-health", "/healthz"},                                      // no --proxy-pass
 		{"--proxy-pass", "http://127.0.0.1:1", "--proxy-pass", "https://127.0.0.1:2"}, // two schemes
 		{"--proxy-pass", "app"},                          // a name, not a URL
 		{"--proxy-pass", "http://127.0.0.1:1/api"},       // a path

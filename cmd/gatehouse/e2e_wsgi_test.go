@@ -66,6 +66,12 @@ func TestWSGIServeReloadDrain(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// The log says what SIGHUP did: here only the workers restart, and the
+	// configuration is not read again.
+	if logs := p.stderr.String(); strings.Contains(logs, "SIGHUP: reloading") ||
+		!strings.Contains(logs, "SIGHUP: restarting the WSGI workers; the configuration is not re-read") {
+		t.Errorf("SIGHUP's line:\n%s", logs)
+	}
 	after := workerPIDs(t, p.addr, 2)
 	for pid := range after {
 		if before[pid] {

@@ -231,3 +231,24 @@ func TestCommandLine(t *testing.T) {
 		})
 	}
 }
+
+// TestHelpOnce: --help prints its text once, to stdout; stderr stays empty
+// (the flag package prints usage itself on -h, which once doubled it there).
+// A mistaken flag still prints the usage, once, to stderr.
+func TestHelpOnce(t *testing.T) {
+	for _, args := range [][]string{{"serve", "--help"}, {"serve", "-h"}, {"version", "--help"}, {"check", "--help"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			stdout, stderr, err := runCLI(args...)
+			if exitCode(err) != 0 || stderr != "" || stdout == "" {
+				t.Fatalf("exit %d, stdout %d bytes, stderr:\n%s", exitCode(err), len(stdout), stderr)
+			}
+			if n := strings.Count(stdout, "Usage:"); n != 1 {
+				t.Fatalf("Usage: printed %d times:\n%s", n, stdout)
+			}
+		})
+	}
+	stdout, stderr, err := runCLI("serve", "--nope")
+	if exitCode(err) != 2 || stdout != "" || strings.Count(stderr, "Usage:") != 1 {
+		t.Fatalf("a bad flag: exit %d, stdout %q, stderr:\n%s", exitCode(err), stdout, stderr)
+	}
+}

@@ -74,6 +74,7 @@ type conn struct {
 
 	proto any
 	word  int64
+	pp    *engine.ProxyProtocol // loop: a PROXY header is still to come
 }
 
 var _ engine.EventConn = (*conn)(nil)

@@ -356,6 +356,10 @@ func (l *loop) event(fd int, ev uint32) {
 // service moves a connection the loop holds along: send queued output, close it
 // if asked, read and parse if bytes wait and the output is under the bound.
 func (l *loop) service(c *conn) {
+	if c.pp != nil {
+		l.readProxy(c)
+		return
+	}
 	if c.queued() > 0 {
 		if err := c.flushQueue(); err != nil {
 			l.closeNow(c)
@@ -453,6 +457,12 @@ func (l *loop) fire(c *conn) {
 		if r != 0 && r <= now {
 			c.rdl.Store(0)
 			if c.closeWant.Load() {
+				l.closeNow(c)
+				return
+			}
+			if c.pp != nil {
+				l.srv.logger().Warn("proxy protocol: connection refused", "remote", c.remote,
+					"reason", "no whole header within "+c.pp.Wait().String())
 				l.closeNow(c)
 				return
 			}

@@ -69,7 +69,8 @@ type listener struct {
 	// fds[i], or fds[0] when there is only one.
 	fds  []int
 	l    net.Listener
-	h    engine.EventHandler // the protocol of the connections it accepts
+	h    engine.EventHandler   // the protocol of the connections it accepts
+	pp   *engine.ProxyProtocol // non-nil: each connection starts with a PROXY header
 	unix bool
 	refs sync.WaitGroup // loops that still watch it
 	stop chan struct{}
@@ -169,6 +170,13 @@ func (s *Server) Serve(l net.Listener) error { return s.ServeHandler(l, s.Handle
 // accepts, instead of s.Handler: one engine, its loops and its workers, for
 // listeners that speak different protocols or serve different sites.
 func (s *Server) ServeHandler(l net.Listener, h engine.EventHandler) error {
+	return s.ServeProxied(l, h, nil)
+}
+
+// ServeProxied is ServeHandler for a listener whose connections each start
+// with a PROXY protocol header (pp; nil: none): the loop reads it before
+// the protocol sees the connection (see engine.ProxyProtocol).
+func (s *Server) ServeProxied(l net.Listener, h engine.EventHandler, pp *engine.ProxyProtocol) error {
 	if h == nil {
 		return errors.New("epoll: no handler")
 	}
@@ -191,7 +199,7 @@ func (s *Server) ServeHandler(l net.Listener, h engine.EventHandler) error {
 		return derr
 	}
 	syscall.SetNonblock(fd, true)
-	ln := &listener{fds: []int{fd}, l: l, h: h, unix: l.Addr().Network() == "unix", stop: make(chan struct{})}
+	ln := &listener{fds: []int{fd}, l: l, h: h, pp: pp, unix: l.Addr().Network() == "unix", stop: make(chan struct{})}
 	if s.ReusePort && !ln.unix && len(s.loops) > 1 {
 		for range len(s.loops) - 1 {
 			nfd, err := reusePortSocket(fd)
@@ -374,6 +382,14 @@ func (l *loop) open(ln *listener, fd int, sa syscall.Sockaddr) {
 		}
 		syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
 	}
+	if ln.pp != nil {
+		if !ln.pp.Allowed(c.remote) {
+			s.logger().Warn("proxy protocol: connection refused", "remote", c.remote, "reason", engine.ErrUntrusted)
+			syscall.Close(fd)
+			return
+		}
+		c.pp = ln.pp
+	}
 	if err := syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, fd, &syscall.EpollEvent{Events: connEvents, Fd: int32(fd)}); err != nil {
 		syscall.Close(fd)
 		return
@@ -385,7 +401,42 @@ func (l *loop) open(ln *listener, fd int, sa syscall.Sockaddr) {
 	c.inTable = true
 	s.nconns.Add(1)
 	l.accepted.Add(1)
+	if c.pp != nil {
+		// The header first, within its timeout; the protocol opens the
+		// connection once it is read (readProxy). Idle meanwhile: a
+		// shutdown closes it, as a connection that has sent nothing.
+		c.idle.Store(true)
+		c.rdl.Store(time.Now().UnixNano() + int64(c.pp.Wait()))
+		l.fileDeadline(c)
+		l.readProxy(c)
+		return
+	}
 	l.apply(c, c.h.OnOpen(c))
+}
+
+// readProxy reads a PROXY header that may have arrived. Once it is whole,
+// the connection takes the client's addresses and the protocol opens it;
+// a malformed header closes it, with a log line.
+func (l *loop) readProxy(c *conn) {
+	h, done, err := engine.PeekHeader(c.fd)
+	if err != nil {
+		l.srv.logger().Warn("proxy protocol: connection refused", "remote", c.remote, "reason", err)
+		l.closeNow(c)
+		return
+	}
+	if !done {
+		return
+	}
+	c.pp = nil
+	c.rdl.Store(0)
+	c.idle.Store(false)
+	if !h.Local {
+		c.remote, c.local = h.Source, h.Dest
+	}
+	l.apply(c, c.h.OnOpen(c))
+	if c.owner.Load() == ownLoop && !c.closeWant.Load() {
+		l.service(c) // what followed the header may be here already
+	}
 }
 
 func addrPort(sa syscall.Sockaddr) netip.AddrPort {

@@ -34,6 +34,11 @@ func (s *Server) Serve(l net.Listener) error { return ErrUnsupported }
 // ServeHandler returns ErrUnsupported.
 func (s *Server) ServeHandler(l net.Listener, h engine.EventHandler) error { return ErrUnsupported }
 
+// ServeProxied returns ErrUnsupported.
+func (s *Server) ServeProxied(l net.Listener, h engine.EventHandler, pp *engine.ProxyProtocol) error {
+	return ErrUnsupported
+}
+
 // Shutdown returns nil: nothing runs.
 func (s *Server) Shutdown(ctx context.Context) error { return nil }
 

@@ -35,6 +35,8 @@ func layer(pkg string) (int, bool) {
 		return 1, true
 	case p == "listen", p == "tlsconf", p == "engine", p == "resolver", p == "web/nethttp", p == "web/webtest", p == "web/webcgi", p == "store":
 		return 2, true
+	case p == "middleware/requestid": // its slot is read by other middleware: the header rules, the access log
+		return 3, true
 	case p == "engine/epoll", strings.HasPrefix(p, "serve/"), p == "route", p == "upstream", p == "upstream/relay", p == "middleware/session", p == "middleware/realip":
 		return 3, true
 	case strings.HasPrefix(p, "middleware/"), strings.HasPrefix(p, "backend/"):

@@ -1,5 +1,5 @@
 // Package accesslog writes one line per finished exchange, in nginx's "combined"
-// format or as JSON. It is plugged into the server (web.AccessLogger) rather than
+// format, as JSON, or in a format of the configuration's own (ParseLayout). It is plugged into the server (web.AccessLogger) rather than
 // wrapping handlers, so it also records requests refused before any handler ran
 // and the status of error pages rendered after a handler returned.
 package accesslog
@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"gatehouse/middleware/requestid"
 	"gatehouse/web"
 )
 
@@ -23,6 +24,9 @@ const (
 	Combined Format = iota
 	// JSON writes one JSON object per line.
 	JSON
+	// Custom writes Options.Layout, a format of the configuration's own
+	// (nginx's log_format; see ParseLayout).
+	Custom
 )
 
 // ParseFormat turns "combined" or "json" into a Format.
@@ -39,6 +43,8 @@ func ParseFormat(s string) (Format, bool) {
 // Options configure a Logger.
 type Options struct {
 	Format Format
+	// Layout is the format of Custom.
+	Layout *Layout
 	// Buffer is how many bytes to collect before writing. 0 writes every line
 	// at once. Default for New: 0.
 	Buffer int
@@ -121,9 +127,12 @@ func (l *Logger) Close() error {
 func (l *Logger) LogAccess(e *web.AccessEntry) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.opt.Format == JSON {
+	switch {
+	case l.opt.Format == JSON:
 		l.line = appendJSON(l.line[:0], e)
-	} else {
+	case l.opt.Format == Custom && l.opt.Layout != nil:
+		l.line = l.opt.Layout.appendLine(l.line[:0], e)
+	default:
 		l.line = appendCombined(l.line[:0], e)
 	}
 	if l.opt.Buffer <= 0 {
@@ -216,6 +225,11 @@ func appendJSON(dst []byte, e *web.AccessEntry) []byte {
 		dst = appendJSONString(dst, r.Header.Peek("Referer"))
 		dst = append(dst, `,"user_agent":`...)
 		dst = appendJSONString(dst, r.Header.Peek("User-Agent"))
+		if id := requestid.Get(r); id != "" {
+			dst = append(dst, `,"request_id":"`...)
+			dst = append(dst, id...) // checked: nothing to escape
+			dst = append(dst, '"')
+		}
 	}
 	dst = append(dst, `,"status":`...)
 	dst = strconv.AppendInt(dst, int64(e.Status), 10)

@@ -95,7 +95,10 @@ func Build(r *Request, m *Mount, set func(name, value string)) error {
 		set("SCRIPT_FILENAME", m.ScriptFilename)
 	}
 	name, port := splitHostPort(string(r.Host))
-	if name == "" && r.Local.IsValid() {
+	// An unspecified local address is a port known without its address
+	// (a uwsgi front end that sends SERVER_PORT, not SERVER_ADDR).
+	knownAddr := r.Local.IsValid() && !r.Local.Addr().IsUnspecified()
+	if name == "" && knownAddr {
 		name = r.Local.Addr().String()
 	}
 	if port == "" {
@@ -108,7 +111,7 @@ func Build(r *Request, m *Mount, set func(name, value string)) error {
 	}
 	set("SERVER_NAME", name)
 	set("SERVER_PORT", port)
-	if r.Local.IsValid() {
+	if knownAddr {
 		set("SERVER_ADDR", r.Local.Addr().String())
 	}
 	if r.Remote.IsValid() {

@@ -253,3 +253,28 @@ func FuzzBuild(f *testing.F) {
 		_ = err
 	})
 }
+
+// TestPortWithoutAddress: a local address that is unspecified stands for a
+// port known without its address (a uwsgi front end that sends SERVER_PORT
+// and no SERVER_ADDR): SERVER_PORT is that port when the Host has none, and
+// neither SERVER_ADDR nor SERVER_NAME is made from the unspecified address.
+func TestPortWithoutAddress(t *testing.T) {
+	for _, c := range []struct {
+		host, name, port string
+	}{
+		{"example.com", "example.com", "8081"},
+		{"example.com:9000", "example.com", "9000"},
+		{"", "", "8081"},
+	} {
+		r := base()
+		r.Host, r.Fields = []byte(c.host), nil
+		r.Local = netip.AddrPortFrom(netip.IPv4Unspecified(), 8081)
+		env, _, err := build(t, r, &Mount{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := env["SERVER_ADDR"]; ok || env["SERVER_NAME"] != c.name || env["SERVER_PORT"] != c.port {
+			t.Errorf("host %q: SERVER_ADDR %q, SERVER_NAME %q, SERVER_PORT %q", c.host, env["SERVER_ADDR"], env["SERVER_NAME"], env["SERVER_PORT"])
+		}
+	}
+}

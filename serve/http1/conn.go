@@ -476,8 +476,16 @@ func (c *conn) serveRequest() bool {
 			// sees it is incomplete.
 			c.resp.closeAfter = true
 			c.resp.abort = true
-			c.log().Log(context.Background(), failLevel(err), "handler failed after responding", "remote", c.remote,
-				"method", method, "target", string(h.Target), "err", err)
+			if c.resp.werr != nil {
+				// The client stopped taking the response (a reset, a broken
+				// pipe): the client's doing, not a fault of the server or the
+				// application, so not an error (nginx logs it at info).
+				c.log().Info("response cut short: the client went away", "remote", c.remote,
+					"method", method, "target", string(h.Target), "err", err)
+			} else {
+				c.log().Log(context.Background(), failLevel(err), "handler failed after responding", "remote", c.remote,
+					"method", method, "target", string(h.Target), "err", err)
+			}
 		} else {
 			status := web.StatusOf(err)
 			if status >= 500 && early == nil {

@@ -1,9 +1,11 @@
 package http1_test
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -713,6 +715,37 @@ func TestHandlerErrors(t *testing.T) {
 		}
 		ts.logs.WaitFor(t, "handler failed after responding")
 		ts.logs.WaitFor(t, "upstream 10.0.0.1 refused") // the cause is logged, not sent
+	})
+}
+
+// A client that resets the connection in the middle of a large response
+// is logged at INFO as gone, not as the handler's failure at ERROR: it is
+// the client's doing (a closed tab, a cancelled download).
+func TestClientGoneMidResponseIsNotAnError(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e string) {
+		chunk := bytes.Repeat([]byte("x"), 64<<10)
+		h := web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error {
+			w.Header().Set("Content-Length", strconv.Itoa(256*len(chunk)))
+			for i := 0; i < 256; i++ {
+				if _, err := w.Write(chunk); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		ts := startServer(t, e, h, shttp.Config{})
+		nc, err := net.Dial("tcp", ts.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc.Write([]byte("GET /big HTTP/1.1\r\nHost: a\r\n\r\n"))
+		io.ReadFull(nc, make([]byte, 4096))
+		nc.(*net.TCPConn).SetLinger(0) // close with a reset
+		nc.Close()
+		ts.logs.WaitFor(t, "response cut short: the client went away")
+		if out := ts.logs.String(); strings.Contains(out, "handler failed") || strings.Contains(out, "level=ERROR") {
+			t.Fatalf("a client's departure logged as an error:\n%s", out)
+		}
 	})
 }
 

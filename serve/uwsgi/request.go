@@ -18,11 +18,23 @@ var (
 	errTarget        = &web.Error{Status: 400, Err: errors.New("REQUEST_URI missing or invalid")}
 	errHost          = &web.Error{Status: 400, Err: errors.New("invalid HTTP_HOST")}
 	errLength        = &web.Error{Status: 400, Err: errors.New("invalid CONTENT_LENGTH")}
-	errDuplicate     = &web.Error{Status: 400, Err: errors.New("duplicate request variable")}
-	errFieldName     = &web.Error{Status: 400, Err: errors.New("HTTP_ variable that is no field name")}
-	errFieldValue    = &web.Error{Status: 400, Err: errors.New("control character in a variable's value")}
-	errBodyTooLarge  = &web.Error{Status: 413, Err: errors.New("CONTENT_LENGTH over the body limit")}
+	// A second REQUEST_METHOD, REQUEST_URI, QUERY_STRING or CONTENT_LENGTH
+	// is how one front end's view of a request differs from the next one's
+	// (which resource, which action, where the body ends: request
+	// smuggling), so it is refused, naming the variable; the others are
+	// resolved as uWSGI does, the last one winning (see buildRequest).
+	errDupMethod    = dupError("REQUEST_METHOD")
+	errDupURI       = dupError("REQUEST_URI")
+	errDupQuery     = dupError("QUERY_STRING")
+	errDupLength    = dupError("CONTENT_LENGTH")
+	errFieldName    = &web.Error{Status: 400, Err: errors.New("HTTP_ variable that is no field name")}
+	errFieldValue   = &web.Error{Status: 400, Err: errors.New("control character in a variable's value")}
+	errBodyTooLarge = &web.Error{Status: 413, Err: errors.New("CONTENT_LENGTH over the body limit")}
 )
+
+func dupError(name string) *web.Error {
+	return &web.Error{Status: 400, Err: errors.New("duplicate request variable " + name)}
+}
 
 // facts are the variables a request is made from; the rest are fields or ignored.
 type facts struct {
@@ -30,6 +42,7 @@ type facts struct {
 	https, scheme, host, serverName                                []byte
 	remoteAddr, remotePort, serverAddr, serverPort                 []byte
 	hasURI, hasQuery, hasHost                                      bool
+	lastHost                                                       int    // the index of the HTTP_HOST that counts
 	authority                                                      []byte // an absolute-form REQUEST_URI's
 }
 
@@ -38,24 +51,28 @@ type facts struct {
 // answer the request gets instead of the handler's.
 func (c *conn) buildRequest() error {
 	var f facts
-	var dup bool
+	var dup *web.Error
 	var magic []byte
-	seen := func(dst *[]byte, v []byte) {
-		if *dst != nil {
-			dup = true
+	// once takes a variable that must come once: a second one is refused.
+	once := func(dst *[]byte, v []byte, e *web.Error) {
+		if *dst != nil && dup == nil {
+			dup = e
 		}
 		*dst = v
 	}
 	// Every variable's name is matched here once; fields are added below.
-	for _, v := range c.pkt.Vars {
+	// A variable sent twice takes its last value, as in uWSGI (nginx sends
+	// HTTP_HOST twice behind "uwsgi_param HTTP_HOST $http_host;"), except
+	// those that once refuses.
+	for i, v := range c.pkt.Vars {
 		switch string(v.Key) { // the compiler does not allocate for this switch
 		case "REQUEST_METHOD":
-			seen(&f.method, v.Value)
+			once(&f.method, v.Value, errDupMethod)
 		case "REQUEST_URI":
-			seen(&f.uri, v.Value)
+			once(&f.uri, v.Value, errDupURI)
 			f.hasURI = true
 		case "QUERY_STRING":
-			seen(&f.query, v.Value)
+			once(&f.query, v.Value, errDupQuery)
 			f.hasQuery = true
 		case "SCRIPT_NAME":
 			f.scriptName = v.Value
@@ -64,16 +81,15 @@ func (c *conn) buildRequest() error {
 		case "SERVER_PROTOCOL":
 			f.proto = v.Value
 		case "CONTENT_LENGTH":
-			seen(&f.length, v.Value)
+			once(&f.length, v.Value, errDupLength)
 		case "CONTENT_TYPE":
-			seen(&f.ctype, v.Value)
+			f.ctype = v.Value
 		case "HTTPS":
 			f.https = v.Value
 		case "REQUEST_SCHEME":
 			f.scheme = v.Value
 		case "HTTP_HOST":
-			seen(&f.host, v.Value)
-			f.hasHost = true
+			f.host, f.hasHost, f.lastHost = v.Value, true, i
 		case "SERVER_NAME":
 			f.serverName = v.Value
 		case "REMOTE_ADDR":
@@ -107,6 +123,13 @@ func (c *conn) buildRequest() error {
 	}
 	conn.Remote = addrPort(f.remoteAddr, f.remotePort)
 	conn.Local = addrPort(f.serverAddr, f.serverPort)
+	if !conn.Local.IsValid() {
+		// nginx's stock uwsgi_params send SERVER_PORT but no SERVER_ADDR:
+		// the port the request came to nginx on is still known, and is
+		// the application's SERVER_PORT (an unspecified address stands
+		// for the one not sent; proto/cgienv sends no SERVER_ADDR for it).
+		conn.Local = portOnly(f.serverPort)
+	}
 
 	// The method, interned so handlers compare constants.
 	var err error
@@ -175,10 +198,8 @@ func (c *conn) buildRequest() error {
 			head.ContentLength = n
 		}
 	}
-	if dup && err == nil {
-		// A second REQUEST_URI or CONTENT_LENGTH is how one front end's view
-		// of a request differs from the next one's.
-		err = errDuplicate
+	if dup != nil && err == nil {
+		err = dup
 	}
 
 	c.body.reset(head.ContentLength)
@@ -203,7 +224,7 @@ func (c *conn) addFields(f *facts) error {
 		c.names = make([]byte, 0, int(c.pkt.Size))
 	}
 	c.names = c.names[:0]
-	for _, v := range c.pkt.Vars {
+	for i, v := range c.pkt.Vars {
 		key := v.Key
 		if len(key) <= 5 || string(key[:5]) != "HTTP_" {
 			continue
@@ -211,6 +232,10 @@ func (c *conn) addFields(f *facts) error {
 		switch string(key[5:]) {
 		case "PROXY":
 			continue // httpoxy: no handler or gateway below ever sees a Proxy field
+		case "HOST":
+			if i != f.lastHost {
+				continue // one Host field, the last HTTP_HOST's
+			}
 		case "CONTENT_LENGTH", "TRANSFER_ENCODING", "CONTENT_TYPE":
 			continue // framing is CONTENT_LENGTH's; the type is CONTENT_TYPE's
 		}
@@ -286,6 +311,17 @@ func addrPort(addr, port []byte) netip.AddrPort {
 		p = 0
 	}
 	return netip.AddrPortFrom(a.Unmap(), uint16(p))
+}
+
+// portOnly is the local address of a request whose front end sent its port
+// and not its address: the unspecified IPv4 address with that port; zero
+// when the port is absent, malformed or 0.
+func portOnly(port []byte) netip.AddrPort {
+	p, err := strconv.ParseUint(bytesconv.String(port), 10, 16)
+	if err != nil || p == 0 {
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(p))
 }
 
 // splitTarget checks a request-target and splits it as the HTTP parser does

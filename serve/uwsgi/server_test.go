@@ -303,9 +303,10 @@ func TestRefused(t *testing.T) {
 		{"bad host", set(base, "HTTP_HOST", "a b"), 400, "HTTP_HOST"},
 		{"bad length", set(base, "CONTENT_LENGTH", "-1"), 400, "CONTENT_LENGTH"},
 		{"length over the limit", set(base, "CONTENT_LENGTH", "101"), 413, "body limit"},
-		{"two lengths", append(set(base, "CONTENT_LENGTH", "1"), "CONTENT_LENGTH", "2"), 400, "duplicate"},
-		{"two hosts", append(base, "HTTP_HOST", "other.test"), 400, "duplicate"},
-		{"two targets", append(base, "REQUEST_URI", "/admin"), 400, "duplicate"},
+		{"two lengths", append(set(base, "CONTENT_LENGTH", "1"), "CONTENT_LENGTH", "2"), 400, "duplicate request variable CONTENT_LENGTH"},
+		{"two targets", append(base, "REQUEST_URI", "/admin"), 400, "duplicate request variable REQUEST_URI"},
+		{"two methods", append(base, "REQUEST_METHOD", "DELETE"), 400, "duplicate request variable REQUEST_METHOD"},
+		{"two queries", append(base, "QUERY_STRING", "admin=1"), 400, "duplicate request variable QUERY_STRING"},
 		{"field name", append(base, "HTTP_X-Y", "1"), 400, "no field name"},
 		{"CR in a field", append(base, "HTTP_X", "a\rb"), 400, "control character"},
 		{"NUL in content type", set(base, "CONTENT_TYPE", "a\x00"), 400, "control character"},
@@ -649,5 +650,56 @@ func TestWatchPeerGone(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("access log has %d entries, want 2", n)
 		}
+	}
+}
+
+// TestDuplicateVariables: uWSGI takes the last of a variable sent twice,
+// which nginx does whenever a uwsgi_param names one uwsgi_params (or the
+// request's own fields) already sent, as the common
+// "uwsgi_param HTTP_HOST $http_host;" after "include uwsgi_params;" does.
+// Those whose value only describes the request are resolved the same way;
+// the ones that decide which request it is (method, target, query, body
+// length) are refused (see TestRefused).
+func TestDuplicateVariables(t *testing.T) {
+	var got seen
+	addr, _ := start(t, "tcp", recorder(&got), uwsgi.Config{})
+	base := nginxVars("GET", "/", "HTTP_USER_AGENT", "ua")
+	base = base[:len(base):len(base)] // each case's append copies
+	cases := []struct {
+		name   string
+		vars   []string
+		host   string
+		local  string
+		fields string
+	}{
+		{"HTTP_HOST again, as uwsgi_param HTTP_HOST $http_host", append(base, "HTTP_HOST", "example.test"),
+			"example.test", "0.0.0.0:8080", "User-Agent: ua|Host: example.test"},
+		{"HTTP_HOST again, another value: the last", append(base, "HTTP_HOST", "other.test"),
+			"other.test", "0.0.0.0:8080", "User-Agent: ua|Host: other.test"},
+		{"SERVER_PORT again", append(base, "SERVER_PORT", "8443"),
+			"example.test", "0.0.0.0:8443", "Host: example.test|User-Agent: ua"},
+		{"SERVER_NAME and CONTENT_TYPE again", append(base, "SERVER_NAME", "b.test", "CONTENT_TYPE", "text/plain"),
+			"example.test", "0.0.0.0:8080", "Host: example.test|User-Agent: ua|Content-Type: text/plain"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, _ := do(t, addr, c.vars, "")
+			if r.StatusCode != 200 || got.Host != c.host || got.Local.String() != c.local ||
+				strings.Join(got.Fields, "|") != c.fields {
+				t.Fatalf("%d %+v", r.StatusCode, got)
+			}
+		})
+	}
+}
+
+// TestServerPortWithoutAddr: nginx's stock uwsgi_params send SERVER_PORT
+// and no SERVER_ADDR; the port nginx took the request on is still the
+// request's (SERVER_PORT for the application), not 80.
+func TestServerPortWithoutAddr(t *testing.T) {
+	var got seen
+	addr, _ := start(t, "tcp", recorder(&got), uwsgi.Config{})
+	if r, _ := do(t, addr, nginxVars("GET", "/"), ""); r.StatusCode != 200 || got.Local.Port() != 8080 ||
+		!got.Local.Addr().IsUnspecified() {
+		t.Fatalf("%d %v", r.StatusCode, got.Local)
 	}
 }

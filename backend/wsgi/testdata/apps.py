@@ -63,6 +63,26 @@ def plain(environ, start_response):
         return _text(start_response, "logged")
     if path == "/raise":
         raise RuntimeError("boom before start_response")
+    if path == "/print":
+        print("printed to stdout")
+        return _text(start_response, "printed")
+    if path == "/stderr-warning":
+        print("a warning on stderr", file=sys.stderr)
+        return _text(start_response, "warned")
+    if path == "/stderr-traceback":
+        import traceback
+        try:
+            raise ValueError("caught and printed")
+        except ValueError:
+            traceback.print_exc()
+        return _text(start_response, "printed a traceback")
+    if path == "/errors-traceback":
+        import traceback
+        try:
+            raise KeyError("logged to wsgi.errors")
+        except KeyError:
+            environ["wsgi.errors"].write(traceback.format_exc())
+        return _text(start_response, "logged a traceback")
     if path == "/raise-after":
         def gen():
             yield b"first part "
@@ -109,6 +129,9 @@ def plain(environ, start_response):
         return [b"data without a head"]
     if path == "/crash":
         os._exit(1)
+    if path == "/kill-self":
+        import signal
+        os.kill(os.getpid(), signal.SIGKILL)
     if path == "/slow":
         time.sleep(float(q.get("s", ["5"])[0]))
         return _text(start_response, "slept")

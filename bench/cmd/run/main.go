@@ -134,6 +134,10 @@ var servers = []serverSpec{
 	{Name: "gatehouse-csrf", Build: "gatehouse", Args: responder("-engine", "epoll", "-csrf")},
 	{Name: "gatehouse-session-memory", Build: "gatehouse", Args: responder("-engine", "epoll", "-session", "memory")},
 	{Name: "gatehouse-session-redis", Build: "gatehouse", Args: sessionRedisArgs, Version: redisVersion, Peer: redisPeer},
+	{Name: "gatehouse-gzip1", Build: "gatehouse-cmd", BuildPkg: "gatehouse/cmd/gatehouse", Args: gatehouseGzipArgs(1)},
+	{Name: "nginx-gzip1", Program: "nginx", Args: nginxGzipArgs(1), Log: "error.log", Version: nginxVersion},
+	{Name: "gatehouse-gzip6", Build: "gatehouse-cmd", BuildPkg: "gatehouse/cmd/gatehouse", Args: gatehouseGzipArgs(6)},
+	{Name: "nginx-gzip6", Program: "nginx", Args: nginxGzipArgs(6), Log: "error.log", Version: nginxVersion},
 }
 
 // The contenders of each kind of scenario, in the order of rep 1.
@@ -165,6 +169,7 @@ type scenario struct {
 	Conns    int
 	Pipeline int
 	Close    bool // wrk sends "Connection: close": one connection per request
+	Gzip     bool // wrk sends "Accept-Encoding: gzip"
 	TLS      bool // https: wrk over TLS (HTTP/1.1)
 	H2       bool // h2load over TLS (HTTP/2, 10 streams per connection) instead of wrk
 	Idle     int
@@ -221,6 +226,10 @@ var scenarios = []scenario{
 	{Name: "mw_c50", Path: "/plaintext", Conns: 50, Servers: mwServers, Baseline: "gatehouse-epoll", Check: checkPlaintext,
 		Script: "post.lua", Fields: sessionFields,
 		About: "wrk -t1 -c50, keep-alive POST /plaintext with a browser's Sec-Fetch-Site and Origin and a session cookie (post.lua): the plaintext responder alone and behind CSRF layer 1 or a session (memory, Redis)"},
+	{Name: "gzip1_64k", Path: "/page64k.html", Conns: 50, Gzip: true, Servers: []string{"gatehouse-gzip1", "nginx-gzip1"}, Baseline: "gatehouse-gzip1",
+		Check: checkGzip, About: "wrk -t1 -c50 -H 'Accept-Encoding: gzip', GET /page64k.html (65,536 bytes of HTML) compressed on the fly at gzip level 1 (nginx's default)"},
+	{Name: "gzip6_64k", Path: "/page64k.html", Conns: 50, Gzip: true, Servers: []string{"gatehouse-gzip6", "nginx-gzip6"}, Baseline: "gatehouse-gzip6",
+		Check: checkGzip, About: "wrk -t1 -c50 -H 'Accept-Encoding: gzip', GET /page64k.html (65,536 bytes of HTML) compressed on the fly at gzip level 6"},
 }
 
 type config struct {

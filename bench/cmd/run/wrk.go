@@ -96,6 +96,9 @@ func runWrk(cfg *config, sc scenario, port int, d time.Duration, fields []string
 	if sc.Close {
 		args = append(args, "-H", "Connection: close")
 	}
+	if sc.Gzip {
+		args = append(args, "-H", "Accept-Encoding: gzip")
+	}
 	scheme := "http"
 	if sc.TLS {
 		scheme = "https"

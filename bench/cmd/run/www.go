@@ -18,6 +18,7 @@ type wwwFile struct {
 var wwwFiles = []wwwFile{
 	{Name: "hello.txt", Body: []byte("Hello, World!")},
 	{Name: "64k.bin", Body: pseudoRandom(64 << 10)},
+	{Name: "page64k.html", Body: page64k}, // the compression scenarios'
 }
 
 // pseudoRandom returns n bytes that are the same on every run (a fixed PCG
