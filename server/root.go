@@ -42,17 +42,24 @@ func newGeneration(h web.Handler) *generation {
 
 // ServeHTTP serves r with the current handler.
 func (rt *Root) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
+	g := rt.enter()
+	defer g.release() // also when the handler panics
+	return g.h.ServeHTTP(w, r)
+}
+
+// enter counts a request in the current generation and returns it. (Apart
+// from ServeHTTP so that its defer is not in a loop: a deferred call in a
+// loop costs an allocation per request.)
+func (rt *Root) enter() *generation {
 	for {
 		g := rt.cur.Load()
 		g.active.Add(1)
-		if g.retired.Load() {
-			// Swapped between the load and the count: this request belongs
-			// to the new handler (the old one may be drained already).
-			g.release()
-			continue
+		if !g.retired.Load() {
+			return g
 		}
-		defer g.release() // also when the handler panics
-		return g.h.ServeHTTP(w, r)
+		// Swapped between the load and the count: this request belongs
+		// to the new handler (the old one may be drained already).
+		g.release()
 	}
 }
 

@@ -142,3 +142,13 @@ func TestRootSwapUnderLoad(t *testing.T) {
 		})
 	}
 }
+
+// A request through the Root allocates nothing of its own.
+func TestRootAllocs(t *testing.T) {
+	rt := NewRoot(web.HandlerFunc(func(w web.ResponseWriter, r *web.Request) error { return nil }))
+	r := webtest.NewRequest("GET", "/", nil)
+	w := webtest.NewRecorder()
+	if n := testing.AllocsPerRun(1000, func() { rt.ServeHTTP(w, r) }); n != 0 {
+		t.Fatalf("%v allocations per request", n)
+	}
+}

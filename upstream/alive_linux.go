@@ -4,6 +4,8 @@ import (
 	"net"
 	"syscall"
 	"time"
+
+	"gatehouse/internal/rawio"
 )
 
 // alive reports whether an idle connection can carry a new request: its peer
@@ -11,6 +13,9 @@ import (
 // waiting mean the stream is out of step). One non-blocking peek, as nginx's
 // keepalive module watches idle connections for the same two events.
 func alive(c net.Conn) bool {
+	if uc, ok := c.(*unixConn); ok {
+		return uc.alive()
+	}
 	if tc, ok := c.(interface{ NetConn() net.Conn }); ok {
 		// TLS: the socket under it. A close_notify the server sent while
 		// the connection sat idle is bytes waiting: not alive, rightly.
@@ -29,11 +34,30 @@ func alive(c net.Conn) bool {
 	c.SetReadDeadline(time.Time{})
 	ok = false
 	err = rc.Read(func(fd uintptr) bool {
-		var b [1]byte
-		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		// EAGAIN: nothing to read and not closed. No error: a byte or EOF.
-		ok = err == syscall.EAGAIN || err == syscall.EWOULDBLOCK
+		ok = peekQuiet(fd)
 		return true // never wait for readiness
 	})
 	return err == nil && ok
+}
+
+// peekQuiet reports a socket with nothing to read and not closed: EAGAIN.
+func peekQuiet(fd uintptr) bool {
+	_, err := rawio.Peek(int(fd))
+	return err == syscall.EAGAIN
+}
+
+// alive is the idle check of a Unix connection, on its descriptor directly:
+// the pool hands it out to one caller, so nothing else uses it meanwhile, and
+// neither the poller's read lock nor its deadline is needed.
+// A connection that passes starts its new use with no read deadline, as one
+// checked through SyscallConn does: the last exchange's must not cut the next
+// short.
+func (c *unixConn) alive() bool {
+	c.mu.Lock()
+	ok := !c.closed && peekQuiet(uintptr(c.fd))
+	c.mu.Unlock()
+	if ok {
+		c.SetReadDeadline(time.Time{})
+	}
+	return ok
 }

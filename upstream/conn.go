@@ -10,8 +10,9 @@ import (
 // exactly once.
 type Conn struct {
 	net.Conn
-	pool *Pool
-	addr *address
+	pool  *Pool
+	addr  *address
+	abort func() // Abort, made once
 
 	// Guarded by pool.mu.
 	reused    bool
@@ -27,6 +28,23 @@ type Conn struct {
 // (php-fpm closes it when a child exits after pm.max_requests), and no check
 // before reuse can rule out that race.
 func (c *Conn) Reused() bool { return c.reused }
+
+// Abort makes every read and write on c, those blocked now and those to
+// come, fail at once (a deadline long past): for a client that went away.
+// A connection aborted is not to be kept.
+func (c *Conn) Abort() { c.Conn.SetDeadline(aLongTimeAgo) }
+
+// AbortFunc returns c.Abort as a function value made once per connection,
+// for context.AfterFunc: registering it per request allocates nothing.
+func (c *Conn) AbortFunc() func() {
+	if c.abort == nil {
+		return c.Abort // a Conn not made by a Pool
+	}
+	return c.abort
+}
+
+// aLongTimeAgo is a deadline that has passed.
+var aLongTimeAgo = time.Unix(1, 0)
 
 // Upstream returns the address c is connected to, as configured, or as
 // "ip:port" when a host name resolved to several (see Config.Addrs).

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"gatehouse/internal/rawio"
 )
 
 // dialUnix connects to a Unix stream socket with two system calls, socket
@@ -53,11 +55,17 @@ func newUnixAddr(path string) *unixAddr {
 // request in five behind uWSGI on one CPU), so those connections live and die
 // without the fcntl and the two epoll_ctl calls a pollable file costs. The
 // first read or write that would block turns it into an *os.File on the
-// poller, with the deadlines set so far; from then on every call goes there.
+// poller, with the deadlines set so far; from then on every call waits there.
+// Reads and writes are raw system calls in both states (internal/rawio): an
+// upstream connection is read and written once or twice per request, and
+// through os.File each call would wake the runtime's sysmon.
 type unixConn struct {
 	fd    int
 	raddr *net.UnixAddr
 	f     atomic.Pointer[os.File] // set once, by the first operation that must wait
+	rc    syscall.RawConn         // f's; set before f is stored
+	rd    pollCall                // the read on the poller
+	wr    pollCall                // the write on the poller
 
 	mu     sync.Mutex // guards the fields below, and fd before f is set
 	closed bool
@@ -65,12 +73,22 @@ type unixConn struct {
 	wdl    time.Time
 }
 
+// pollCall is one direction's call through the RawConn: its callback is made
+// once, with the connection's promotion, so that a call allocates nothing.
+// mu orders callers (net.Conn allows concurrent ones).
+type pollCall struct {
+	mu  sync.Mutex
+	fn  func(fd uintptr) bool
+	p   []byte
+	n   int
+	err error
+}
+
 var errNetClosing = net.ErrClosed
 
 func (c *unixConn) Read(p []byte) (int, error) {
-	if f := c.f.Load(); f != nil {
-		n, err := f.Read(p)
-		return n, c.fileError("read", err)
+	if c.f.Load() != nil {
+		return c.pollRead(p)
 	}
 	c.mu.Lock()
 	if f := c.f.Load(); f != nil || c.closed {
@@ -78,26 +96,17 @@ func (c *unixConn) Read(p []byte) (int, error) {
 		if f == nil {
 			return 0, c.opError("read", errNetClosing)
 		}
-		n, err := f.Read(p)
-		return n, c.fileError("read", err)
+		return c.pollRead(p)
 	}
 	if expired(c.rdl) {
 		c.mu.Unlock()
 		return 0, c.opError("read", os.ErrDeadlineExceeded)
 	}
-	var n int
-	var err error
-	for {
-		n, err = syscall.Read(c.fd, p)
-		if err != syscall.EINTR {
-			break
-		}
-	}
+	n, err := rawio.Read(c.fd, p)
 	if err == syscall.EAGAIN {
-		f := c.promote()
+		c.promote()
 		c.mu.Unlock()
-		n, err := f.Read(p)
-		return n, c.fileError("read", err)
+		return c.pollRead(p)
 	}
 	c.mu.Unlock()
 	switch {
@@ -109,10 +118,53 @@ func (c *unixConn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// pollRead reads on the poller: at once when bytes wait, else once they
+// come, or the deadline passes.
+func (c *unixConn) pollRead(p []byte) (int, error) {
+	r := &c.rd
+	r.mu.Lock()
+	r.p, r.n, r.err = p, 0, nil
+	err := c.rc.Read(r.fn)
+	n, rerr := r.n, r.err
+	r.p = nil
+	r.mu.Unlock()
+	switch {
+	case err != nil:
+		return 0, c.fileError("read", err)
+	case rerr != nil:
+		return 0, c.opError("read", os.NewSyscallError("read", rerr))
+	case n == 0 && len(p) > 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// readFn is the read's RawConn callback: false (wait) on EAGAIN.
+func (r *pollCall) readFn(fd uintptr) bool {
+	r.n, r.err = rawio.Read(int(fd), r.p)
+	return r.err != syscall.EAGAIN
+}
+
+// writeFn is the write's: it writes all of r.p, waiting when the socket is full.
+func (r *pollCall) writeFn(fd uintptr) bool {
+	for len(r.p) > 0 {
+		n, err := rawio.Write(int(fd), r.p)
+		r.n += n
+		r.p = r.p[n:]
+		switch {
+		case err == syscall.EAGAIN:
+			return false
+		case err != nil:
+			r.err = err
+			return true
+		}
+	}
+	return true
+}
+
 func (c *unixConn) Write(p []byte) (int, error) {
-	if f := c.f.Load(); f != nil {
-		n, err := f.Write(p)
-		return n, c.fileError("write", err)
+	if c.f.Load() != nil {
+		return c.pollWrite(p, 0)
 	}
 	c.mu.Lock()
 	if f := c.f.Load(); f != nil || c.closed {
@@ -120,8 +172,7 @@ func (c *unixConn) Write(p []byte) (int, error) {
 		if f == nil {
 			return 0, c.opError("write", errNetClosing)
 		}
-		n, err := f.Write(p)
-		return n, c.fileError("write", err)
+		return c.pollWrite(p, 0)
 	}
 	if expired(c.wdl) {
 		c.mu.Unlock()
@@ -129,24 +180,39 @@ func (c *unixConn) Write(p []byte) (int, error) {
 	}
 	done := 0
 	for done < len(p) {
-		n, err := syscall.Write(c.fd, p[done:])
-		if n > 0 {
-			done += n
-		}
-		switch err {
-		case nil, syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			f := c.promote()
+		n, err := rawio.Write(c.fd, p[done:])
+		done += n
+		switch {
+		case err == syscall.EAGAIN:
+			c.promote()
 			c.mu.Unlock()
-			n, err := f.Write(p[done:])
-			return done + n, c.fileError("write", err)
+			return c.pollWrite(p[done:], done)
+		case err != nil:
+			c.mu.Unlock()
+			return done, c.opError("write", os.NewSyscallError("write", err))
 		}
-		c.mu.Unlock()
-		return done, c.opError("write", os.NewSyscallError("write", err))
 	}
 	c.mu.Unlock()
 	return done, nil
+}
+
+// pollWrite writes p on the poller, waiting while the socket is full; done
+// bytes of the caller's were written before.
+func (c *unixConn) pollWrite(p []byte, done int) (int, error) {
+	w := &c.wr
+	w.mu.Lock()
+	w.p, w.n, w.err = p, 0, nil
+	err := c.rc.Write(w.fn)
+	n, werr := w.n, w.err
+	w.p = nil
+	w.mu.Unlock()
+	switch {
+	case err != nil:
+		return done + n, c.fileError("write", err)
+	case werr != nil:
+		return done + n, c.opError("write", os.NewSyscallError("write", werr))
+	}
+	return done + n, nil
 }
 
 // promote puts the socket on Go's poller, under c.mu.
@@ -158,6 +224,8 @@ func (c *unixConn) promote() *os.File {
 	if !c.wdl.IsZero() {
 		f.SetWriteDeadline(c.wdl)
 	}
+	c.rc, _ = f.SyscallConn() // fails only for a nil file
+	c.rd.fn, c.wr.fn = c.rd.readFn, c.wr.writeFn
 	c.f.Store(f)
 	return f
 }
@@ -169,13 +237,15 @@ func (c *unixConn) promote() *os.File {
 func expired(t time.Time) bool { return !t.IsZero() && !time.Now().Before(t) }
 
 // fileError gives an error of the poller's file the form a net.Conn's has: a
-// *net.OpError, net.ErrClosed once closed; io.EOF stays as it is.
+// *net.OpError, net.ErrClosed once closed.
 func (c *unixConn) fileError(op string, err error) error {
-	if err == nil || err == io.EOF {
-		return err
-	}
-	if errors.Is(err, os.ErrClosed) {
-		return c.opError(op, errNetClosing)
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		c.mu.Lock()
+		closed := c.closed
+		c.mu.Unlock()
+		if closed || errors.Is(err, os.ErrClosed) {
+			return c.opError(op, errNetClosing)
+		}
 	}
 	var pe *os.PathError
 	if errors.As(err, &pe) {

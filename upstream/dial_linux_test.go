@@ -281,3 +281,63 @@ func TestUnixConnErrorsAfterPromotion(t *testing.T) {
 		t.Fatalf("Write after Close = %v, want net.ErrClosed", err)
 	}
 }
+
+// On the poller, a write, a read and the idle check allocate nothing: an
+// upstream connection carries one of each per request.
+func TestUnixConnPolledAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	c, srv := unixPair(t)
+	c.SetReadDeadline(time.Now().Add(time.Minute))
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		srv.Write([]byte("x"))
+	}()
+	buf := make([]byte, 16)
+	if _, err := c.Read(buf); err != nil { // waits: promoted
+		t.Fatal(err)
+	}
+	if c.f.Load() == nil {
+		t.Fatal("not promoted")
+	}
+	sbuf, ping := make([]byte, 16), []byte("ping")
+	allocs := testing.AllocsPerRun(100, func() {
+		if !alive(c) {
+			t.Fatal("not alive")
+		}
+		if _, err := c.Write(ping); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(srv, sbuf[:4]); err != nil {
+			t.Fatal(err)
+		}
+		srv.Write(sbuf[:4])
+		if _, err := io.ReadFull(c, buf[:4]); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// srv is a *net.UnixConn: its Write allocates nothing either, its
+	// ReadFull neither.
+	if allocs != 0 {
+		t.Fatalf("%v allocations per exchange, want 0", allocs)
+	}
+}
+
+// A connection that passes the idle check starts with no read deadline: the
+// last exchange's, long past, must not fail the next read at once.
+func TestAliveClearsReadDeadline(t *testing.T) {
+	c, srv := unixPair(t)
+	c.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatal("read past its deadline succeeded")
+	}
+	time.Sleep(20 * time.Millisecond)
+	if !alive(c) {
+		t.Fatal("an idle, open connection is not alive")
+	}
+	go func() { time.Sleep(50 * time.Millisecond); srv.Write([]byte("y")) }()
+	if n, err := c.Read(make([]byte, 1)); n != 1 || err != nil {
+		t.Fatalf("read after the idle check: %d, %v (the old deadline still held)", n, err)
+	}
+}

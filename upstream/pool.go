@@ -519,7 +519,9 @@ func (p *Pool) dial(ctx context.Context, a *address) (*Conn, error) {
 		nc.Close()
 		return nil, errClosed
 	}
-	return &Conn{Conn: nc, pool: p, addr: a, out: true, epoch: epoch}, nil
+	c := &Conn{Conn: nc, pool: p, addr: a, out: true, epoch: epoch}
+	c.abort = c.Abort
+	return c, nil
 }
 
 var errClosed = &web.Error{Status: 503, Err: ErrClosed}

@@ -26,6 +26,7 @@ type exchange struct {
 	head    []byte   // the request head sent upstream
 	body    []byte   // an inline body
 	copyBuf []byte   // a streamed body's buffer
+	resp    http1.Response
 	avoid   [4]string
 }
 
@@ -43,6 +44,13 @@ func (x *exchange) put() {
 		x.body = nil
 	}
 	clear(x.avoid[:])
+	x.resp.Reset()
+	if cap(x.resp.Fields) > 64 {
+		x.resp.Fields = nil
+	}
+	// The fields point into the last relay buffer: let it go with the
+	// request, not with the pooled exchange.
+	clear(x.resp.Fields[:cap(x.resp.Fields)])
 	exchangePool.Put(x)
 }
 

@@ -218,7 +218,11 @@ var (
 // ServeHTTP passes the request on and relays the answer. Its failures are
 // logged here, rate-limited, not by the server per request.
 func (h *Handler) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
-	return h.failures.Check(r, h.serve(w, r), "upstream", h.pool.String())
+	err := h.serve(w, r)
+	if err == nil {
+		return nil
+	}
+	return h.failures.Check(r, err, "upstream", h.pool.String())
 }
 
 // bodyKind is how the request body is sent, and whether it can be sent
@@ -388,6 +392,24 @@ type outcome struct {
 	replayable bool // the request may go again: nothing reached the client, no response byte came, the body can be sent again
 }
 
+// afterFuncer is a context that runs functions when it ends without a
+// goroutine for each (the epoll engine's connection context).
+// context.AfterFunc uses the method too, but wraps the function in
+// allocations of its own.
+type afterFuncer interface {
+	AfterFunc(f func()) (stop func() bool)
+}
+
+// watchClient makes every blocked read or write on uc fail at once when ctx
+// ends (the client went away). stop ends the watch: false when the watch
+// fired, or is firing.
+func watchClient(ctx context.Context, uc *upstream.Conn) (stop func() bool) {
+	if a, ok := ctx.(afterFuncer); ok {
+		return a.AfterFunc(uc.AbortFunc())
+	}
+	return context.AfterFunc(ctx, uc.AbortFunc())
+}
+
 // aLongTimeAgo is a deadline that has passed: every blocked operation on a
 // connection given it fails at once.
 var aLongTimeAgo = time.Unix(1, 0)
@@ -398,7 +420,7 @@ func (x *exchange) attempt(uc *upstream.Conn) (out outcome) {
 	out.upstream, out.reused = uc.Upstream(), uc.Reused()
 	// A client that goes away ends the exchange: every blocked read or
 	// write on the upstream connection fails at once.
-	stop := context.AfterFunc(r.Context(), func() { uc.SetDeadline(aLongTimeAgo) })
+	stop := watchClient(r.Context(), uc)
 	defer stop()
 
 	x.head = x.appendHead(x.head[:0])
@@ -415,8 +437,8 @@ func (x *exchange) attempt(uc *upstream.Conn) (out outcome) {
 	// answered (a refusal without reading the body): read on.
 	rd := relay.Reader{Conn: uc.Conn, ReadTimeout: h.cfg.ReadTimeout, Limits: h.limits}
 	defer rd.Release()
-	var resp http1.Response
-	err := rd.ReadHead(&resp)
+	resp := &x.resp
+	err := rd.ReadHead(resp)
 	if err == nil && resp.Status == 101 && x.upgrade == "" {
 		err = errSwitch
 	}
@@ -429,18 +451,20 @@ func (x *exchange) attempt(uc *upstream.Conn) (out outcome) {
 		return out
 	}
 	if resp.Status == 101 {
-		return outcome{err: x.tunnel(uc, &rd, &resp, sender), upstream: out.upstream}
+		return outcome{err: x.tunnel(uc, &rd, resp, sender), upstream: out.upstream}
 	}
 
 	hdr := w.Header()
-	relay.CopyHeader(hdr, &resp, dropResponseField)
+	relay.CopyHeader(hdr, resp, dropResponseField)
 	if h.via {
 		hdr.Add("Via", "1.1 gatehouse")
 	}
 	w.WriteHeader(resp.Status)
-	err = rd.Body(w, &resp, r.Method() == web.MethodHead)
+	err = rd.Body(w, resp, r.Method() == web.MethodHead)
 	sendErr = sender.wait(uc, sendErr)
-	reusable := err == nil && rd.Ended && sendErr == nil && !resp.Close && r.Context().Err() == nil
+	// A watch that fired, or is about to, would cut the connection's next
+	// exchange short: the connection is not kept then.
+	reusable := err == nil && rd.Ended && sendErr == nil && !resp.Close && stop()
 	if err == nil {
 		uc.Release(reusable)
 		return outcome{upstream: out.upstream}

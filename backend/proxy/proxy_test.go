@@ -36,7 +36,7 @@ func goUpstream(t *testing.T, h http.HandlerFunc) string {
 }
 
 // newProxy builds a handler for cfg with addrs and closes it with the test.
-func newProxy(t *testing.T, cfg Config, addrs ...string) (*Handler, *testutil.LogBuffer) {
+func newProxy(t testing.TB, cfg Config, addrs ...string) (*Handler, *testutil.LogBuffer) {
 	t.Helper()
 	logs := &testutil.LogBuffer{}
 	cfg.Logger = logs.Logger()

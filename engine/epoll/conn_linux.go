@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -68,6 +69,8 @@ type conn struct {
 	brk     atomic.Bool   // broken, readable without mu
 	done    chan struct{} // under mu: the context's, made on demand
 	ended   bool          // under mu: the context is canceled
+	afters  []afterFunc   // under mu: the context's AfterFuncs not yet stopped
+	afterID uint64        // under mu: the last AfterFunc's id
 
 	proto any
 	word  int64
@@ -456,6 +459,10 @@ func (c *conn) cancelLocked() {
 		if c.done != nil {
 			close(c.done)
 		}
+		for _, a := range c.afters {
+			go a.f()
+		}
+		c.afters = nil
 	}
 }
 
@@ -476,6 +483,41 @@ func (x *connCtx) Done() <-chan struct{} {
 		}
 	}
 	return c.done
+}
+
+// afterFunc is a function the context runs when the connection ends.
+type afterFunc struct {
+	id uint64
+	f  func()
+}
+
+// AfterFunc runs f in its own goroutine once the connection ends. It is
+// context.AfterFunc's, which uses a parent's AfterFunc method when it has one
+// and otherwise starts a goroutine per call to wait on Done: a backend that
+// stops its upstream exchange when the client leaves (the reverse proxy, the
+// FastCGI and uWSGI gateways) registers one per request.
+func (x *connCtx) AfterFunc(f func()) (stop func() bool) {
+	c := (*conn)(x)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended {
+		go f()
+		return func() bool { return false }
+	}
+	c.afterID++
+	id := c.afterID
+	c.afters = append(c.afters, afterFunc{id: id, f: f})
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for i, a := range c.afters {
+			if a.id == id {
+				c.afters = slices.Delete(c.afters, i, i+1)
+				return true
+			}
+		}
+		return false
+	}
 }
 
 func (x *connCtx) Err() error {

@@ -53,6 +53,10 @@ type serverSpec struct {
 	Peer *peerSpec
 	// OptIn servers run only when -servers names them.
 	OptIn bool
+	// Upstream servers are reverse proxies in front of the shared
+	// application (servers/upstream, see proxy.go), whose CPU time is
+	// reported apart from theirs.
+	Upstream bool
 }
 
 // peerSpec is the program a server needs beside it.
@@ -73,6 +77,8 @@ type launch struct {
 	Key  string
 	App  string // WSGI scenarios: the application, module:callable
 	Apps string // WSGI scenarios: the directory holding the applications
+	// Upstream is the proxy scenarios' application: its Unix socket.
+	Upstream string
 }
 
 // responder gives a responder of this module its listen address and extra.
@@ -119,6 +125,10 @@ var servers = []serverSpec{
 	{Name: "nginx-php-keepalive", Program: "nginx", Args: nginxPHPArgs(true), Log: "error.log", Version: nginxVersion, Peer: phpFPMPeer},
 	{Name: "gatehouse-uwsgi", Build: "gatehouse-cmd", BuildPkg: "gatehouse/cmd/gatehouse", Args: gatehouseUWSGIArgs,
 		Version: uwsgiVersion, Peer: uwsgiPeer},
+	{Name: "gatehouse-proxy", Build: "gatehouse-cmd", BuildPkg: "gatehouse/cmd/gatehouse", Args: gatehouseProxyArgs, Upstream: true},
+	{Name: "gatehouse-proxy-unbuffered", Build: "gatehouse-cmd", BuildPkg: "gatehouse/cmd/gatehouse", Args: gatehouseProxyUnbufferedArgs,
+		Upstream: true, OptIn: true},
+	{Name: "nginx-proxy", Program: "nginx", Args: nginxProxyArgs, Log: "error.log", Version: nginxVersion, Upstream: true},
 	// The plaintext responder behind the security middleware: what each
 	// adds per request (middleware.go).
 	{Name: "gatehouse-csrf", Build: "gatehouse", Args: responder("-engine", "epoll", "-csrf")},
@@ -141,6 +151,7 @@ var (
 	phpServers    = []string{"gatehouse-php", "gatehouse-php-unbuffered", "nginx-php", "nginx-php-keepalive"}
 	uwsgiServers  = []string{"gatehouse-uwsgi", "nginx-uwsgi"}
 	tlsServers    = []string{"gatehouse-tls", "nginx-tls", "nethttp-tls"}
+	proxyServers  = []string{"gatehouse-proxy", "gatehouse-proxy-unbuffered", "nginx-proxy"}
 	mwServers     = []string{"gatehouse-epoll", "gatehouse-csrf", "gatehouse-session-memory", "gatehouse-session-redis"}
 )
 
@@ -204,6 +215,14 @@ var scenarios = []scenario{
 		Check: checkWSGI("/hello.php", []byte("Hello, World!")), About: "wrk -t1 -c50, GET /hello.php through php-fpm (pm static, 2 children)"},
 	{Name: "uwsgi_hello", Path: "/", App: "hello:application", Conns: 50, Servers: uwsgiServers, Baseline: "gatehouse-uwsgi",
 		Check: checkWSGI("/", []byte("Hello, World!")), About: "wrk -t1 -c50, GET / of a plain WSGI application in uWSGI --socket (2 processes)"},
+	{Name: "proxy13_c50", Path: "/13", Conns: 50, Servers: proxyServers, Baseline: "gatehouse-proxy", Check: checkProxy,
+		About: "wrk -t1 -c50, keep-alive GET /13 through the reverse proxy to the application (13 bytes)"},
+	{Name: "proxy64k_c50", Path: "/64k", Conns: 50, Servers: proxyServers, Baseline: "gatehouse-proxy", Check: checkProxy,
+		About: "wrk -t1 -c50, keep-alive GET /64k through the reverse proxy to the application (65,536 bytes)"},
+	{Name: "proxy13_c256", Path: "/13", Conns: 256, Servers: proxyServers, Baseline: "gatehouse-proxy", Check: checkProxy,
+		About: "wrk -t1 -c256, keep-alive GET /13 through the reverse proxy to the application (13 bytes)"},
+	{Name: "proxy64k_c256", Path: "/64k", Conns: 256, Servers: proxyServers, Baseline: "gatehouse-proxy", Check: checkProxy,
+		About: "wrk -t1 -c256, keep-alive GET /64k through the reverse proxy to the application (65,536 bytes)"},
 	{Name: "mw_c50", Path: "/plaintext", Conns: 50, Servers: mwServers, Baseline: "gatehouse-epoll", Check: checkPlaintext,
 		Script: "post.lua", Fields: sessionFields,
 		About: "wrk -t1 -c50, keep-alive POST /plaintext with a browser's Sec-Fetch-Site and Origin and a session cookie (post.lua): the plaintext responder alone and behind CSRF layer 1 or a session (memory, Redis)"},
@@ -226,6 +245,7 @@ type config struct {
 	serverCPU string
 	clientCPU string
 	procs     int // GOMAXPROCS of the Go servers
+	nice      int // nice value of the servers, their peers and the load generators
 	clkTck    int64
 	servers   []serverSpec // the contenders of the selected scenarios
 	scenarios []scenario   // each with only the selected servers
@@ -233,6 +253,7 @@ type config struct {
 	www       string       // scratch/www, the files of the static scenarios
 	cert, key string       // scratch/cert.pem, key.pem: the TLS scenarios' ECDSA P-256 certificate
 	apps      string       // bench/apps, the WSGI applications
+	upstream  *upstreamApp // the proxy scenarios' application, once started
 }
 
 func main() {
@@ -256,6 +277,7 @@ func main() {
 	flag.StringVar(&cfg.serverCPU, "server-cpu", "1", "CPU list the servers are pinned to (taskset -c)")
 	flag.StringVar(&cfg.clientCPU, "client-cpu", "0", "CPU list wrk is pinned to (taskset -c)")
 	flag.IntVar(&cfg.procs, "gomaxprocs", 1, "GOMAXPROCS of the Go servers (the epoll engine runs as many loops)")
+	flag.IntVar(&cfg.nice, "nice", 0, "run the servers, their peers and wrk at this nice value (-10: ahead of other work on a shared machine; needs root)")
 	flag.StringVar(&cfg.outPath, "out", "", "markdown report file (default <dir>/results/latest.md)")
 	flag.Parse()
 
@@ -474,7 +496,11 @@ func build(cfg *config) error {
 		return err
 	}
 	seen := map[string]bool{}
-	for _, s := range cfg.servers {
+	builds := slices.Clone(cfg.servers)
+	if slices.ContainsFunc(cfg.servers, func(s serverSpec) bool { return s.Upstream }) {
+		builds = append(builds, serverSpec{Build: "upstream"}) // the proxies' application
+	}
+	for _, s := range builds {
 		if s.Build == "" || seen[s.Build] {
 			continue
 		}
@@ -494,6 +520,13 @@ func build(cfg *config) error {
 	return nil
 }
 
+func upstreamNote(s sample) string {
+	if s.UpstreamCPUus == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (application %.2f)", s.UpstreamCPUus)
+}
+
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 }
@@ -504,10 +537,17 @@ type sample struct {
 	CPUus float64 // server CPU µs per request
 	// Syscalls per request, counted during the warm-up (0: perf unavailable)
 	Syscalls float64
-	RSSMB    float64 // idle scenario
-	FDs      int     // idle scenario: the server's open descriptors when RSS was read
-	Wrk      wrkResult
-	Failure  string // the run produced no usable numbers
+	// UpstreamCPUus is the proxy scenarios' application's CPU µs per
+	// request, not counted in CPUus.
+	UpstreamCPUus float64
+	// Others is the share of the server CPUs' time that processes other than
+	// the measured ones (and the host, as steal) took during the timed run,
+	// in CPUs (0.05: 5% of one CPU); -1 when /proc/stat could not be read.
+	Others  float64
+	RSSMB   float64 // idle scenario
+	FDs     int     // idle scenario: the server's open descriptors when RSS was read
+	Wrk     wrkResult
+	Failure string // the run produced no usable numbers
 }
 
 // results holds every sample, by scenario then server, in run order.
@@ -534,7 +574,8 @@ func run(cfg *config) error {
 				} else if sc.Idle > 0 {
 					logf("  RSS %.1f MB, %d fds open", smp.RSSMB, smp.FDs)
 				} else {
-					logf("  %.0f req/s, %.2f µs CPU/req", smp.RPS, smp.CPUus)
+					logf("  %.0f req/s, %.2f µs CPU/req%s; others on the server CPU: %.0f%%", smp.RPS, smp.CPUus,
+						upstreamNote(smp), smp.Others*100)
 				}
 				if e := smp.Wrk.ErrorText(); e != "" {
 					logf("  wrk errors: %s", e)
@@ -588,17 +629,30 @@ func runOne(cfg *config, sc scenario, s serverSpec) sample {
 		}
 		syscalls = count.perRequest(w.Requests)
 	}
+	var upBefore, upAfter int64
+	if srv.app != nil {
+		if upBefore, err = srv.app.ticks(); err != nil {
+			return sample{Failure: "upstream: " + err.Error()}
+		}
+	}
 	before, err := srv.usage()
 	if err != nil {
 		return sample{Failure: err.Error()}
 	}
+	busyBefore, busyErr := cpuBusy(cfg.serverCPU)
 	w, err := runWrk(cfg, sc, port, cfg.duration, fields)
+	busyAfter, busyErr2 := cpuBusy(cfg.serverCPU)
 	if err != nil {
 		return sample{Failure: err.Error()}
 	}
 	after, err := srv.usage()
 	if err != nil || srv.Exited() {
 		return sample{Wrk: w, Failure: fmt.Sprintf("server exited during the run (%v)", err)}
+	}
+	if srv.app != nil {
+		if upAfter, err = srv.app.ticks(); err != nil || srv.app.proc.Exited() {
+			return sample{Wrk: w, Failure: fmt.Sprintf("upstream exited during the run (%v)", err)}
+		}
 	}
 	// A process that exits takes its CPU time with it, and one that starts
 	// brings time from before the run; either way the sum would be wrong.
@@ -608,13 +662,33 @@ func runOne(cfg *config, sc scenario, s serverSpec) sample {
 	if w.Requests == 0 {
 		return sample{Wrk: w, Failure: "no requests completed"}
 	}
-	cpuSec := float64(after.ticks-before.ticks) / float64(cfg.clkTck)
-	return sample{
-		RPS:      w.RPS,
-		CPUus:    cpuSec * 1e6 / float64(w.Requests),
-		Syscalls: syscalls,
-		Wrk:      w,
+	perReq := func(ticks int64) float64 {
+		return float64(ticks) / float64(cfg.clkTck) * 1e6 / float64(w.Requests)
 	}
+	others := -1.0
+	if busyErr == nil && busyErr2 == nil {
+		ours := (after.ticks - before.ticks) + (upAfter - upBefore)
+		others = max(0, float64(busyAfter-busyBefore-ours)/float64(cfg.clkTck)/cfg.duration.Seconds())
+	}
+	return sample{
+		Others:        others,
+		RPS:           w.RPS,
+		CPUus:         perReq(after.ticks - before.ticks),
+		UpstreamCPUus: perReq(upAfter - upBefore),
+		Syscalls:      syscalls,
+		Wrk:           w,
+	}
+}
+
+// pinned returns the command that runs argv on the CPUs of list (taskset -c),
+// at the -nice value when it is not 0. nice and taskset both exec what they
+// run, so the command's pid is argv[0]'s own.
+func pinned(cfg *config, list string, argv ...string) *exec.Cmd {
+	args := append([]string{"taskset", "-c", list}, argv...)
+	if cfg.nice != 0 {
+		args = append([]string{"nice", "-n", strconv.Itoa(cfg.nice)}, args...)
+	}
+	return exec.Command(args[0], args[1:]...)
 }
 
 // freePort asks the kernel for an unused loopback port. Each run gets a fresh
@@ -640,8 +714,9 @@ func serverByName(name string) serverSpec {
 // server is one running contender.
 type server struct {
 	*proc
-	peer *proc  // its peer (uWSGI behind nginx), or nil
-	dir  string // its launch.Dir
+	peer *proc        // its peer (uWSGI behind nginx), or nil
+	app  *upstreamApp // the shared application behind a proxy, or nil; not counted in usage
+	dir  string       // its launch.Dir
 }
 
 // usage is the server's CPU time so far, over its process and every process
@@ -689,6 +764,14 @@ func startServer(cfg *config, sc scenario, s serverSpec, port int) (*server, err
 		return nil, err
 	}
 	l := launch{Addr: addr, Port: port, WWW: cfg.www, Dir: dir, App: sc.App, Apps: cfg.apps, Cert: cfg.cert, Key: cfg.key}
+	var app *upstreamApp
+	if s.Upstream {
+		if app, err = ensureUpstream(cfg); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		l.Upstream = app.sock
+	}
 	args, err := s.Args(l)
 	if err != nil {
 		os.RemoveAll(dir)
@@ -696,7 +779,7 @@ func startServer(cfg *config, sc scenario, s serverSpec, port int) (*server, err
 	}
 	var peer *proc
 	if s.Peer != nil {
-		pcmd := exec.Command("taskset", append([]string{"-c", cfg.serverCPU, s.Peer.Program}, s.Peer.Args(l)...)...)
+		pcmd := pinned(cfg, cfg.serverCPU, append([]string{s.Peer.Program}, s.Peer.Args(l)...)...)
 		pout := &tailBuffer{max: 4096}
 		pcmd.Stdout, pcmd.Stderr = pout, pout
 		pcmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
@@ -714,7 +797,7 @@ func startServer(cfg *config, sc scenario, s serverSpec, port int) (*server, err
 	if s.Build != "" {
 		prog = filepath.Join(cfg.binDir, s.Build)
 	}
-	cmd := exec.Command("taskset", append([]string{"-c", cfg.serverCPU, prog}, args...)...)
+	cmd := pinned(cfg, cfg.serverCPU, append([]string{prog}, args...)...)
 	cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(cfg.procs))
 	out := &tailBuffer{max: 4096}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -731,7 +814,7 @@ func startServer(cfg *config, sc scenario, s serverSpec, port int) (*server, err
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("start %s: %w", s.Name, err)
 	}
-	srv := &server{proc: p, peer: peer, dir: dir}
+	srv := &server{proc: p, peer: peer, app: app, dir: dir}
 	fail := func(err error) (*server, error) {
 		srv.proc.stop()
 		if peer != nil {

@@ -32,6 +32,9 @@ func newReport(cfg *config) *report {
 		cfg.reps, cfg.duration, cfg.warmup)
 	fmt.Fprintf(&b, "- pinning: servers on CPU %s with GOMAXPROCS=%d; wrk -t1 on CPU %s\n", cfg.serverCPU, cfg.procs, cfg.clientCPU)
 	fmt.Fprintf(&b, "- CPU/req: the server's utime+stime from /proc/<pid>/stat over the timed run (CLK_TCK %d), summed over its processes (nginx: master and worker), ÷ requests wrk completed\n", cfg.clkTck)
+	if slices.ContainsFunc(cfg.servers, func(s serverSpec) bool { return s.Upstream }) {
+		fmt.Fprintf(&b, "- proxy scenarios: one application process (servers/upstream, on a Unix socket, pinned to CPU %s) behind every proxy; the CPU/req column is the proxy's own processes, the application's CPU/req is its own column\n", cfg.serverCPU)
+	}
 	fmt.Fprintf(&b, "- ratios compare with each scenario's baseline rep by rep (the median of the per-rep ratios) and are oriented so that > 1 means the baseline is better\n")
 	return &report{cfg: cfg, header: b.String()}
 }
@@ -59,6 +62,9 @@ type summary struct {
 	rssRuns        []float64
 	sysRuns        []float64
 	sys            float64 // median syscalls per request; 0: not counted
+	upRuns         []float64
+	othersRuns     []float64 // % of a server CPU other processes took, per run
+	up             float64   // median CPU µs per request of the proxies' application
 }
 
 func summarize(samples []sample) summary {
@@ -81,7 +87,12 @@ func summarize(samples []sample) summary {
 		if x.Syscalls > 0 {
 			s.sysRuns = append(s.sysRuns, x.Syscalls)
 		}
+		s.upRuns = append(s.upRuns, x.UpstreamCPUus)
+		if x.Others >= 0 {
+			s.othersRuns = append(s.othersRuns, x.Others*100)
+		}
 	}
+	s.up = median(s.upRuns)
 	s.rps, s.cpu, s.rss = median(s.rpsRuns), median(s.cpuRs), median(s.rssRuns)
 	if len(s.sysRuns) > 0 {
 		s.sys = median(s.sysRuns)
@@ -141,8 +152,12 @@ func (r *report) render(res results, final bool) string {
 		bl := sc.Baseline
 		base, haveBase := sums[bl]
 		fmt.Fprintf(&b, "\n## %s\n\n%s\n\n", sc.Name, sc.About)
+		proxied := slices.ContainsFunc(sc.Servers, func(n string) bool { return serverByName(n).Upstream })
 		if sc.Idle > 0 {
 			fmt.Fprintf(&b, "| server | median RSS MB | RSS ratio (server ÷ %s) |\n|---|---:|---:|\n", bl)
+		} else if proxied {
+			fmt.Fprintf(&b, "| server | median req/s | median CPU µs/req (proxy) | application CPU µs/req | syscalls/req | req/s ratio (%s ÷ server) | CPU/req ratio (server ÷ %s) | reps where %s used less CPU/req |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
+				bl, bl, bl)
 		} else {
 			fmt.Fprintf(&b, "| server | median req/s | median CPU µs/req | syscalls/req | req/s ratio (%s ÷ server) | CPU/req ratio (server ÷ %s) | reps where %s used less CPU/req |\n|---|---:|---:|---:|---:|---:|---:|\n",
 				bl, bl, bl)
@@ -172,8 +187,15 @@ func (r *report) render(res results, final bool) string {
 				if m.sys > 0 {
 					sys = fmt.Sprintf("%.2f", m.sys)
 				}
-				fmt.Fprintf(&b, "| %s | %.0f | %.2f | %s | %s | %s | %s |\n", name, m.rps, m.cpu, sys, rr, cr, won)
-				fmt.Fprintf(&perRun, "- %s req/s: %s; CPU µs/req: %s; syscalls/req: %s\n", srv, joinF(m.rpsRuns, "%.0f"), joinF(m.cpuRs, "%.2f"), joinF(m.sysRuns, "%.2f"))
+				if proxied {
+					fmt.Fprintf(&b, "| %s | %.0f | %.2f | %.2f | %s | %s | %s | %s |\n", name, m.rps, m.cpu, m.up, sys, rr, cr, won)
+					fmt.Fprintf(&perRun, "- %s req/s: %s; CPU µs/req: %s; application CPU µs/req: %s; syscalls/req: %s; others on the server CPU %%: %s\n", srv,
+						joinF(m.rpsRuns, "%.0f"), joinF(m.cpuRs, "%.2f"), joinF(m.upRuns, "%.2f"), joinF(m.sysRuns, "%.2f"), joinF(m.othersRuns, "%.0f"))
+				} else {
+					fmt.Fprintf(&b, "| %s | %.0f | %.2f | %s | %s | %s | %s |\n", name, m.rps, m.cpu, sys, rr, cr, won)
+					fmt.Fprintf(&perRun, "- %s req/s: %s; CPU µs/req: %s; syscalls/req: %s; others on the server CPU %%: %s\n", srv,
+						joinF(m.rpsRuns, "%.0f"), joinF(m.cpuRs, "%.2f"), joinF(m.sysRuns, "%.2f"), joinF(m.othersRuns, "%.0f"))
+				}
 			}
 			if e := m.errs.ErrorText(); e != "" {
 				fmt.Fprintf(&notes, "- %s / %s: wrk errors over all runs: %s\n", sc.Name, srv, e)

@@ -174,3 +174,62 @@ func wrkVersion(wrk string) string {
 	}
 	return "unknown"
 }
+
+// cpuBusy returns, summed over the CPUs in list (a taskset list such as "1"
+// or "0-1"), the clock ticks /proc/stat counts as user, nice and system time
+// (any process's) and as steal (the hypervisor's). Less the measured
+// processes' own time over the same span, it is what other processes and
+// the host took from the server CPU: the runner's view of a disturbed run.
+func cpuBusy(list string) (int64, error) {
+	cpus, err := parseCPUList(list)
+	if err != nil {
+		return 0, err
+	}
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	for line := range strings.SplitSeq(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 9 || !strings.HasPrefix(f[0], "cpu") || f[0] == "cpu" {
+			continue
+		}
+		n, err := strconv.Atoi(f[0][3:])
+		if err != nil || !slices.Contains(cpus, n) {
+			continue
+		}
+		// user nice system idle iowait irq softirq steal
+		for _, i := range []int{1, 2, 3, 8} {
+			v, err := strconv.ParseInt(f[i], 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("malformed /proc/stat line %q", line)
+			}
+			total += v
+		}
+	}
+	return total, nil
+}
+
+// parseCPUList parses a CPU list as taskset and the kernel write it: "1",
+// "0-1", "0,2-3".
+func parseCPUList(list string) ([]int, error) {
+	var cpus []int
+	for part := range strings.SplitSeq(list, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil {
+			return nil, fmt.Errorf("CPU list %q: %w", list, err)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil {
+				return nil, fmt.Errorf("CPU list %q: %w", list, err)
+			}
+		}
+		for n := a; n <= b; n++ {
+			cpus = append(cpus, n)
+		}
+	}
+	return cpus, nil
+}

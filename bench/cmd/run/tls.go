@@ -15,7 +15,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -124,7 +123,7 @@ var (
 // and reports it as wrk would.
 func runH2load(cfg *config, sc scenario, port int, d time.Duration) (wrkResult, error) {
 	secs := strconv.Itoa(max(1, int(d.Seconds())))
-	cmd := exec.Command("taskset", "-c", cfg.clientCPU, "h2load", "-t1", "-c"+strconv.Itoa(sc.Conns), "-m10",
+	cmd := pinned(cfg, cfg.clientCPU, "h2load", "-t1", "-c"+strconv.Itoa(sc.Conns), "-m10",
 		"-D", secs, fmt.Sprintf("https://127.0.0.1:%d%s", port, sc.Path))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

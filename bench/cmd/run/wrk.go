@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -83,7 +82,7 @@ func runWrk(cfg *config, sc scenario, port int, d time.Duration, fields []string
 	if sc.H2 {
 		return runH2load(cfg, sc, port, d)
 	}
-	args := []string{"-c", cfg.clientCPU, cfg.wrk,
+	args := []string{cfg.wrk,
 		"-t1", "-c" + strconv.Itoa(sc.Conns), "-d" + wrkSeconds(d)}
 	if sc.Pipeline > 0 {
 		args = append(args, "-s", cfg.luaPath)
@@ -108,7 +107,7 @@ func runWrk(cfg *config, sc scenario, port int, d time.Duration, fields []string
 	if sc.Pipeline > 0 {
 		args = append(args, "--", strconv.Itoa(sc.Pipeline))
 	}
-	cmd := exec.Command("taskset", args...)
+	cmd := pinned(cfg, cfg.clientCPU, args...)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
