@@ -56,12 +56,13 @@ func (p *Pool) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
 		return p.requests.Check(r, errPath, "app", p.cfg.App)
 	}
 	for {
-		s, queued, err := p.acquire(r.Context())
+		pl, err := p.acquire(r.Context(), req)
 		if err != nil {
 			return p.requests.Check(r, err, "app", p.cfg.App)
 		}
-		x := exchange{p: p, s: s, fc: s.fc, w: w, r: r}
-		state, err, lost := x.serve(req, queued)
+		s := pl.s
+		x := exchange{p: p, s: s, fc: s.fc, w: w, r: r, seq: pl.seq}
+		state, err, lost := x.serve(pl)
 		if lost {
 			continue // the worker was lost before it ran this request: another one runs it
 		}
@@ -76,21 +77,19 @@ func (p *Pool) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
 // framePool holds the buffers R frames are built in.
 var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
-// serve sends the request's R frame on the slot and, once the slot is this
-// request's (at once, or when the request queued ahead ends), runs the
-// exchange. lost reports a queued request whose worker ended before running
-// it: its slot is given up and the request can go to another.
-func (x *exchange) serve(req []byte, queued bool) (o outcome, err error, lost bool) {
+// serve runs the exchange once the slot is this request's (at once, or when
+// the requests queued ahead of it have ended). lost reports a queued request
+// whose worker ended before running it: its place is given up and the
+// request can go to another slot.
+func (x *exchange) serve(pl place) (o outcome, err error, lost bool) {
 	s := x.s
-	seq, werr := s.send(req)
-	x.seq = seq
-	if queued && <-s.turn[seq%maxDepth] {
-		x.p.handOn(s, seq, true) // the worker is gone: so are the requests behind this one
+	if pl.queued && <-s.turn[pl.seq%maxDepth] {
+		x.p.handOn(s, pl.seq, true) // the worker is gone: so are the requests behind this one
 		x.p.leave(s.w)
 		return slotBroken, nil, true
 	}
-	if werr != nil {
-		return slotBroken, x.workerFailed(werr), false
+	if pl.werr != nil {
+		return slotBroken, x.workerFailed(pl.werr), false
 	}
 	upstream.Connected(x.r) // the worker is on it: what a connection is to the others
 	x.p.begin(s)
@@ -226,16 +225,6 @@ func (p *Pool) requestFrame(r *web.Request, out []byte) ([]byte, error) {
 	out = out[:len(out)-1] // no NUL after the last value
 	binary.BigEndian.PutUint32(out[1:], uint32(len(out)-frameHeader))
 	return out, nil
-}
-
-// send writes an R frame on the slot and returns the request's number there:
-// the worker numbers the requests in the order their R frames arrive.
-func (s *slot) send(frame []byte) (uint32, error) {
-	s.sendMu.Lock()
-	defer s.sendMu.Unlock()
-	seq := s.seq
-	s.seq++
-	return seq, s.fc.write(frame)
 }
 
 // abort writes an A frame naming this request, so that a worker already on the

@@ -158,20 +158,24 @@ const (
 // requests: it reads the next request as soon as it has written a response,
 // where waiting for gatehouse to send it costs two context switches and cold
 // caches on a shared CPU (docs/wsgi-protocol.md).
-func (p *Pool) acquire(ctx context.Context) (s *slot, queued bool, err error) {
+//
+// The request's R frame (req) is written as its place is taken, under the
+// slot's sendMu, so that the order of the places is the order of the frames
+// in the pipe, which is the order the worker numbers them in (seq).
+func (p *Pool) acquire(ctx context.Context, req []byte) (place, error) {
 	for { // fast path: no timer when a slot is free or has room
 		select {
 		case s := <-p.free:
-			if p.take(s) {
-				return s, false, nil
+			if pl, ok := p.take(s, req); ok {
+				return pl, nil
 			}
 			continue // a slot of a worker that retired or died
 		default:
 		}
 		select {
 		case s := <-p.spare:
-			if p.queueOn(s) {
-				return s, true, nil
+			if pl, ok := p.queueOn(s, req); ok {
+				return pl, nil
 			}
 			continue
 		default:
@@ -183,50 +187,80 @@ func (p *Pool) acquire(ctx context.Context) (s *slot, queued bool, err error) {
 	for {
 		select {
 		case s := <-p.free:
-			if p.take(s) {
-				return s, false, nil
+			if pl, ok := p.take(s, req); ok {
+				return pl, nil
 			}
 		case s := <-p.spare:
-			if p.queueOn(s) {
-				return s, true, nil
+			if pl, ok := p.queueOn(s, req); ok {
+				return pl, nil
 			}
 		case <-t.C:
-			return nil, false, errQueueTimeout
+			return place{}, errQueueTimeout
 		case <-ctx.Done():
-			return nil, false, ctx.Err()
+			return place{}, ctx.Err()
 		}
 	}
 }
 
-// take takes a free slot, unless its worker no longer takes requests.
-func (p *Pool) take(s *slot) bool {
+// place is a request's place on a slot: first, or queued behind the
+// requests ahead of it there.
+type place struct {
+	s      *slot
+	queued bool
+	seq    uint32 // the request's number on the slot
+	werr   error  // writing its R frame failed
+}
+
+// take takes a free slot, unless its worker no longer takes requests, and
+// writes req on it.
+func (p *Pool) take(s *slot, req []byte) (place, bool) {
 	if s.w.state.Load() != stateReady {
-		return false
+		return place{}, false
 	}
 	s.w.inflight.Add(1)
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
 	s.depth.Store(1)
-	return true
+	return s.sendLocked(req, false), true
 }
 
 // queueOn takes a place behind s's running request and those queued there,
-// if there is one and the wait looks short (a slot is offered to spare when a
-// request begins on it, and the offer may have gone stale).
-func (p *Pool) queueOn(s *slot) bool {
+// if there is room and the wait looks short (a slot is offered to spare when
+// a request begins on it, and the offer may have gone stale), and writes req
+// on it.
+func (p *Pool) queueOn(s *slot, req []byte) (place, bool) {
 	w := s.w
-	d := s.depth.Load()
-	if d < 1 || d >= maxDepth || w.state.Load() != stateReady ||
-		time.Now().UnixNano()-s.began.Load() > int64(p.cfg.window) || int64(d)*s.took.Load() > int64(p.cfg.window) {
-		return false
+	if !p.room(s, s.depth.Load()) {
+		return place{}, false
 	}
 	w.inflight.Add(1) // before the place is ours: the worker is not ended under it
-	if !s.depth.CompareAndSwap(d, d+1) {
+	s.sendMu.Lock()
+	d := s.depth.Load()
+	if !p.room(s, d) || !s.depth.CompareAndSwap(d, d+1) {
+		s.sendMu.Unlock()
 		p.leave(w)
-		return false
+		return place{}, false
 	}
+	pl := s.sendLocked(req, true)
+	s.sendMu.Unlock()
 	if d+1 < maxDepth {
 		p.offerSpare(s) // room for one more
 	}
-	return true
+	return pl, true
+}
+
+// room reports whether a request may queue behind the d on s.
+func (p *Pool) room(s *slot, d int32) bool {
+	return d >= 1 && d < maxDepth && s.w.state.Load() == stateReady &&
+		time.Now().UnixNano()-s.began.Load() <= int64(p.cfg.window) && int64(d)*s.took.Load() <= int64(p.cfg.window)
+}
+
+// sendLocked writes an R frame on s and numbers its request: the worker
+// numbers the requests in the order their R frames arrive. s.sendMu is held.
+func (s *slot) sendLocked(req []byte, queued bool) place {
+	seq := s.seq
+	s.seq++
+	return place{s: s, queued: queued, seq: seq, werr: s.fc.write(req)}
 }
 
 // begin marks the start of a request on s and, while s's worker takes

@@ -97,7 +97,7 @@ type slot struct {
 	// ends: true when the worker was lost before it could run request seq.
 	turn [maxDepth]chan bool
 
-	sendMu sync.Mutex // R frames go into the pipe in the order of seq
+	sendMu sync.Mutex // held while a place is taken and its R frame written, so seq follows both
 	seq    uint32     // R frames written so far (under sendMu)
 }
 
