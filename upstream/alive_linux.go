@@ -49,8 +49,15 @@ func peekQuiet(fd uintptr) bool {
 // alive is the idle check of a Unix connection, on its descriptor directly:
 // the pool hands it out to one caller, so nothing else uses it meanwhile, and
 // neither the poller's read lock nor its deadline is needed.
+// A connection that passes starts its new use with no read deadline, as one
+// checked through SyscallConn does: the last exchange's must not cut the next
+// short.
 func (c *unixConn) alive() bool {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return !c.closed && peekQuiet(uintptr(c.fd))
+	ok := !c.closed && peekQuiet(uintptr(c.fd))
+	c.mu.Unlock()
+	if ok {
+		c.SetReadDeadline(time.Time{})
+	}
+	return ok
 }

@@ -323,3 +323,21 @@ func TestUnixConnPolledAllocs(t *testing.T) {
 		t.Fatalf("%v allocations per exchange, want 0", allocs)
 	}
 }
+
+// A connection that passes the idle check starts with no read deadline: the
+// last exchange's, long past, must not fail the next read at once.
+func TestAliveClearsReadDeadline(t *testing.T) {
+	c, srv := unixPair(t)
+	c.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatal("read past its deadline succeeded")
+	}
+	time.Sleep(20 * time.Millisecond)
+	if !alive(c) {
+		t.Fatal("an idle, open connection is not alive")
+	}
+	go func() { time.Sleep(50 * time.Millisecond); srv.Write([]byte("y")) }()
+	if n, err := c.Read(make([]byte, 1)); n != 1 || err != nil {
+		t.Fatalf("read after the idle check: %d, %v (the old deadline still held)", n, err)
+	}
+}

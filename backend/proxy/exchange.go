@@ -48,6 +48,9 @@ func (x *exchange) put() {
 	if cap(x.resp.Fields) > 64 {
 		x.resp.Fields = nil
 	}
+	// The fields point into the last relay buffer: let it go with the
+	// request, not with the pooled exchange.
+	clear(x.resp.Fields[:cap(x.resp.Fields)])
 	exchangePool.Put(x)
 }
 

@@ -12,6 +12,12 @@
 // 20 µs for a millisecond or more: on a busy proxy that goes idle between
 // bursts (waiting for its upstream), a context switch every few requests on
 // the CPU the work needs.
+//
+// So every descriptor given to them must be non-blocking (SOCK_NONBLOCK
+// sockets, os.Pipe's ends): a blocking one would hold a scheduler slot and
+// stall garbage collection for as long as it waited. Being raw, the calls
+// are also unseen by the race detector's accounting of the buffers they
+// fill.
 package rawio
 
 import (
