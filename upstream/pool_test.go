@@ -838,3 +838,44 @@ func TestWantAvoidAndFail(t *testing.T) {
 		c.Release(true)
 	}
 }
+
+// An aborted connection stays aborted: a reader that sets a new deadline
+// after the abort (between two reads of a response) still fails at once,
+// on TCP and on a Unix socket.
+func TestAbortSticks(t *testing.T) {
+	for _, network := range []string{"tcp", "unix"} {
+		t.Run(network, func(t *testing.T) {
+			addr := "127.0.0.1:0"
+			if network == "unix" {
+				addr = testutil.ShortTempDir(t) + "/s.sock"
+			}
+			l, err := net.Listen(network, addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			go func() {
+				for {
+					c, err := l.Accept()
+					if err != nil {
+						return
+					}
+					defer c.Close() // silent: the client's reads would wait
+				}
+			}()
+			name := l.Addr().String()
+			if network == "unix" {
+				name = "unix:" + name
+			}
+			p := newPool(t, Config{Addrs: []string{name}})
+			c := get(t, p)
+			c.AbortFunc()()
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			start := time.Now()
+			if _, err := c.Read(make([]byte, 1)); err == nil || time.Since(start) > time.Second {
+				t.Fatalf("read after the abort and a new deadline: %v after %v", err, time.Since(start))
+			}
+			c.Release(false)
+		})
+	}
+}
