@@ -2,9 +2,9 @@ package upstream
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"errors"
 	"io"
-	"math/rand"
 	"net"
 	"os"
 	"sync"
@@ -22,7 +22,7 @@ func TestRawCloseDuringBlockedRead(t *testing.T) {
 			_, err := c.Read(make([]byte, 8))
 			errc <- err
 		}()
-		time.Sleep(time.Duration(rand.Intn(2000)) * time.Microsecond)
+		time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond)
 		done := make(chan error, 1)
 		go func() { done <- c.Close() }()
 		select {
@@ -53,7 +53,7 @@ func TestRawCloseDuringBlockedWrite(t *testing.T) {
 			_, err := c.Write(make([]byte, 4<<20))
 			errc <- err
 		}()
-		time.Sleep(time.Duration(rand.Intn(3000)) * time.Microsecond)
+		time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
 		c.Close()
 		select {
 		case err := <-errc:
@@ -71,7 +71,9 @@ func TestRawCloseDuringBlockedWrite(t *testing.T) {
 func TestRawFullDuplexLargeTransfer(t *testing.T) {
 	c, srv := unixPair(t)
 	out := make([]byte, 16<<20)
-	rand.Read(out)
+	for i := range out {
+		out[i] = byte(rand.Uint32())
+	}
 	var wg sync.WaitGroup
 	wg.Add(3)
 	var got []byte
