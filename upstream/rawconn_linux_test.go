@@ -2,9 +2,9 @@ package upstream
 
 import (
 	"bytes"
-	"math/rand/v2"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"sync"
