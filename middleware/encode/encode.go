@@ -41,9 +41,6 @@ func (e *Encoder) Wrap(next web.Handler) web.Handler {
 	})
 }
 
-// Middleware returns Wrap as a web.Middleware.
-func (e *Encoder) Middleware() web.Middleware { return e.Wrap }
-
 func (e *Encoder) serve(next web.Handler, w web.ResponseWriter, r *web.Request) error {
 	x := e.ws.Get().(*writer)
 	x.WriterWrapper.ResponseWriter, x.w, x.r = w, w, r

@@ -152,7 +152,7 @@ func (m *Middleware) Wrap(next web.Handler) web.Handler {
 				err = web.WithHeader(err, f.Name, f.value(r, &x.scratch))
 			}
 		}
-		x.WriterWrapper.ResponseWriter, x.r, x.done, x.status = nil, nil, false, 0
+		x.WriterWrapper.ResponseWriter, x.r, x.done = nil, nil, false
 		m.ws.Put(x)
 		return err
 	})
@@ -165,7 +165,6 @@ type writer struct {
 	m       *Middleware
 	r       *web.Request
 	done    bool
-	status  int
 	scratch []byte
 }
 
@@ -174,38 +173,34 @@ func (x *writer) head(status int) {
 		return
 	}
 	x.done = true
-	if status == 0 {
-		status = 200
-	}
 	if x.m.rules.Always || okStatus(status) {
 		x.m.rules.Response.apply(x.Header(), x.r, &x.scratch)
 	}
 }
 
 func (x *writer) WriteHeader(status int) {
-	if status >= 200 && !x.done {
-		x.status = status
+	if status >= 200 {
 		x.head(status)
 	}
 	x.WriterWrapper.WriteHeader(status)
 }
 
 func (x *writer) Write(p []byte) (int, error) {
-	x.head(x.status)
+	x.head(200) // without WriteHeader first, the status is 200
 	return x.WriterWrapper.Write(p)
 }
 
 func (x *writer) WriteString(s string) (int, error) {
-	x.head(x.status)
+	x.head(200) // without WriteHeader first, the status is 200
 	return x.WriterWrapper.WriteString(s)
 }
 
 func (x *writer) Flush() error {
-	x.head(x.status)
+	x.head(200) // without WriteHeader first, the status is 200
 	return x.WriterWrapper.Flush()
 }
 
 func (x *writer) SendFile(f *os.File, offset, count int64) error {
-	x.head(x.status)
+	x.head(200) // without WriteHeader first, the status is 200
 	return x.WriterWrapper.SendFile(f, offset, count)
 }
