@@ -1,0 +1,47 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"gatehouse/config"
+)
+
+// Two routes of a site with session tables of their own, one cookie name:
+// they share the store, so a visit to the second keeps the session the
+// first started instead of replacing its cookie with a new ID.
+func TestRouteSessionsShareTheirStore(t *testing.T) {
+	no := false
+	route := func(path string) config.Route {
+		return config.Route{Path: path, Respond: &config.Respond{Status: 200, Body: "ok\n"},
+			Session: &config.Session{Cookie: "gh", Secure: &no}, CSRF: &config.CSRF{Tokens: "session"}}
+	}
+	cfg := &config.Config{
+		Listen: []config.Listen{{Addr: "127.0.0.1:0"}},
+		Site:   []config.Site{{Route: []config.Route{route("/a/"), route("/b/")}}},
+	}
+	cfg.AccessLog.Path = "off"
+	addr := serveConfig(t, cfg)
+	get := func(path, cookie string) string {
+		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Header.Get("Set-Cookie")
+	}
+	set := get("/a/", "")
+	if !strings.HasPrefix(set, "gh=") {
+		t.Fatalf("no session cookie from /a/: %q", set)
+	}
+	cookie, _, _ := strings.Cut(set, ";")
+	if again := get("/b/", cookie); again != "" {
+		t.Fatalf("/b/ replaced /a/'s session: Set-Cookie %q", again)
+	}
+	http.DefaultClient.CloseIdleConnections()
+}
