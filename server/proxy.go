@@ -56,18 +56,7 @@ func (b *Built) proxy(rc *routeCtx) (web.Handler, error) {
 // the proxy's connect and idle timeouts and connection bounds where the
 // table sets none, and TLS for https.
 func httpUpstream(u config.Upstream, c *upstream.Config) error {
-	if u.DialTimeout == nil {
-		c.DialTimeout = proxy.DefaultConnectTimeout
-	}
-	if u.IdleTimeout == nil {
-		c.IdleTimeout = proxy.DefaultIdleTimeout
-	}
-	if u.MaxConns == 0 {
-		c.MaxConns = proxy.DefaultMaxConns
-	}
-	if u.MaxIdle == 0 {
-		c.MaxIdle = proxy.DefaultMaxIdle
-	}
+	proxy.PoolDefaults(c)
 	if u.Kind == "https" {
 		roots, err := loadCA(u.TLSCA)
 		if err != nil {

@@ -112,23 +112,31 @@ type Handler struct {
 
 var _ web.Handler = (*Handler)(nil)
 
+// PoolDefaults sets the proxy's defaults on the pool settings c leaves
+// zero: connect 3 s, idle 90 s, 1024 connections and 64 idle per address.
+// New applies them to a pool of its own; an [[upstream]] of HTTP servers
+// takes them too.
+func PoolDefaults(c *upstream.Config) {
+	if c.DialTimeout <= 0 {
+		c.DialTimeout = DefaultConnectTimeout
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.MaxConns <= 0 {
+		c.MaxConns = DefaultMaxConns
+	}
+	if c.MaxIdle == 0 {
+		c.MaxIdle = DefaultMaxIdle
+	}
+}
+
 // New returns a handler for cfg. Close releases its connections and ends
 // its tunnels.
 func New(cfg Config) (*Handler, error) {
 	pool, own := cfg.Pool, false
 	if pool == nil {
-		if cfg.Upstream.DialTimeout <= 0 {
-			cfg.Upstream.DialTimeout = DefaultConnectTimeout
-		}
-		if cfg.Upstream.IdleTimeout <= 0 {
-			cfg.Upstream.IdleTimeout = DefaultIdleTimeout
-		}
-		if cfg.Upstream.MaxConns <= 0 {
-			cfg.Upstream.MaxConns = DefaultMaxConns
-		}
-		if cfg.Upstream.MaxIdle == 0 {
-			cfg.Upstream.MaxIdle = DefaultMaxIdle
-		}
+		PoolDefaults(&cfg.Upstream)
 		p, err := upstream.New(cfg.Upstream)
 		if err != nil {
 			return nil, fmt.Errorf("proxy: %w", err)
