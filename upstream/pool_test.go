@@ -170,7 +170,7 @@ func pipeDial(ctx context.Context, network, addr string) (net.Conn, error) {
 	return c, nil
 }
 
-// manualClock gives p a clock that moves only by Advance, for DownFor,
+// manualClock gives p a clock that moves only by Advance, for FailTimeout,
 // IdleTimeout and QueueTimeout.
 func manualClock(p *Pool) *testutil.Clock {
 	c := testutil.NewClock(time.Unix(1e9, 0))
@@ -455,7 +455,7 @@ func TestDownAddress(t *testing.T) {
 	good := startEcho(t, "tcp")
 	bad := testutil.FreeAddr(t) // nothing listens: connections are refused
 	var counts sync.Map
-	p := newPool(t, Config{Addrs: []string{bad, good.addr}, DownFor: time.Minute, Dial: countingDial(&counts)})
+	p := newPool(t, Config{Addrs: []string{bad, good.addr}, FailTimeout: time.Minute, Dial: countingDial(&counts)})
 	clock := manualClock(p)
 	for i := range 6 {
 		c, err := p.Get(context.Background())
@@ -473,14 +473,14 @@ func TestDownAddress(t *testing.T) {
 	if st := p.Stats(); !st[0].Down || st[1].Down || st[0].Open != 0 {
 		t.Fatalf("%+v", st)
 	}
-	// Once DownFor has passed, it is tried again.
+	// Once FailTimeout has passed, it is tried again.
 	clock.Advance(time.Minute)
 	for range 2 {
 		c := get(t, p)
 		c.Release(false)
 	}
 	if n := dials(&counts, bad); n != 2 {
-		t.Fatalf("after DownFor: %d dials", n)
+		t.Fatalf("after FailTimeout: %d dials", n)
 	}
 }
 
