@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -75,11 +76,9 @@ func (b *Built) sessionManager(s *config.Session) (*session.Manager, error) {
 	m, err := session.New(c)
 	if err != nil {
 		key := "session"
-		switch {
-		case strings.Contains(err.Error(), "session cookie"):
-			key = "session.cookie"
-		case strings.Contains(err.Error(), "session value"):
-			key = "session.pass"
+		var fe *session.FieldError
+		if errors.As(err, &fe) {
+			key += "." + fe.Field
 		}
 		return nil, &routeProblem{key, "see docs/sessions.md", err}
 	}
@@ -169,18 +168,10 @@ func (b *Built) csrfProtect(x *config.CSRF) (*csrf.Protect, error) {
 	}
 	p, err := csrf.New(c)
 	if err != nil {
-		var key string
-		switch {
-		case strings.Contains(err.Error(), "trusted origin"):
-			key = "csrf.trusted_origins"
-		case strings.Contains(err.Error(), "bypass"):
-			key = "csrf.bypass"
-		case strings.Contains(err.Error(), "header"):
-			key = "csrf.header"
-		case strings.Contains(err.Error(), "cookie"):
-			key = "csrf.cookie"
-		default:
-			key = "csrf"
+		key := "csrf"
+		var fe *csrf.FieldError
+		if errors.As(err, &fe) {
+			key += "." + fe.Field
 		}
 		return nil, &routeProblem{key, "see docs/csrf.md", err}
 	}

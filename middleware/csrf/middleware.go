@@ -93,7 +93,7 @@ func New(c Config) (*Protect, error) {
 		c.Header = DefaultHeader
 	}
 	if !web.ReservedField([]byte(c.Header)) {
-		return nil, fmt.Errorf("csrf: header %q is not a field only gatehouse may send (X-CSRF-Token, or X-Session-*/Gatehouse-*): a client's copy would reach the backend", c.Header)
+		return nil, &FieldError{"header", fmt.Errorf("csrf: header %q is not a field only gatehouse may send (X-CSRF-Token, or X-Session-*/Gatehouse-*): a client's copy would reach the backend", c.Header)}
 	}
 	if c.Field == "" {
 		c.Field = DefaultField
@@ -113,7 +113,7 @@ func New(c Config) (*Protect, error) {
 		p.cookie.Secure = !c.Insecure
 		p.cookie.Value = base64.RawURLEncoding.EncodeToString(make([]byte, tokenLen))
 		if err := p.cookie.Check(); err != nil {
-			return nil, fmt.Errorf("csrf cookie %q: %w", c.CookieName, err)
+			return nil, &FieldError{"cookie", fmt.Errorf("csrf cookie %q: %w", c.CookieName, err)}
 		}
 	}
 	return p, nil
@@ -121,6 +121,17 @@ func New(c Config) (*Protect, error) {
 
 // Check is layer 1 (Origins.Check).
 func (p *Protect) Check(r *web.Request) error { return p.origins.Check(r) }
+
+// FieldError is a mistake in one field of a Config, named as the key of a
+// configuration file's csrf table ("cookie", "header", "trusted_origins",
+// "bypass"), so that a problem is reported at its line.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
 
 // Wrap returns next behind both layers.
 func (p *Protect) Wrap(next web.Handler) web.Handler {
