@@ -41,25 +41,10 @@ func CheckName(name string) error {
 	if !httpspec.IsToken(name) {
 		return fmt.Errorf("%q is not a field name", name)
 	}
-	switch {
-	case equalFold(name, "content-length"), equalFold(name, "transfer-encoding"), equalFold(name, "connection"),
-		equalFold(name, "keep-alive"), equalFold(name, "te"), equalFold(name, "trailer"), equalFold(name, "upgrade"):
+	if httpspec.IsFramingField(name) {
 		return fmt.Errorf("%s frames the message or belongs to the connection: the server sets it", name)
 	}
 	return nil
-}
-
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range len(a) {
-		x, y := a[i]|0x20, b[i]|0x20
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // Check reports the first name of the rules that CheckName refuses.
