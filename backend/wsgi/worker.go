@@ -64,9 +64,9 @@ type worker struct {
 	inflight atomic.Int32
 	started  time.Time
 
-	exited   chan struct{}
-	exitErr  error
-	tailMu   sync.Mutex
+	exited  chan struct{}
+	exitErr error
+	tailMu  sync.Mutex
 	// tail is the last lines of its output, for the error of a failed start
 	// or a death; until the worker is live they are also what it logs then.
 	tail     []outputLine
