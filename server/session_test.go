@@ -45,3 +45,40 @@ func TestRouteSessionsShareTheirStore(t *testing.T) {
 	}
 	http.DefaultClient.CloseIdleConnections()
 }
+
+// A session table's cookie keys from a file reach the Set-Cookie field:
+// the name, secure = false (no Secure attribute), same_site.
+func TestSessionCookieKeysFromFile(t *testing.T) {
+	cfg, err := config.Parse("t.toml", []byte(`
+[[listen]]
+addr = "127.0.0.1:0"
+[access_log]
+path = "off"
+[[site]]
+[site.session]
+cookie = "sid"
+secure = false
+same_site = "strict"
+idle_timeout = "0s"
+[site.csrf]
+tokens = "session"
+  [[site.route]]
+  path = "/"
+  respond = { status = 200, body = "ok" }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := serveConfig(t, cfg)
+	resp, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	set := resp.Header.Get("Set-Cookie")
+	if !strings.HasPrefix(set, "sid=") || !strings.Contains(set, "SameSite=Strict") || strings.Contains(set, "Secure") ||
+		!strings.Contains(set, "HttpOnly") || !strings.Contains(set, "Path=/") {
+		t.Fatalf("Set-Cookie %q", set)
+	}
+	http.DefaultClient.CloseIdleConnections()
+}
