@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"strings"
 
 	"gatehouse/internal/httpspec"
 )
@@ -37,15 +36,12 @@ type RequestID struct {
 	Response *bool `toml:"response"`
 }
 
-// framingFields cannot be named by header rules (middleware/headers.CheckName).
-var framingFields = []string{"content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer", "upgrade"}
-
 func (c *Config) validateHeaders(p string, h *Headers, bad func(path, msg, hint string)) {
 	name := func(kp, n string) {
 		switch {
 		case !httpspec.IsToken(n):
 			bad(kp, fmt.Sprintf("headers: %q is not a field name", n), "field names are letters, digits and - (no spaces)")
-		case containsFold(framingFields, n):
+		case httpspec.IsFramingField(n):
 			bad(kp, fmt.Sprintf("headers: %s cannot be changed by a rule", n), "it frames the message or belongs to the connection: the server sets it")
 		}
 	}
@@ -72,16 +68,7 @@ func (c *Config) validateRequestID(bad func(path, msg, hint string)) {
 	if r == nil {
 		return
 	}
-	if r.Field != "" && (!httpspec.IsToken(r.Field) || containsFold(framingFields, r.Field)) {
+	if r.Field != "" && (!httpspec.IsToken(r.Field) || httpspec.IsFramingField(r.Field)) {
 		bad("request_id.field", fmt.Sprintf("request_id.field %q is not a field a request ID can travel in", r.Field), "leave it out for X-Request-ID")
 	}
-}
-
-func containsFold(list []string, s string) bool {
-	for _, x := range list {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
 }

@@ -91,26 +91,13 @@ func (p *ProxyProtocol) Accept(c *Conn) (proxyproto.Header, error) {
 	}
 	c.NetConn.SetReadDeadline(time.Now().Add(p.Wait()))
 	defer c.NetConn.SetReadDeadline(time.Time{})
-	var buf [proxyproto.MaxLen]byte
 	var h proxyproto.Header
-	var n int
-	var perr, serr error
+	var done bool
+	var herr error
 	err = rc.Read(func(fd uintptr) bool {
-		var got int
-		got, _, serr = syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		switch {
-		case serr == syscall.EAGAIN || serr == syscall.EINTR:
-			serr = nil
-			return false
-		case serr != nil:
-			return true
-		case got == 0:
-			serr = io.EOF
-			return true
-		}
-		h, n, perr = proxyproto.Parse(buf[:got])
+		h, done, herr = PeekHeader(int(fd))
 		// Not whole yet: wait for more bytes (the poller wakes on new ones).
-		return perr != proxyproto.ErrNeedMore
+		return done || herr != nil
 	})
 	switch {
 	case err != nil:
@@ -118,13 +105,8 @@ func (p *ProxyProtocol) Accept(c *Conn) (proxyproto.Header, error) {
 			return proxyproto.Header{}, fmt.Errorf("proxy protocol: no whole header within %v", p.Wait())
 		}
 		return proxyproto.Header{}, err
-	case serr != nil:
-		return proxyproto.Header{}, serr
-	case perr != nil:
-		return proxyproto.Header{}, perr
-	}
-	if _, err := io.ReadFull(c.NetConn, buf[:n]); err != nil {
-		return proxyproto.Header{}, err
+	case herr != nil:
+		return proxyproto.Header{}, herr
 	}
 	if !h.Local {
 		c.Remote, c.Local = h.Source, h.Dest
@@ -157,8 +139,9 @@ func (c *proxiedConn) CloseWrite() error {
 	return errors.New("no half close")
 }
 
-// PeekHeader is Accept's read for an event loop, on a non-blocking socket:
-// it peeks at fd and, once the header is whole, takes exactly its bytes.
+// PeekHeader is the read of Accept and of an event loop, on a non-blocking
+// socket: it peeks at fd and, once the header is whole, takes exactly its
+// bytes.
 // It returns done false (and no error) while the header is not whole.
 func PeekHeader(fd int) (h proxyproto.Header, done bool, err error) {
 	var buf [proxyproto.MaxLen]byte

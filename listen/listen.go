@@ -102,8 +102,18 @@ func listenUnix(path string, cfg Config) (net.Listener, error) {
 	// bound socket is refused (ECONNREFUSED), whoever tries. net.ListenUnix
 	// binds and listens in one call, so the file would accept connections
 	// with the mode the umask gave it until chmod, which is the window we
-	// close here. rename(2) keeps the inode the socket is bound to.
-	tmp := fmt.Sprintf("%s.%d.%d.tmp", path, os.Getpid(), time.Now().UnixNano()%1e9)
+	// close here. The temporary name is inside a directory of its own that
+	// only we may enter (0700): a connect checks the path's permissions when
+	// it looks the name up, before it finds the socket listening, so a
+	// client that looked up a world-writable temporary name just before the
+	// chmod could still connect once listen(2) ran; nobody can look it up
+	// here. rename(2) keeps the inode the socket is bound to.
+	tmpDir, err := os.MkdirTemp(filepath.Dir(path), ".gh")
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	defer os.Remove(tmpDir) // empty by then: the socket was renamed out, or removed
+	tmp := filepath.Join(tmpDir, "s")
 	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: socket: %w", cfg.Addr, err)

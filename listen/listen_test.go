@@ -9,6 +9,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -190,8 +191,8 @@ func TestUnixStaleAndLive(t *testing.T) {
 	// No temporary names are left behind.
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		if filepath.Ext(e.Name()) == ".tmp" {
-			t.Fatalf("temporary socket left: %s", e.Name())
+		if filepath.Ext(e.Name()) == ".tmp" || strings.HasPrefix(e.Name(), ".gh") {
+			t.Fatalf("temporary socket or directory left: %s", e.Name())
 		}
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"gatehouse/route"
 	shttp "gatehouse/serve/http1"
 	suwsgi "gatehouse/serve/uwsgi"
+	"gatehouse/store"
 	"gatehouse/tlsconf"
 	"gatehouse/upstream"
 	"gatehouse/web"
@@ -59,8 +60,9 @@ type Built struct {
 	upstreamTiming bool          // the access log reports $upstream_*: application routes measure them
 	acme           *acme.Manager // [acme], when a listener takes its certificates
 	acmeConfigs    map[*tlsconf.Certs]*tls.Config
-	trust          realip.Trust // [http] trusted_proxies
-	checkOnly      bool         // gatehouse check: nothing dialled
+	trust          realip.Trust           // [http] trusted_proxies
+	stores         map[string]store.Store // session stores, by what they are: shared by the tables that name one
+	checkOnly      bool                   // gatehouse check: nothing dialled
 }
 
 // Reload restarts what can be restarted in place, as SIGHUP asks: the WSGI

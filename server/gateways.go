@@ -99,7 +99,7 @@ func UpstreamConfig(u config.Upstream) upstream.Config {
 	c := upstream.Config{Addrs: u.Addrs, MaxConns: u.MaxConns, MaxIdle: u.MaxIdle, MaxQueue: u.MaxQueue, Balance: u.Balance}
 	durSet(&c.IdleTimeout, u.IdleTimeout)
 	durSet(&c.DialTimeout, u.DialTimeout)
-	durSet(&c.DownFor, u.DownFor) // FailTimeout's older name, read as such by upstream
+	durSet(&c.FailTimeout, u.DownFor) // fail_timeout's older name (validation refuses both)
 	durSet(&c.FailTimeout, u.FailTimeout)
 	c.QueueTimeout = dur(u.QueueTimeout, -1) // "0s": no waiting
 	if u.MaxFails != nil {

@@ -321,9 +321,9 @@ func TestCurlHTTP2(t *testing.T) {
 		{"echo http/1.1", []string{"--http1.1", "-k", "--data-binary", "@" + upload, tlsBase + "/echo"},
 			"1.1", "POST HTTP/1.1 https 1048576 application/x-www-form-urlencoded", true, "200"},
 		{"cgi h2", []string{"--http2", "-k", "--data-binary", "payload", tlsBase + "/cgi-bin/env.sh/x/y?z=1"}, "2",
-			"SCRIPT_NAME=/cgi-bin/env.sh\nPATH_INFO=/x/y\nQUERY_STRING=z=1\nHTTP_PROXY=\nbody=payload\n", true, "200"},
+			"SCRIPT_NAME=/cgi-bin/env.sh\nPATH_INFO=/x/y\nQUERY_STRING=z=1\nHTTP_PROXY=\nHTTP_X_REQUEST_ID=\nbody=payload\n", true, "200"},
 		{"cgi http/1.1", []string{"--http1.1", "-k", "--data-binary", "payload", tlsBase + "/cgi-bin/env.sh/x/y?z=1"}, "1.1",
-			"SCRIPT_NAME=/cgi-bin/env.sh\nPATH_INFO=/x/y\nQUERY_STRING=z=1\nHTTP_PROXY=\nbody=payload\n", true, "200"},
+			"SCRIPT_NAME=/cgi-bin/env.sh\nPATH_INFO=/x/y\nQUERY_STRING=z=1\nHTTP_PROXY=\nHTTP_X_REQUEST_ID=\nbody=payload\n", true, "200"},
 		{"cgi local redirect h2", []string{"--http2", "-k", tlsBase + "/cgi-bin/moved.sh"}, "2", "PATH_INFO=/redirected", false, "200"},
 		// A non-parsed-header script needs the connection, which an HTTP/2
 		// stream does not have: 502, cleanly, and the connection lives on.

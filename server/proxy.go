@@ -30,15 +30,21 @@ func (b *Built) proxy(rc *routeCtx) (web.Handler, error) {
 			c.Retries = -1 // retries = 0: never
 		}
 	}
-	if pp.Upstream != "" {
-		c.Pool = b.pools[pp.Upstream]
-	} else {
-		c.Upstream = upstream.Config{Addrs: []string{pp.Addr}}
-		if pp.TLS {
-			c.Upstream.Dial = tlsconf.UpstreamDial("", nil)
-		}
+	name := pp.Upstream
+	if name == "" {
+		name = pp.Addr
+	}
+	var err error
+	if c.Pool, c.Upstream, err = b.pass(name); err != nil {
+		return nil, err // its [[upstream]]'s problem, reported already
+	}
+	if pp.TLS {
+		c.Upstream.Dial = tlsconf.UpstreamDial("", nil)
 	}
 	h, err := proxy.New(c)
+	if perr := passProblem("proxy", err); perr != nil {
+		return nil, perr
+	}
 	if err != nil {
 		return nil, &routeProblem{"proxy", "", err}
 	}
@@ -50,18 +56,7 @@ func (b *Built) proxy(rc *routeCtx) (web.Handler, error) {
 // the proxy's connect and idle timeouts and connection bounds where the
 // table sets none, and TLS for https.
 func httpUpstream(u config.Upstream, c *upstream.Config) error {
-	if u.DialTimeout == nil {
-		c.DialTimeout = proxy.DefaultConnectTimeout
-	}
-	if u.IdleTimeout == nil {
-		c.IdleTimeout = proxy.DefaultIdleTimeout
-	}
-	if u.MaxConns == 0 {
-		c.MaxConns = proxy.DefaultMaxConns
-	}
-	if u.MaxIdle == 0 {
-		c.MaxIdle = proxy.DefaultMaxIdle
-	}
+	proxy.PoolDefaults(c)
 	if u.Kind == "https" {
 		roots, err := loadCA(u.TLSCA)
 		if err != nil {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -65,11 +66,45 @@ func (b *Built) sessionManager(s *config.Session) (*session.Manager, error) {
 			return nil, err
 		}
 		c.Keys = k
-	case "redis":
-		prefix := s.Prefix
-		if prefix == "" {
-			prefix = "gh:sess:"
+	case "redis", "memory":
+		st, err := b.sessionStore(kind, s)
+		if err != nil {
+			return nil, err
 		}
+		c.Store = st
+	}
+	m, err := session.New(c)
+	if err != nil {
+		key := "session"
+		var fe *session.FieldError
+		if errors.As(err, &fe) {
+			key += "." + fe.Field
+		}
+		return nil, &routeProblem{key, "see docs/sessions.md", err}
+	}
+	return m, nil
+}
+
+// sessionStore returns the store of a session table: one per distinct
+// store, shared by every table that names it, so that two routes of a site
+// with session tables of their own (one cookie name, Path=/) see the same
+// sessions instead of each replacing the other's cookie with an ID it does
+// not know, and one Redis gets one pool of connections.
+func (b *Built) sessionStore(kind string, s *config.Session) (store.Store, error) {
+	prefix := s.Prefix
+	if prefix == "" {
+		prefix = "gh:sess:"
+	}
+	url := s.Store // "" and "memory" are one memory store
+	if kind != "redis" {
+		url = ""
+	}
+	key := fmt.Sprintf("%s\x00%s\x00%s\x00%d", kind, url, prefix, s.MaxSessions)
+	if st, ok := b.stores[key]; ok {
+		return st, nil
+	}
+	var st store.Store
+	if kind == "redis" {
 		rs, err := store.NewRedis(store.RedisConfig{URL: s.Store, Prefix: prefix})
 		if err != nil {
 			return nil, &routeProblem{"session.store", "write redis://HOST:PORT/DB", err}
@@ -84,24 +119,17 @@ func (b *Built) sessionManager(s *config.Session) (*session.Manager, error) {
 			}
 			cancel()
 		}
-		c.Store = rs
-	default:
+		st = rs
+	} else {
 		ms := store.NewMemory(store.MemoryConfig{MaxEntries: s.MaxSessions})
 		b.closers = append(b.closers, ms.Close)
-		c.Store = ms
+		st = ms
 	}
-	m, err := session.New(c)
-	if err != nil {
-		key := "session"
-		switch {
-		case strings.Contains(err.Error(), "session cookie"):
-			key = "session.cookie"
-		case strings.Contains(err.Error(), "session value"):
-			key = "session.pass"
-		}
-		return nil, &routeProblem{key, "see docs/sessions.md", err}
+	if b.stores == nil {
+		b.stores = map[string]store.Store{}
 	}
-	return m, nil
+	b.stores[key] = st
+	return st, nil
 }
 
 // redact drops a password from a Redis URL, for the log.
@@ -140,18 +168,10 @@ func (b *Built) csrfProtect(x *config.CSRF) (*csrf.Protect, error) {
 	}
 	p, err := csrf.New(c)
 	if err != nil {
-		var key string
-		switch {
-		case strings.Contains(err.Error(), "trusted origin"):
-			key = "csrf.trusted_origins"
-		case strings.Contains(err.Error(), "bypass"):
-			key = "csrf.bypass"
-		case strings.Contains(err.Error(), "header"):
-			key = "csrf.header"
-		case strings.Contains(err.Error(), "cookie"):
-			key = "csrf.cookie"
-		default:
-			key = "csrf"
+		key := "csrf"
+		var fe *csrf.FieldError
+		if errors.As(err, &fe) {
+			key += "." + fe.Field
 		}
 		return nil, &routeProblem{key, "see docs/csrf.md", err}
 	}

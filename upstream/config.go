@@ -20,9 +20,6 @@ const (
 	DefaultMaxFails     = 1
 	DefaultFailTimeout  = 10 * time.Second
 	DefaultRetryAfter   = 1 // seconds
-
-	// DefaultDownFor is DefaultFailTimeout under its older name.
-	DefaultDownFor = DefaultFailTimeout
 )
 
 // Config describes one group of upstream servers. A zero field means its
@@ -74,9 +71,6 @@ type Config struct {
 	// without failing, the address stays down for another FailTimeout at a
 	// time. Default 10 s.
 	FailTimeout time.Duration
-	// DownFor is FailTimeout's older name, used when FailTimeout is zero
-	// (configurations that set it keep working).
-	DownFor time.Duration
 	// Health, when not nil, probes every address on an interval (active
 	// health); see HealthCheck.
 	Health *HealthCheck
@@ -127,12 +121,8 @@ func (c Config) withDefaults() Config {
 		c.MaxFails = DefaultMaxFails
 	}
 	if c.FailTimeout <= 0 {
-		c.FailTimeout = c.DownFor
-	}
-	if c.FailTimeout <= 0 {
 		c.FailTimeout = DefaultFailTimeout
 	}
-	c.DownFor = c.FailTimeout
 	if c.RetryAfter <= 0 {
 		c.RetryAfter = DefaultRetryAfter
 	}

@@ -30,9 +30,16 @@ type Conn struct {
 func (c *Conn) Reused() bool { return c.reused }
 
 // Abort makes every read and write on c, those blocked now and those to
-// come, fail at once (a deadline long past): for a client that went away.
-// A connection aborted is not to be kept.
-func (c *Conn) Abort() { c.Conn.SetDeadline(aLongTimeAgo) }
+// come, fail at once: for a client that went away. A deadline long past
+// frees a blocked call (and a TLS writer's lock, which Close would wait
+// for); closing makes it stick, where a deadline alone would be undone by
+// the reader's next SetReadDeadline if the abort landed between two reads.
+// A connection aborted is not to be kept; Release and Fail close it again
+// harmlessly.
+func (c *Conn) Abort() {
+	c.Conn.SetDeadline(aLongTimeAgo)
+	c.Conn.Close()
+}
 
 // AbortFunc returns c.Abort as a function value made once per connection,
 // for context.AfterFunc: registering it per request allocates nothing.

@@ -217,9 +217,9 @@ func TestLoneAddressNeverDown(t *testing.T) {
 	}
 }
 
-// MaxFails negative turns passive health off; DownFor is FailTimeout's
-// older name.
-func TestMaxFailsOffAndDownFor(t *testing.T) {
+// MaxFails negative turns passive health off; FailTimeout defaults to
+// nginx's 10 s and is kept as given.
+func TestMaxFailsOffAndFailTimeout(t *testing.T) {
 	const a, b = "127.0.0.1:1", "127.0.0.1:2"
 	p := newPool(t, Config{Addrs: []string{a, b}, MaxFails: -1, Dial: pipeDial})
 	manualClock(p)
@@ -229,24 +229,15 @@ func TestMaxFailsOffAndDownFor(t *testing.T) {
 	if st := stat(p, a); st.Down || st.Fails != 0 {
 		t.Fatalf("max_fails off: %+v", st)
 	}
-	for _, c := range []struct {
-		cfg  Config
-		want time.Duration
-	}{
-		{Config{}, DefaultFailTimeout},
-		{Config{DownFor: time.Minute}, time.Minute},
-		{Config{FailTimeout: 2 * time.Second, DownFor: time.Minute}, 2 * time.Second},
-	} {
-		if got := c.cfg.withDefaults(); got.FailTimeout != c.want || got.MaxFails != 1 {
-			t.Errorf("%+v: fail timeout %v, max fails %d", c.cfg, got.FailTimeout, got.MaxFails)
-		}
+	if got := (Config{}).withDefaults(); got.FailTimeout != DefaultFailTimeout || got.MaxFails != 1 {
+		t.Errorf("defaults: fail timeout %v, max fails %d", got.FailTimeout, got.MaxFails)
 	}
-	p = newPool(t, Config{Addrs: []string{a, b}, DownFor: time.Minute, Dial: pipeDial})
+	p = newPool(t, Config{Addrs: []string{a, b}, FailTimeout: time.Minute, Dial: pipeDial})
 	clock := manualClock(p)
 	failOn(t, p, a)
 	clock.Advance(time.Minute - time.Nanosecond)
 	if !stat(p, a).Down {
-		t.Fatal("DownFor not kept")
+		t.Fatal("FailTimeout not kept")
 	}
 }
 

@@ -32,7 +32,7 @@ type Pool struct {
 	cfg   Config
 	addrs []*address
 
-	// The clock of DownFor, IdleTimeout and QueueTimeout: time.Now and
+	// The clock of FailTimeout, IdleTimeout and QueueTimeout: time.Now and
 	// time.AfterFunc; tests give a manual one. (A dial's DialTimeout is a
 	// context deadline, which the dialer and the kernel keep on the real
 	// clock.)

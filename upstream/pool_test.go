@@ -170,7 +170,7 @@ func pipeDial(ctx context.Context, network, addr string) (net.Conn, error) {
 	return c, nil
 }
 
-// manualClock gives p a clock that moves only by Advance, for DownFor,
+// manualClock gives p a clock that moves only by Advance, for FailTimeout,
 // IdleTimeout and QueueTimeout.
 func manualClock(p *Pool) *testutil.Clock {
 	c := testutil.NewClock(time.Unix(1e9, 0))
@@ -455,7 +455,7 @@ func TestDownAddress(t *testing.T) {
 	good := startEcho(t, "tcp")
 	bad := testutil.FreeAddr(t) // nothing listens: connections are refused
 	var counts sync.Map
-	p := newPool(t, Config{Addrs: []string{bad, good.addr}, DownFor: time.Minute, Dial: countingDial(&counts)})
+	p := newPool(t, Config{Addrs: []string{bad, good.addr}, FailTimeout: time.Minute, Dial: countingDial(&counts)})
 	clock := manualClock(p)
 	for i := range 6 {
 		c, err := p.Get(context.Background())
@@ -473,14 +473,14 @@ func TestDownAddress(t *testing.T) {
 	if st := p.Stats(); !st[0].Down || st[1].Down || st[0].Open != 0 {
 		t.Fatalf("%+v", st)
 	}
-	// Once DownFor has passed, it is tried again.
+	// Once FailTimeout has passed, it is tried again.
 	clock.Advance(time.Minute)
 	for range 2 {
 		c := get(t, p)
 		c.Release(false)
 	}
 	if n := dials(&counts, bad); n != 2 {
-		t.Fatalf("after DownFor: %d dials", n)
+		t.Fatalf("after FailTimeout: %d dials", n)
 	}
 }
 
@@ -836,5 +836,46 @@ func TestWantAvoidAndFail(t *testing.T) {
 			t.Fatalf("after b failed: %v %v", c, err)
 		}
 		c.Release(true)
+	}
+}
+
+// An aborted connection stays aborted: a reader that sets a new deadline
+// after the abort (between two reads of a response) still fails at once,
+// on TCP and on a Unix socket.
+func TestAbortSticks(t *testing.T) {
+	for _, network := range []string{"tcp", "unix"} {
+		t.Run(network, func(t *testing.T) {
+			addr := "127.0.0.1:0"
+			if network == "unix" {
+				addr = testutil.ShortTempDir(t) + "/s.sock"
+			}
+			l, err := net.Listen(network, addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			go func() {
+				for {
+					c, err := l.Accept()
+					if err != nil {
+						return
+					}
+					defer c.Close() // silent: the client's reads would wait
+				}
+			}()
+			name := l.Addr().String()
+			if network == "unix" {
+				name = "unix:" + name
+			}
+			p := newPool(t, Config{Addrs: []string{name}})
+			c := get(t, p)
+			c.AbortFunc()()
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			start := time.Now()
+			if _, err := c.Read(make([]byte, 1)); err == nil || time.Since(start) > time.Second {
+				t.Fatalf("read after the abort and a new deadline: %v after %v", err, time.Since(start))
+			}
+			c.Release(false)
+		})
 	}
 }

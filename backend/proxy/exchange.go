@@ -305,7 +305,7 @@ func connectionListed(hd *web.Header, name []byte, h *Handler) bool {
 	for v := range hd.Values("Connection") {
 		for len(v) > 0 {
 			var tok []byte
-			tok, v = splitToken(v)
+			tok, v = http1.NextElement(v)
 			if !http1.EqualFoldBytes(tok, name) {
 				continue
 			}

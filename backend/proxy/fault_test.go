@@ -311,6 +311,22 @@ func TestDeadAndBlackHoled(t *testing.T) {
 		}
 		logs.WaitFor(t, "proxy upstream timed out")
 	})
+	t.Run("black hole, POST with an Idempotency-Key retried", func(t *testing.T) {
+		h, _ := newProxy(t, Config{ReadTimeout: 300 * time.Millisecond}, hole.addr(), good.addr())
+		addr := front(t, "goroutine", h, realip.Trust{})
+		resp, body, err := do(t, addr, "POST / HTTP/1.1\r\nHost: a\r\nIdempotency-Key: 8e03978e\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx")
+		if err != nil || resp.StatusCode != 200 || body != "good" {
+			t.Fatalf("%v %v %q", err, resp, body)
+		}
+	})
+	t.Run("black hole, past the retry window", func(t *testing.T) {
+		h, _ := newProxy(t, Config{ReadTimeout: 300 * time.Millisecond, RetryWindow: 100 * time.Millisecond}, hole.addr(), good.addr())
+		addr := front(t, "goroutine", h, realip.Trust{})
+		resp, _, _ := do(t, addr, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+		if resp == nil || resp.StatusCode != 504 {
+			t.Fatalf("%v, want 504: a retry may start only within retry_window", resp)
+		}
+	})
 	t.Run("nothing alive", func(t *testing.T) {
 		h, _ := newProxy(t, Config{}, deadAddr)
 		addr := front(t, "goroutine", h, realip.Trust{})
@@ -376,4 +392,29 @@ func TestClientGoesAway(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("upstream connection still open after the client left")
 	}
+}
+
+// A Connection field may make an end-to-end field hop-by-hop (RFC 9110
+// §7.6.1): it is honoured, and naming Cookie or Authorization, which an
+// application relies on, is logged.
+func TestConnectionListsCookie(t *testing.T) {
+	var saw atomic.Value
+	f := newFake(t, func(f *fake, c net.Conn, br *bufio.Reader) {
+		r, err := f.readRequest(br)
+		if err != nil {
+			return
+		}
+		saw.Store(r.Header.Get("Cookie") + "|" + r.Header.Get("X-Other"))
+		io.WriteString(c, "HTTP/1.1 204 No Content\r\n\r\n")
+	})
+	h, logs := newProxy(t, Config{}, f.addr())
+	addr := front(t, "goroutine", h, realip.Trust{})
+	resp, _, err := do(t, addr, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close, Cookie\r\nCookie: s=1\r\nX-Other: kept\r\n\r\n")
+	if err != nil || resp.StatusCode != 204 {
+		t.Fatalf("%v %v", err, resp)
+	}
+	if got := saw.Load(); got != "|kept" {
+		t.Errorf("the upstream saw Cookie|X-Other = %q, want the cookie removed", got)
+	}
+	logs.WaitFor(t, "proxy request's Connection field removes a field the application may rely on")
 }

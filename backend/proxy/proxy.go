@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -111,23 +112,31 @@ type Handler struct {
 
 var _ web.Handler = (*Handler)(nil)
 
+// PoolDefaults sets the proxy's defaults on the pool settings c leaves
+// zero: connect 3 s, idle 90 s, 1024 connections and 64 idle per address.
+// New applies them to a pool of its own; an [[upstream]] of HTTP servers
+// takes them too.
+func PoolDefaults(c *upstream.Config) {
+	if c.DialTimeout <= 0 {
+		c.DialTimeout = DefaultConnectTimeout
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.MaxConns <= 0 {
+		c.MaxConns = DefaultMaxConns
+	}
+	if c.MaxIdle == 0 {
+		c.MaxIdle = DefaultMaxIdle
+	}
+}
+
 // New returns a handler for cfg. Close releases its connections and ends
 // its tunnels.
 func New(cfg Config) (*Handler, error) {
 	pool, own := cfg.Pool, false
 	if pool == nil {
-		if cfg.Upstream.DialTimeout <= 0 {
-			cfg.Upstream.DialTimeout = DefaultConnectTimeout
-		}
-		if cfg.Upstream.IdleTimeout <= 0 {
-			cfg.Upstream.IdleTimeout = DefaultIdleTimeout
-		}
-		if cfg.Upstream.MaxConns <= 0 {
-			cfg.Upstream.MaxConns = DefaultMaxConns
-		}
-		if cfg.Upstream.MaxIdle == 0 {
-			cfg.Upstream.MaxIdle = DefaultMaxIdle
-		}
+		PoolDefaults(&cfg.Upstream)
 		p, err := upstream.New(cfg.Upstream)
 		if err != nil {
 			return nil, fmt.Errorf("proxy: %w", err)
@@ -304,8 +313,8 @@ func (h *Handler) upgradeToken(r *web.Request) string {
 	if up == nil || !connectionHas(&r.Header, "upgrade") {
 		return ""
 	}
-	tok, _ := splitToken(up)
-	if i := indexByte(tok, '/'); i >= 0 {
+	tok, _ := http1.NextElement(up)
+	if i := bytes.IndexByte(tok, '/'); i >= 0 {
 		tok = tok[:i] // "websocket/13": the protocol's name decides
 	}
 	for _, u := range h.upgrades {
@@ -316,44 +325,15 @@ func (h *Handler) upgradeToken(r *web.Request) string {
 	return ""
 }
 
-// connectionHas reports whether a Connection field of h lists opt.
+// connectionHas reports whether a Connection field of h lists opt (lower
+// case).
 func connectionHas(h *web.Header, opt string) bool {
 	for v := range h.Values("Connection") {
-		for len(v) > 0 {
-			var tok []byte
-			tok, v = splitToken(v)
-			if len(tok) == len(opt) && http1.EqualFold(tok, opt) {
-				return true
-			}
+		if http1.HasElement(v, opt) {
+			return true
 		}
 	}
 	return false
-}
-
-// splitToken splits the first element off a comma list, trimmed.
-func splitToken(v []byte) (tok, rest []byte) {
-	i := indexByte(v, ',')
-	if i < 0 {
-		tok, rest = v, nil
-	} else {
-		tok, rest = v[:i], v[i+1:]
-	}
-	for len(tok) > 0 && (tok[0] == ' ' || tok[0] == '\t') {
-		tok = tok[1:]
-	}
-	for len(tok) > 0 && (tok[len(tok)-1] == ' ' || tok[len(tok)-1] == '\t') {
-		tok = tok[:len(tok)-1]
-	}
-	return tok, rest
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // prepareBody decides how the body is sent, reading a small one whole.
@@ -509,8 +489,6 @@ func dropResponseField(name []byte) bool {
 		return http1.EqualFold(name, "server")
 	case 7:
 		return http1.EqualFold(name, "alt-svc")
-	case 16:
-		return http1.EqualFold(name, "proxy-connection")
 	case 18:
 		return http1.EqualFold(name, "proxy-authenticate")
 	}

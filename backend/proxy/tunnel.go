@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -27,11 +28,11 @@ func (x *exchange) tunnel(uc *upstream.Conn, rd *relay.Reader, resp *http1.Respo
 	var got []byte
 	for _, f := range resp.Fields {
 		if len(f.Name) == len("upgrade") && http1.EqualFold(f.Name, "upgrade") {
-			got, _ = splitToken(f.Value)
+			got, _ = http1.NextElement(f.Value)
 			break
 		}
 	}
-	if i := indexByte(got, '/'); i >= 0 {
+	if i := bytes.IndexByte(got, '/'); i >= 0 {
 		got = got[:i]
 	}
 	if len(got) != len(x.upgrade) || !http1.EqualFold(got, x.upgrade) {

@@ -204,3 +204,34 @@ func TestCloseEndsTunnels(t *testing.T) {
 		t.Fatal("tunnel still open after Close")
 	}
 }
+
+// tunnel_idle: a WebSocket with no byte either way for that long is closed,
+// and one in use is not.
+func TestTunnelIdle(t *testing.T) {
+	up := goUpstream(t, echo)
+	h, _ := newProxy(t, Config{TunnelIdle: 300 * time.Millisecond}, up)
+	addr := front(t, "goroutine", h, realip.Trust{})
+	ws, err := websocket.Dial("ws://"+addr+"/echo", "", "http://"+addr+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	ws.SetDeadline(time.Now().Add(10 * time.Second))
+	var got string
+	for range 5 { // 5 × 100 ms in use: past tunnel_idle in all, never idle that long
+		time.Sleep(100 * time.Millisecond)
+		if err := websocket.Message.Send(ws, "x"); err != nil {
+			t.Fatal(err)
+		}
+		if err := websocket.Message.Receive(ws, &got); err != nil {
+			t.Fatalf("a tunnel in use was closed: %v", err)
+		}
+	}
+	start := time.Now()
+	if err := websocket.Message.Receive(ws, &got); err == nil {
+		t.Fatal("an idle tunnel sent a message")
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("an idle tunnel was closed after %v, want about 300ms", d)
+	}
+}

@@ -69,8 +69,8 @@ func (t *traceState) level(s stream, line string) slog.Level {
 	return base
 }
 
-// exitStatus says how a worker process ended: "killed by signal 9
-// (killed)", "exit status 1", or "running" while it has not.
+// exitStatus says how a worker process ended, from its Wait error:
+// "killed by signal 9 (killed)", "exit status 1", "exit status 0" for nil.
 func exitStatus(err error) string {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {

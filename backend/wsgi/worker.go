@@ -64,20 +64,21 @@ type worker struct {
 	inflight atomic.Int32
 	started  time.Time
 
-	exited   chan struct{}
-	exitErr  error
-	tailMu   sync.Mutex
-	tail     []string // the last lines of its output, for start-up failures
-	held     []heldLine
+	exited  chan struct{}
+	exitErr error
+	tailMu  sync.Mutex
+	// tail is the last lines of its output, for the error of a failed start
+	// or a death; until the worker is live they are also what it logs then.
+	tail     []outputLine
 	live     bool // started: output goes to the log as it comes
 	outDone  chan struct{}
 	termOnce sync.Once
 	dumping  atomic.Bool // its stacks are being dumped: its output is the dump (output.go)
 }
 
-// heldLine is a line of output written while the worker started, logged
-// once it is ready.
-type heldLine struct {
+// outputLine is a line of the worker's output, with the level it is logged
+// at.
+type outputLine struct {
 	line  string
 	level slog.Level
 }
@@ -274,9 +275,7 @@ const interpreterMark = "gatehouse-wsgi interpreter: "
 // interpreter that has the application's packages: pyenv's shim, another
 // version), and how to choose another.
 func (w *worker) importError() error {
-	w.tailMu.Lock()
-	lines := slices.Clone(w.tail)
-	w.tailMu.Unlock()
+	lines := w.outputLines()
 	which := w.p.cfg.Python
 	for i, l := range lines {
 		if v, ok := strings.CutPrefix(l, interpreterMark); ok {
@@ -304,17 +303,11 @@ func (w *worker) relayOutput(r interface{ Read([]byte) (int, error) }, s stream,
 			level = slog.LevelError
 		}
 		w.tailMu.Lock()
-		w.tail = append(w.tail, line)
+		w.tail = append(w.tail, outputLine{line, level})
 		if len(w.tail) > 60 {
 			w.tail = w.tail[len(w.tail)-60:]
 		}
 		live := w.live
-		if !live {
-			w.held = append(w.held, heldLine{line, level})
-			if len(w.held) > 60 {
-				w.held = w.held[len(w.held)-60:]
-			}
-		}
 		w.tailMu.Unlock()
 		if live {
 			w.logOutput(line, level)
@@ -331,18 +324,24 @@ func (w *worker) logOutput(line string, level slog.Level) {
 func (w *worker) goLive() {
 	w.tailMu.Lock()
 	defer w.tailMu.Unlock()
-	for _, h := range w.held {
+	for _, h := range w.tail {
 		w.logOutput(h.line, h.level)
 	}
-	w.held = nil
 	w.live = true
 }
 
-func (w *worker) outputTail() string {
+// outputLines returns the lines of the tail.
+func (w *worker) outputLines() []string {
 	w.tailMu.Lock()
 	defer w.tailMu.Unlock()
-	return strings.Join(w.tail, "\n")
+	lines := make([]string, len(w.tail))
+	for i, h := range w.tail {
+		lines[i] = h.line
+	}
+	return lines
 }
+
+func (w *worker) outputTail() string { return strings.Join(w.outputLines(), "\n") }
 
 // terminate ends the worker: its sockets closed (its threads see EOF and
 // return), SIGTERM, then SIGKILL after the graceful timeout.

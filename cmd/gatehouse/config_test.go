@@ -252,6 +252,22 @@ proxy_from = ["10.0.0.0/8", "192.0.2.7"]
   static = { root = "` + dir + `" }
 `
 	flagsMeanFile(t, args, file, true)
+	// --https listeners too, as serve --help says.
+	args = []string{"--http", ":8000", "--https", ":8443", "--cert", "/etc/c.pem", "--key", "/etc/c.key", "--static", "/=" + dir, "--proxy-protocol"}
+	file = `
+[[listen]]
+addr = ":8000"
+proxy_protocol = true
+[[listen]]
+addr = ":8443"
+proxy_protocol = true
+tls = { cert = "/etc/c.pem", key = "/etc/c.key" }
+[[site]]
+  [[site.route]]
+  path = "/"
+  static = { root = "` + dir + `" }
+`
+	flagsMeanFile(t, args, file, true)
 	if _, _, err := runCLI("serve", "--demo", "--proxy-from", "10.0.0.1"); exitCode(err) != 2 {
 		t.Errorf("--proxy-from alone: %v", err)
 	}

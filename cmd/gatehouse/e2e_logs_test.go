@@ -55,13 +55,18 @@ func TestLogFormatAndReopen(t *testing.T) {
 		}
 	})
 	waitFile(t, errLog, "msg=listening")
-	out, _, err := curl(t, "-D", "-", "http://"+addr+"/cgi-bin/env.sh")
+	// A client's own ID is replaced (it is no trusted proxy); the
+	// application gets the one the client is sent back.
+	out, _, err := curl(t, "-D", "-", "-H", "X-Request-ID: forged-by-the-client", "http://"+addr+"/cgi-bin/env.sh")
 	if err != nil {
 		t.Fatal(err)
 	}
 	id := regexp.MustCompile(`(?i)x-request-id: ([0-9a-f]{32})`).FindStringSubmatch(out)
 	if id == nil {
 		t.Fatalf("no X-Request-ID:\n%s", out)
+	}
+	if !strings.Contains(out, "HTTP_X_REQUEST_ID="+id[1]+"\n") || strings.Contains(out, "forged") {
+		t.Fatalf("the application did not get the request's own ID:\n%s", out)
 	}
 	line := waitFile(t, access, "id="+id[1])
 	if !regexp.MustCompile(`^127\.0\.0\.1 "GET /cgi-bin/env.sh HTTP/1.1" 200 id=` + id[1] +

@@ -357,3 +357,30 @@ addrs = [%q, %q]
 		t.Fatalf("ip_hash spread one client over %v", seen)
 	}
 }
+
+// An [[upstream]] that cannot be built is one problem, at its own key: the
+// proxy route that passes to it adds none of its own.
+func TestProxyUpstreamProblemReportedOnce(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "ca.pem"), []byte("not a pem\n"), 0o644)
+	file := filepath.Join(dir, "t.toml")
+	os.WriteFile(file, []byte(`
+[[listen]]
+addr = "127.0.0.1:8000"
+
+[[upstream]]
+name = "app"
+kind = "https"
+addrs = ["127.0.0.1:9443"]
+tls_ca = "`+filepath.Join(dir, "ca.pem")+`"
+
+[[site]]
+  [[site.route]]
+  path = "/"
+  proxy = { pass = "app" }
+`), 0o644)
+	out, err := checkFile(file)
+	if err == nil || !strings.Contains(out, ":9: upstream \"app\"") || strings.Count(out, "t.toml:") != 1 {
+		t.Fatalf("check: %v\n%s", err, out)
+	}
+}

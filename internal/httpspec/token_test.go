@@ -56,3 +56,14 @@ func TestIsToken(t *testing.T) {
 		}
 	}
 }
+
+func TestIsFramingField(t *testing.T) {
+	for name, want := range map[string]bool{
+		"Content-Length": true, "TRANSFER-ENCODING": true, "te": true, "Keep-Alive": true,
+		"X-Frame-Options": false, "tf": false, "Content-Type": false, "": false,
+	} {
+		if IsFramingField(name) != want {
+			t.Errorf("IsFramingField(%q) = %v", name, !want)
+		}
+	}
+}

@@ -64,6 +64,7 @@ func StartPebble(t testing.TB) *Pebble {
 	p := Start(t, []string{"PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0"}, pebble,
 		"-config", confPath, "-dnsserver", dns, "-strict=false")
 	p.WaitDial(t, listen)
+	p.WaitDial(t, mgmt) // its own listener, which may come up after the first
 	pb.proc = p
 	ca, err := os.ReadFile(filepath.Join(mod, "test/certs/pebble.minica.pem"))
 	if err != nil {

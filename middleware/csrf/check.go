@@ -44,7 +44,7 @@ func CheckOrigin(s string) error {
 	scheme, rest, ok := strings.Cut(s, "://")
 	scheme = strings.ToLower(scheme)
 	if !ok || scheme != "http" && scheme != "https" || rest == "" || strings.ContainsAny(rest, "/?#@ \t\\") {
-		return errors.New("csrf: trusted origin " + s + " is not scheme://host[:port] (such as https://app.example.com)")
+		return &FieldError{"trusted_origins", errors.New("csrf: trusted origin " + s + " is not scheme://host[:port] (such as https://app.example.com)")}
 	}
 	return nil
 }
@@ -53,7 +53,7 @@ func CheckOrigin(s string) error {
 // cleaned path ("/webhooks/" for a subtree, "/hook" exactly).
 func CheckBypass(p string) error {
 	if c, ok := route.Clean([]byte(p)); !ok || string(c) != p {
-		return errors.New("csrf: bypass pattern " + p + " is not a clean absolute path (such as /webhooks/)")
+		return &FieldError{"bypass", errors.New("csrf: bypass pattern " + p + " is not a clean absolute path (such as /webhooks/)")}
 	}
 	return nil
 }

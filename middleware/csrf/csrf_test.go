@@ -577,3 +577,31 @@ func FuzzUnmask(f *testing.F) {
 		}
 	})
 }
+
+// A double-submit token signed before a key rotation still posts after it
+// (the new key first in the file, the old one after it: every key verifies,
+// the first signs); one signed under a key no longer in the file does not.
+func TestDoubleSubmitKeyRotation(t *testing.T) {
+	oldKey, newKey := bytes.Repeat([]byte{1}, cookie.KeySize), bytes.Repeat([]byte{2}, cookie.KeySize)
+	keys := func(secrets ...[]byte) *cookie.Keys {
+		k, err := cookie.NewKeys(secrets...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	before := newApp(t, Config{Tokens: TokensDoubleSubmit, Keys: keys(oldKey)}, false)
+	u := newClient()
+	before.visit(u) // the page, rendered with the old key's token
+	same := "Sec-Fetch-Site: same-origin"
+	form := func(tok string) io.Reader { return strings.NewReader("comment=hi&csrf_token=" + tok) }
+	const formCT = "Content-Type: application/x-www-form-urlencoded"
+
+	rotated := newApp(t, Config{Tokens: TokensDoubleSubmit, Keys: keys(newKey, oldKey)}, false)
+	rotated.expect("after a rotation", 200, func() int { return rotated.do(u, "POST", "/x", form(u.token), same, formCT) })
+
+	dropped := newApp(t, Config{Tokens: TokensDoubleSubmit, Keys: keys(newKey)}, false)
+	v := newClient()
+	before.visit(v)
+	dropped.expect("old key dropped", 403, func() int { return dropped.do(v, "POST", "/x", form(v.token), same, formCT) })
+}

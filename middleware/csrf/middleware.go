@@ -93,7 +93,7 @@ func New(c Config) (*Protect, error) {
 		c.Header = DefaultHeader
 	}
 	if !web.ReservedField([]byte(c.Header)) {
-		return nil, fmt.Errorf("csrf: header %q is not a field only gatehouse may send (X-CSRF-Token, or X-Session-*/Gatehouse-*): a client's copy would reach the backend", c.Header)
+		return nil, &FieldError{"header", fmt.Errorf("csrf: header %q is not a field only gatehouse may send (X-CSRF-Token, or X-Session-*/Gatehouse-*): a client's copy would reach the backend", c.Header)}
 	}
 	if c.Field == "" {
 		c.Field = DefaultField
@@ -113,7 +113,7 @@ func New(c Config) (*Protect, error) {
 		p.cookie.Secure = !c.Insecure
 		p.cookie.Value = base64.RawURLEncoding.EncodeToString(make([]byte, tokenLen))
 		if err := p.cookie.Check(); err != nil {
-			return nil, fmt.Errorf("csrf cookie %q: %w", c.CookieName, err)
+			return nil, &FieldError{"cookie", fmt.Errorf("csrf cookie %q: %w", c.CookieName, err)}
 		}
 	}
 	return p, nil
@@ -121,6 +121,17 @@ func New(c Config) (*Protect, error) {
 
 // Check is layer 1 (Origins.Check).
 func (p *Protect) Check(r *web.Request) error { return p.origins.Check(r) }
+
+// FieldError is a mistake in one field of a Config, named as the key of a
+// configuration file's csrf table ("cookie", "header", "trusted_origins",
+// "bypass"), so that a problem is reported at its line.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
 
 // Wrap returns next behind both layers.
 func (p *Protect) Wrap(next web.Handler) web.Handler {
@@ -136,12 +147,12 @@ func (p *Protect) Wrap(next web.Handler) web.Handler {
 		if err := p.origins.Check(r); err != nil {
 			return p.refuse(r, err)
 		}
-		token, err := p.token(w, r)
+		token, seed, err := p.token(w, r)
 		if err != nil {
 			return err
 		}
 		if unsafe(r.Method()) && ambient(r) && !p.origins.bypassed(r) {
-			if err := p.verify(r, token); err != nil {
+			if err := p.verify(r, token, seed); err != nil {
 				return p.refuse(r, err)
 			}
 		}
@@ -153,25 +164,29 @@ func (p *Protect) Wrap(next web.Handler) web.Handler {
 }
 
 // token returns the request's token, making one (and the double-submit
-// cookie) when there is none.
-func (p *Protect) token(w web.ResponseWriter, r *web.Request) ([]byte, error) {
+// cookie) when there is none; with double-submit tokens, also the cookie's
+// seed it is the MAC of.
+func (p *Protect) token(w web.ResponseWriter, r *web.Request) (token, seed []byte, err error) {
 	if p.c.Tokens == TokensSession {
 		s := session.From(r)
 		if s == nil {
-			return nil, ErrNoSession
+			return nil, nil, ErrNoSession
 		}
-		return s.CSRFToken(), nil
+		return s.CSRFToken(), nil, nil
 	}
-	var seed [tokenLen]byte
+	seed = make([]byte, tokenLen)
 	raw, ok := r.Cookie(p.c.CookieName)
-	if n, err := base64.RawURLEncoding.Strict().Decode(seed[:], raw); !ok || len(raw) != len(p.cookie.Value) || err != nil || n != tokenLen {
-		rand.Read(seed[:]) // never fails (crypto/rand)
+	if n, err := base64.RawURLEncoding.Strict().Decode(seed, raw); !ok || len(raw) != len(p.cookie.Value) || err != nil || n != tokenLen {
+		rand.Read(seed) // never fails (crypto/rand)
 		c := p.cookie
-		c.Value = base64.RawURLEncoding.EncodeToString(seed[:])
+		c.Value = base64.RawURLEncoding.EncodeToString(seed)
 		w.Header().Add("Set-Cookie", c.String())
 	}
-	return p.c.Keys.MAC(nil, "csrf double-submit", p.binding(r), seed[:])[:tokenLen], nil
+	return p.c.Keys.MAC(nil, doubleSubmit, p.binding(r), seed)[:tokenLen], seed, nil
 }
+
+// doubleSubmit is the purpose a double-submit token is signed for.
+const doubleSubmit = "csrf double-submit"
 
 // binding is what a double-submit token is bound to beside its cookie: the
 // session's ID when a session middleware runs and the request has a
@@ -186,8 +201,9 @@ func (p *Protect) binding(r *web.Request) []byte {
 }
 
 // verify checks the token the request carries against want, in constant
-// time.
-func (p *Protect) verify(r *web.Request, want []byte) error {
+// time; a double-submit token (seed set) against the MAC of seed under every
+// key of the file, so that a page rendered before a key rotation still posts.
+func (p *Protect) verify(r *web.Request, want, seed []byte) error {
 	sent := r.Header.Peek(p.c.Header)
 	if sent == nil {
 		v, err := formField(r, p.c.Field, p.c.MaxForm)
@@ -200,7 +216,14 @@ func (p *Protect) verify(r *web.Request, want []byte) error {
 		sent = v
 	}
 	var got [tokenLen]byte
-	if !unmask(sent, &got) || subtle.ConstantTimeCompare(got[:], want) != 1 {
+	if !unmask(sent, &got) {
+		return ErrBadToken
+	}
+	if seed != nil {
+		if !p.c.Keys.VerifyMAC(got[:], doubleSubmit, p.binding(r), seed) {
+			return ErrBadToken
+		}
+	} else if subtle.ConstantTimeCompare(got[:], want) != 1 {
 		return ErrBadToken
 	}
 	return nil

@@ -2,6 +2,7 @@ package encode
 
 import (
 	"gatehouse/internal/httpspec"
+	"gatehouse/proto/http1"
 	"gatehouse/web"
 )
 
@@ -88,13 +89,13 @@ func parseAccept(h *web.Header) (w weights, present bool) {
 			switch {
 			case len(name) == 1 && name[0] == '*':
 				slot = &w.star
-			case equalFold(name, "identity"):
+			case http1.EqualFold(name, "identity"):
 				slot = &w.identity
-			case equalFold(name, "x-gzip"):
+			case http1.EqualFold(name, "x-gzip"):
 				slot = &w.coding[Gzip]
 			default:
 				for i, c := range names {
-					if equalFold(name, c) {
+					if http1.EqualFold(name, c) {
 						slot = &w.coding[i]
 					}
 				}
@@ -164,21 +165,4 @@ func trimOWS(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
-}
-
-// equalFold compares b with the lower-case ASCII s, ignoring case.
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(b) {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != s[i] {
-			return false
-		}
-	}
-	return true
 }

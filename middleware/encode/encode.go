@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"gatehouse/internal/bytesconv"
+	"gatehouse/proto/http1"
 	"gatehouse/web"
 )
 
@@ -39,9 +40,6 @@ func (e *Encoder) Wrap(next web.Handler) web.Handler {
 		return e.serve(next, w, r)
 	})
 }
-
-// Middleware returns Wrap as a web.Middleware.
-func (e *Encoder) Middleware() web.Middleware { return e.Wrap }
 
 func (e *Encoder) serve(next web.Handler, w web.ResponseWriter, r *web.Request) error {
 	x := e.ws.Get().(*writer)
@@ -384,7 +382,7 @@ func (x *writer) eligible() bool {
 		return false
 	}
 	h := x.w.Header()
-	if ce := h.Peek("Content-Encoding"); len(ce) > 0 && !equalFold(ce, "identity") {
+	if ce := h.Peek("Content-Encoding"); len(ce) > 0 && !http1.EqualFold(ce, "identity") {
 		return false
 	}
 	for v := range h.Values("Cache-Control") {
@@ -407,7 +405,7 @@ func (x *writer) typeMatches(ct []byte) bool {
 		return false
 	}
 	for _, t := range x.e.cfg.Types {
-		if len(t) == slash+2 && t[slash:] == "/*" && equalFold(ct[:slash], t[:slash]) || equalFold(ct, t) {
+		if len(t) == slash+2 && t[slash:] == "/*" && http1.EqualFold(ct[:slash], t[:slash]) || http1.EqualFold(ct, t) {
 			return true
 		}
 	}
@@ -449,11 +447,11 @@ func addVary(h *web.Header) {
 func containsToken(v []byte, tok string) bool {
 	for len(v) > 0 {
 		var elem []byte
-		elem, v = cutByte(v, ',')
+		elem, v = http1.NextElement(v)
 		if i := bytes.IndexAny(elem, "=;"); i >= 0 {
 			elem = elem[:i]
 		}
-		if equalFold(trimOWS(elem), tok) {
+		if http1.EqualFold(trimOWS(elem), tok) {
 			return true
 		}
 	}

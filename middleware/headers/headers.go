@@ -41,25 +41,10 @@ func CheckName(name string) error {
 	if !httpspec.IsToken(name) {
 		return fmt.Errorf("%q is not a field name", name)
 	}
-	switch {
-	case equalFold(name, "content-length"), equalFold(name, "transfer-encoding"), equalFold(name, "connection"),
-		equalFold(name, "keep-alive"), equalFold(name, "te"), equalFold(name, "trailer"), equalFold(name, "upgrade"):
+	if httpspec.IsFramingField(name) {
 		return fmt.Errorf("%s frames the message or belongs to the connection: the server sets it", name)
 	}
 	return nil
-}
-
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range len(a) {
-		x, y := a[i]|0x20, b[i]|0x20
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // Check reports the first name of the rules that CheckName refuses.
@@ -152,7 +137,7 @@ func (m *Middleware) Wrap(next web.Handler) web.Handler {
 				err = web.WithHeader(err, f.Name, f.value(r, &x.scratch))
 			}
 		}
-		x.WriterWrapper.ResponseWriter, x.r, x.done, x.status = nil, nil, false, 0
+		x.WriterWrapper.ResponseWriter, x.r, x.done = nil, nil, false
 		m.ws.Put(x)
 		return err
 	})
@@ -165,7 +150,6 @@ type writer struct {
 	m       *Middleware
 	r       *web.Request
 	done    bool
-	status  int
 	scratch []byte
 }
 
@@ -174,38 +158,34 @@ func (x *writer) head(status int) {
 		return
 	}
 	x.done = true
-	if status == 0 {
-		status = 200
-	}
 	if x.m.rules.Always || okStatus(status) {
 		x.m.rules.Response.apply(x.Header(), x.r, &x.scratch)
 	}
 }
 
 func (x *writer) WriteHeader(status int) {
-	if status >= 200 && !x.done {
-		x.status = status
+	if status >= 200 {
 		x.head(status)
 	}
 	x.WriterWrapper.WriteHeader(status)
 }
 
 func (x *writer) Write(p []byte) (int, error) {
-	x.head(x.status)
+	x.head(200) // without WriteHeader first, the status is 200
 	return x.WriterWrapper.Write(p)
 }
 
 func (x *writer) WriteString(s string) (int, error) {
-	x.head(x.status)
+	x.head(200) // without WriteHeader first, the status is 200
 	return x.WriterWrapper.WriteString(s)
 }
 
 func (x *writer) Flush() error {
-	x.head(x.status)
+	x.head(200) // without WriteHeader first, the status is 200
 	return x.WriterWrapper.Flush()
 }
 
 func (x *writer) SendFile(f *os.File, offset, count int64) error {
-	x.head(x.status)
+	x.head(200) // without WriteHeader first, the status is 200
 	return x.WriterWrapper.SendFile(f, offset, count)
 }

@@ -103,8 +103,8 @@ func (t *Trust) Apply(r *web.Request) {
 		Strip(&r.Header)
 		return
 	}
-	var xff [][]byte
-	var proto [][]byte
+	var xffArr, protoArr [4][]byte // on the stack for the usual few fields
+	xff, proto := xffArr[:0], protoArr[:0]
 	for name, value := range r.Header.All() {
 		switch {
 		case http1.EqualFold(name, "x-forwarded-for"):

@@ -131,6 +131,14 @@ func TestApplyAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { tr.Apply(r) }); n != 0 {
 		t.Errorf("Apply from an untrusted peer without forwarding fields: %v allocs", n)
 	}
+	// Every request behind a load balancer: a trusted peer's fields read.
+	lb := request("10.0.0.2:1", "X-Forwarded-For", "203.0.113.9, 10.0.0.7", "X-Forwarded-Proto", "HTTPS")
+	if n := testing.AllocsPerRun(100, func() { tr.Apply(lb) }); n != 0 {
+		t.Errorf("Apply from a trusted peer: %v allocs", n)
+	}
+	if lb.RemoteAddr().Addr().String() != "203.0.113.9" || lb.Scheme() != "https" {
+		t.Errorf("client %v, scheme %s", lb.RemoteAddr(), lb.Scheme())
+	}
 }
 
 // A uwsgi front server, let in by its listener's allow-list, reports the

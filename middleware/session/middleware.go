@@ -71,6 +71,17 @@ type Manager struct {
 
 type passed struct{ name, field string }
 
+// FieldError is a mistake in one field of a Config, named as the key of a
+// configuration file's session table ("cookie", "pass"), so that a problem
+// is reported at its line.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
+
 // ErrNoKeys reports cookie-only sessions without keys.
 var ErrNoKeys = errors.New("session: cookie-only sessions need keys (a key file: gatehouse keygen)")
 
@@ -105,11 +116,11 @@ func New(c Config) (*Manager, error) {
 	m.cookie.Secure = !c.Insecure
 	m.cookie.SameSite = c.SameSite
 	if err := m.cookie.Check(); err != nil {
-		return nil, fmt.Errorf("session cookie %q: %w", c.CookieName, err)
+		return nil, &FieldError{"cookie", fmt.Errorf("session cookie %q: %w", c.CookieName, err)}
 	}
 	for _, n := range c.Pass {
 		if !validName(n) {
-			return nil, fmt.Errorf("session value %q: %w", n, ErrValueName)
+			return nil, &FieldError{"pass", fmt.Errorf("session value %q: %w", n, ErrValueName)}
 		}
 		m.pass = append(m.pass, passed{n, fieldName(n)})
 	}

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"gatehouse/internal/httpspec"
 )
 
 // MaxCookie is the longest name and value, together, a user agent keeps
@@ -103,7 +105,7 @@ func New(name, value string) Cookie {
 
 // Check reports why c cannot be sent, or nil.
 func (c *Cookie) Check() error {
-	if !isToken(c.Name) {
+	if !httpspec.IsToken(c.Name) {
 		return ErrName
 	}
 	for i := 0; i < len(c.Value); i++ {
@@ -186,9 +188,6 @@ func (c *Cookie) String() string {
 	return string(b)
 }
 
-// ValidName reports whether name may name a cookie: an RFC 9110 token.
-func ValidName(name string) bool { return isToken(name) }
-
 // attrValue: at most MaxAttribute bytes, no ';' (it would end the
 // attribute and start another: attribute injection), no control bytes.
 func attrValue(s string) bool {
@@ -203,27 +202,12 @@ func attrValue(s string) bool {
 	return true
 }
 
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !tchar[s[i]] {
-			return false
-		}
-	}
-	return true
-}
-
-// tchar is RFC 9110 §5.6.2's token character; octet RFC 6265 §4.1.1's
-// cookie-octet, the strict set a server sends (no space, comma, quote,
-// semicolon or backslash).
-var tchar, octet = func() (t, o [256]bool) {
+// octet is RFC 6265 §4.1.1's cookie-octet, the strict set a server sends
+// (no space, comma, quote, semicolon or backslash).
+var octet = func() (o [256]bool) {
 	for c := 0x21; c < 0x7f; c++ {
 		b := byte(c)
 		o[c] = b != '"' && b != ',' && b != ';' && b != '\\'
-		t[c] = b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' ||
-			strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0
 	}
-	return t, o
+	return o
 }()

@@ -15,6 +15,8 @@ import (
 	"bytes"
 	"net/netip"
 	"strconv"
+
+	"gatehouse/internal/bytesconv"
 )
 
 // MaxEntries bounds how many X-Forwarded-For entries are read, right to
@@ -60,7 +62,7 @@ func ClientIP(values [][]byte, trusted func(netip.Addr) bool) (addr netip.Addr, 
 // one with a port ("192.0.2.1:1234", "[2001:db8::1]:1234"), which some
 // proxies write.
 func parseEntry(b []byte) (netip.Addr, bool) {
-	s := string(b)
+	s := bytesconv.String(b) // read only here: no copy for every request behind a proxy
 	if a, err := netip.ParseAddr(s); err == nil {
 		return a.Unmap(), a.Zone() == ""
 	}
@@ -90,10 +92,10 @@ func Proto(values [][]byte) string {
 	if i := bytes.LastIndexByte(v, ','); i >= 0 {
 		v = v[i+1:]
 	}
-	switch string(bytes.ToLower(trimOWS(v))) {
-	case "https":
+	switch v = trimOWS(v); {
+	case bytes.EqualFold(v, []byte("https")):
 		return "https"
-	case "http":
+	case bytes.EqualFold(v, []byte("http")):
 		return "http"
 	}
 	return ""

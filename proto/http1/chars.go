@@ -150,3 +150,34 @@ func HopByHop(name []byte) bool {
 	}
 	return false
 }
+
+// NextElement splits the first element off a comma-separated field value
+// (Connection, Vary, Transfer-Encoding, ...), trimmed of spaces and tabs;
+// rest is what follows its comma.
+func NextElement(v []byte) (elem, rest []byte) {
+	i := 0
+	for i < len(v) && v[i] != ',' {
+		i++
+	}
+	elem, rest = v[:i], v[min(i+1, len(v)):]
+	for len(elem) > 0 && (elem[0] == ' ' || elem[0] == '\t') {
+		elem = elem[1:]
+	}
+	for len(elem) > 0 && (elem[len(elem)-1] == ' ' || elem[len(elem)-1] == '\t') {
+		elem = elem[:len(elem)-1]
+	}
+	return elem, rest
+}
+
+// HasElement reports whether the comma-separated value v lists token (lower
+// case), ignoring case.
+func HasElement(v []byte, token string) bool {
+	for len(v) > 0 {
+		var elem []byte
+		elem, v = NextElement(v)
+		if EqualFold(elem, token) {
+			return true
+		}
+	}
+	return false
+}

@@ -14,3 +14,27 @@ func TestHopByHop(t *testing.T) {
 		}
 	}
 }
+
+func TestHasElement(t *testing.T) {
+	for _, c := range []struct {
+		v, token string
+		want     bool
+	}{
+		{"close", "close", true},
+		{"Keep-Alive, Upgrade", "upgrade", true},
+		{" keep-alive ,\tCLOSE\t", "close", true},
+		{"closed", "close", false},
+		{"x-close", "close", false},
+		{",,close,", "close", true},
+		{"", "close", false},
+		{",", "close", false},
+	} {
+		if got := HasElement([]byte(c.v), c.token); got != c.want {
+			t.Errorf("HasElement(%q, %q) = %v", c.v, c.token, got)
+		}
+	}
+	elem, rest := NextElement([]byte("  a b ,c"))
+	if string(elem) != "a b" || string(rest) != "c" {
+		t.Errorf("NextElement: %q, %q", elem, rest)
+	}
+}

@@ -232,7 +232,7 @@ func (w *response) commit(final bool) {
 		case 6:
 			hasServer = hasServer || http1.EqualFold(f.Name, "server")
 		case 10:
-			if http1.EqualFold(f.Name, "connection") && containsToken(f.Value, "close") {
+			if http1.EqualFold(f.Name, "connection") && http1.HasElement(f.Value, "close") {
 				w.closeAfter = true
 			}
 		}
@@ -308,30 +308,6 @@ func managedField(name []byte) bool {
 		return http1.EqualFold(name, "content-length")
 	case 17:
 		return http1.EqualFold(name, "transfer-encoding")
-	}
-	return false
-}
-
-func containsToken(v []byte, token string) bool {
-	for len(v) > 0 {
-		i := 0
-		for i < len(v) && v[i] != ',' {
-			i++
-		}
-		elem := v[:i]
-		for len(elem) > 0 && (elem[0] == ' ' || elem[0] == '\t') {
-			elem = elem[1:]
-		}
-		for len(elem) > 0 && (elem[len(elem)-1] == ' ' || elem[len(elem)-1] == '\t') {
-			elem = elem[:len(elem)-1]
-		}
-		if http1.EqualFold(elem, token) {
-			return true
-		}
-		if i == len(v) {
-			break
-		}
-		v = v[i+1:]
 	}
 	return false
 }

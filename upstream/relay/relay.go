@@ -308,27 +308,11 @@ func ListedInConnection(fields []http1.Field, name []byte) bool {
 		}
 		for v := f.Value; len(v) > 0; {
 			var opt []byte
-			opt, v = nextToken(v)
+			opt, v = http1.NextElement(v)
 			if http1.EqualFoldBytes(opt, name) {
 				return true
 			}
 		}
 	}
 	return false
-}
-
-// nextToken splits the first element off a comma list, trimmed.
-func nextToken(v []byte) (tok, rest []byte) {
-	i := 0
-	for i < len(v) && v[i] != ',' {
-		i++
-	}
-	tok, rest = v[:i], v[min(i+1, len(v)):]
-	for len(tok) > 0 && (tok[0] == ' ' || tok[0] == '\t') {
-		tok = tok[1:]
-	}
-	for len(tok) > 0 && (tok[len(tok)-1] == ' ' || tok[len(tok)-1] == '\t') {
-		tok = tok[:len(tok)-1]
-	}
-	return tok, rest
 }

@@ -87,7 +87,7 @@ func (w *webWriter) commit() {
 		case "Connection":
 			// A handler's "close" asks the server to close when idle, as on
 			// HTTP/1.1: net/http then sends GOAWAY. Anything else goes.
-			if containsToken(f.Value, "close") {
+			if http1.HasElement(f.Value, "close") {
 				h["Connection"] = []string{"close"}
 			}
 			continue
@@ -146,32 +146,6 @@ func canonicalName(b []byte) string {
 		return s
 	}
 	return http.CanonicalHeaderKey(string(b))
-}
-
-// containsToken reports whether the comma-separated list v holds token,
-// ignoring case.
-func containsToken(v []byte, token string) bool {
-	for len(v) > 0 {
-		i := 0
-		for i < len(v) && v[i] != ',' {
-			i++
-		}
-		elem := v[:i]
-		for len(elem) > 0 && (elem[0] == ' ' || elem[0] == '\t') {
-			elem = elem[1:]
-		}
-		for len(elem) > 0 && (elem[len(elem)-1] == ' ' || elem[len(elem)-1] == '\t') {
-			elem = elem[:len(elem)-1]
-		}
-		if http1.EqualFold(elem, token) {
-			return true
-		}
-		if i == len(v) {
-			break
-		}
-		v = v[i+1:]
-	}
-	return false
 }
 
 func (w *webWriter) WriteString(s string) (int, error) {
