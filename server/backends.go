@@ -174,5 +174,11 @@ func WSGIConfig(routePath string, w *config.WSGI) wsgi.Config {
 	durSet(&c.StartTimeout, w.StartTimeout)
 	durSet(&c.GracefulTimeout, w.GracefulTimeout)
 	durSet(&c.StatsInterval, w.StatsInterval)
+	if q := w.WorkerQueue; q != nil {
+		c.WorkerQueue = *q
+		if *q == 0 {
+			c.WorkerQueue = -1 // off; wsgi's 0 is the default
+		}
+	}
 	return c
 }

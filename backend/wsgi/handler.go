@@ -55,18 +55,18 @@ func (p *Pool) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
 	case errors.Is(err, cgienv.ErrPath):
 		return p.requests.Check(r, errPath, "app", p.cfg.App)
 	}
+	qt := queueTimer{d: p.cfg.QueueTimeout}
+	defer qt.stop()
 	for {
-		pl, err := p.acquire(r.Context(), req)
+		pl, err := p.acquire(r.Context(), req, &qt)
 		if err != nil {
 			return p.requests.Check(r, err, "app", p.cfg.App)
 		}
-		s := pl.s
-		x := exchange{p: p, s: s, fc: s.fc, w: w, r: r, seq: pl.seq}
-		state, err, lost := x.serve(pl)
+		x := exchange{p: p, s: pl.s, fc: pl.s.fc, w: w, r: r, seq: pl.seq}
+		lost, err := x.serve(pl, &qt)
 		if lost {
 			continue // the worker was lost before it ran this request: another one runs it
 		}
-		p.release(s, x.seq, state)
 		if x.logged {
 			return web.Logged(err)
 		}
@@ -78,24 +78,42 @@ func (p *Pool) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
 var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 // serve runs the exchange once the slot is this request's (at once, or when
-// the requests queued ahead of it have ended). lost reports a queued request
-// whose worker ended before running it: its place is given up and the
-// request can go to another slot.
-func (x *exchange) serve(pl place) (o outcome, err error, lost bool) {
-	s := x.s
-	if pl.queued && <-s.turn[pl.seq%maxDepth] {
-		x.p.handOn(s, pl.seq, true) // the worker is gone: so are the requests behind this one
-		x.p.leave(s.w)
-		return slotBroken, nil, true
+// the requests queued ahead of it have ended), and ends its turn. lost
+// reports a request that its worker never began, which can go to another
+// slot.
+func (x *exchange) serve(pl place, qt *queueTimer) (lost bool, err error) {
+	p, s := x.p, x.s
+	if pl.queued {
+		x.w.WatchClient() // a request without a body: a client that leaves withdraws it
+		st, err := p.wait(x.r.Context(), pl, qt)
+		if err != nil {
+			return false, err // withdrawn: the slot's next turn reads the worker's answer
+		}
+		if st != turnGo {
+			s.queuedBytes.Add(-s.size[pl.seq%maxDepth])
+			p.handOn(s, pl.seq, st) // the requests behind this one share its fate
+			p.leave(s.w)
+			if st == turnLost {
+				return true, nil
+			}
+			x.fail("", "wsgi worker failed before the request could be answered", "worker", s.w.id, "pid", s.w.pid,
+				"method", x.method(), "target", x.target())
+			return false, errWorkerDied
+		}
 	}
 	if pl.werr != nil {
-		return slotBroken, x.workerFailed(pl.werr), false
+		// The worker is gone (EPIPE) and its R frame did not reach it whole:
+		// nothing ran, and the request goes to another slot.
+		x.endedBeforeX = true
+		p.release(s, x, slotBroken)
+		return true, nil
 	}
 	upstream.Connected(x.r) // the worker is on it: what a connection is to the others
-	x.p.begin(s)
-	s.arm(x.p.cfg.Timeout)
-	o, err = x.run()
-	return o, err, false
+	p.begin(s, pl.seq)
+	s.arm(p.cfg.Timeout)
+	o, err := x.run()
+	p.release(s, x, o)
+	return false, err
 }
 
 // exchange is one request's conversation with a worker thread.
@@ -106,12 +124,13 @@ type exchange struct {
 	w  web.ResponseWriter
 	r  *web.Request
 
-	seq        uint32     // the request's number on the slot, which its A frames carry
-	headSet    bool       // the application's status and headers are on w
-	discarding bool       // the client or the application failed: read to X, pass nothing
-	logged     bool       // a failure of this request is in the log already
-	result     error      // what ServeHTTP returns once X arrives
-	trace      traceState // of the request's wsgi.errors lines
+	seq          uint32     // the request's number on the slot, which its A frames carry
+	headSet      bool       // the application's status and headers are on w
+	discarding   bool       // the client or the application failed: read to X, pass nothing
+	logged       bool       // a failure of this request is in the log already
+	endedBeforeX bool       // the worker's pipe ended before this request's X: it never began the ones queued behind
+	result       error      // what ServeHTTP returns once X arrives
+	trace        traceState // of the request's wsgi.errors lines
 }
 
 // fail logs a failure of the request through the pool's rate limiter, as
@@ -121,10 +140,29 @@ func (x *exchange) fail(key, msg string, args ...any) {
 	x.p.requests.Log(slog.LevelError, key, msg, args...)
 }
 
-// run reads the worker's frames for the request until X.
+// method and target name the request in the log; a drained exchange's
+// client has gone (Pool.drain).
+func (x *exchange) method() string {
+	if x.r == nil {
+		return ""
+	}
+	return x.r.Method()
+}
+
+func (x *exchange) target() string {
+	if x.r == nil {
+		return "(withdrawn)"
+	}
+	return string(x.r.Target())
+}
+
+// run reads the worker's frames for the request until X. A drained exchange
+// (no request, no writer: Pool.drain) is discarding from the start.
 func (x *exchange) run() (outcome, error) {
 	fc := x.fc
-	x.w.WatchClient() // without a body: a client that leaves aborts the request
+	if x.w != nil {
+		x.w.WatchClient() // without a body: a client that leaves aborts the request
+	}
 	for {
 		t, n, err := fc.next()
 		if err != nil {
@@ -142,7 +180,9 @@ func (x *exchange) run() (outcome, error) {
 			if err := x.body(n); err != nil {
 				return x.readFailed(err)
 			}
-			x.w.WatchClient() // once the body is read to its end
+			if x.w != nil {
+				x.w.WatchClient() // once the body is read to its end
+			}
 		case frameHead:
 			b, err := fc.payload(n)
 			if err != nil {
@@ -184,7 +224,7 @@ func (x *exchange) run() (outcome, error) {
 				return x.readFailed(err)
 			}
 			x.fail(string(b), "wsgi application raised", "worker", x.s.w.id, "pid", x.s.w.pid,
-				"method", x.r.Method(), "target", string(x.r.Target()), "traceback", string(b))
+				"method", x.method(), "target", x.target(), "traceback", string(b))
 			if x.result == nil {
 				x.result = errAppRaised
 			}
@@ -197,10 +237,10 @@ func (x *exchange) run() (outcome, error) {
 				// being replaced, but this response is whole.
 				return slotTimedOut, x.result
 			}
-			if x.result == nil && !x.headSet {
+			if x.result == nil && !x.headSet && x.r != nil {
 				x.result = errBadHead
 				x.fail("", "wsgi application returned without calling start_response", "worker", x.s.w.id,
-					"method", x.r.Method(), "target", string(x.r.Target()))
+					"method", x.method(), "target", x.target())
 			}
 			return slotFine, x.result
 		default:
@@ -421,6 +461,7 @@ func (x *exchange) file(n int) error {
 // readFailed turns a failed read from the worker into the response: 504 on
 // the timeout (the worker's stacks are logged and it is replaced), else 502.
 func (x *exchange) readFailed(err error) (outcome, error) {
+	x.endedBeforeX = errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 	if !x.s.disarm() {
 		x.logged = true // with the worker's stacks, by the timer that has it killed
 		return slotTimedOut, x.final(errTimeout)
@@ -441,13 +482,13 @@ func (x *exchange) workerFailed(err error) error {
 		select {
 		case <-w.exited:
 			x.fail("exit", "wsgi worker failed during a request", "worker", w.id, "pid", w.pid,
-				"method", x.r.Method(), "target", string(x.r.Target()), "exit", exitStatus(w.exitErr))
+				"method", x.method(), "target", x.target(), "exit", exitStatus(w.exitErr))
 			return errWorkerDied
 		case <-time.After(time.Second):
 		}
 	}
 	x.fail(err.Error(), "wsgi worker failed during a request", "worker", w.id, "pid", w.pid,
-		"method", x.r.Method(), "target", string(x.r.Target()), "err", err)
+		"method", x.method(), "target", x.target(), "err", err)
 	return errWorkerDied
 }
 

@@ -92,11 +92,17 @@ type slot struct {
 	timer *time.Timer // the request timeout; nil when there is none
 
 	depth atomic.Int32 // requests on the slot: 0 idle, 1 running, more: queued behind it
-	began atomic.Int64 // when the running request got the slot (Unix ns)
+	began atomic.Int64 // when the running request got the slot (monotonic ns)
 	took  atomic.Int64 // how long the last request that ended on it ran (ns)
 	// turn[seq%maxDepth] hands the slot to request seq when the one before it
-	// ends: true when the worker was lost before it could run request seq.
-	turn [maxDepth]chan bool
+	// ends, with news of the worker; wait[seq%maxDepth] is the place's state
+	// (placeWaiting, placeGiven, placeWithdrawn).
+	turn [maxDepth]chan turnState
+	wait [maxDepth]atomic.Int32
+	// queuedBytes counts the R frames of the queued requests, size each one
+	// (0 for a request that did not queue).
+	queuedBytes atomic.Int64
+	size        [maxDepth]int64
 
 	sendMu sync.Mutex // held while a place is taken and its R frame written, so seq follows both
 	seq    uint32     // R frames written so far (under sendMu)
@@ -152,7 +158,7 @@ func (p *Pool) spawn(id, gen int) (*worker, error) {
 		}
 		s := &slot{w: w, fc: fc}
 		for i := range s.turn {
-			s.turn[i] = make(chan bool, 1)
+			s.turn[i] = make(chan turnState, 1)
 		}
 		w.slots = append(w.slots, s)
 		childFiles = append(childFiles, child...)

@@ -201,31 +201,46 @@ class Conn:
         self.queued = collections.deque()  # (seq, payload) of requests read before their turn
         self.seq = 0  # R frames read so far
         self.current = -1  # seq of the request being served
+        self.skip = set()  # seqs of queued requests withdrawn by gatehouse
 
     def queue(self, payload):
         self.queued.append((self.seq, payload))
         self.seq = (self.seq + 1) & 0xFFFFFFFF
 
     def next_request(self):
-        """The next request's variables (waiting for them), or None at EOF."""
-        while not self.queued:
-            try:
-                t, payload = self.read_frame()
-            except (EOFError, ConnectionError, OSError):
-                return None
-            if t == REQ:
-                self.queue(payload)
-            # else: a late A, for a request that has finished
-        self.current, payload = self.queued.popleft()
-        return payload
+        """The next request's variables (waiting for them), or None at EOF.
+        A request withdrawn before its turn is answered with X alone."""
+        self.current = -1  # the last request has ended: an A for it is late
+        while True:
+            while not self.queued:
+                try:
+                    t, payload = self.read_frame()
+                except (EOFError, ConnectionError, OSError):
+                    return None
+                if t == REQ:
+                    self.queue(payload)
+                # else: a late A, for a request that has finished
+            self.absorb()  # A frames read with the R frames, for queued requests
+            self.current, payload = self.queued.popleft()
+            if self.current not in self.skip:
+                return payload
+            self.skip.discard(self.current)
+            self.send_frames([HDR.pack(END, 0)])
 
     def abort_frame(self, payload):
-        """Applies an A frame: whether it stops the current request (a late
-        one, for a request that has finished, is dropped)."""
-        if len(payload) == 4 and SEQ.unpack(payload)[0] != self.current:
-            return False
-        self.aborted = True
-        return True
+        """Applies an A frame: whether it stops the current request. One for
+        a queued request marks it to be skipped; a late one, for a request
+        that has finished, is dropped."""
+        if len(payload) != 4:  # not gatehouse's: stop the request rather than guess
+            self.aborted = True
+            return True
+        seq = SEQ.unpack(payload)[0]
+        if seq == self.current:
+            self.aborted = True
+            return True
+        if any(q[0] == seq for q in self.queued):
+            self.skip.add(seq)
+        return False
 
     def _recv(self):
         n = self.rfile.readinto(self.rbuf)
@@ -276,15 +291,20 @@ class Conn:
             return True
         if self.poller.poll(0):
             self._recv()
-        # Whole frames already here: a queued request is set aside, an abort
-        # applied; anything else waits for its reader.
-        while len(self.buf) >= 5 and self.buf[0] in (REQ, ABORT) and len(self.buf) >= 5 + HDR.unpack_from(self.buf)[1]:
+        self.absorb()
+        return self.aborted
+
+    def absorb(self):
+        """Takes the R and A frames already read whole: a queued request is
+        set aside, an abort applied; anything else waits for its reader."""
+        buf = self.buf
+        while len(buf) >= 5 and buf[0] in (REQ, ABORT) and len(buf) >= 5 + HDR.unpack_from(buf)[1]:
             t, payload = self.read_frame()
             if t == REQ:
                 self.queue(payload)
             elif self.abort_frame(payload):
                 break
-        return self.aborted
+            buf = self.buf
 
 
 BASE = {
