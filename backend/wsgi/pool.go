@@ -152,11 +152,17 @@ func (p *Pool) jitter(n int) int {
 const (
 	maxDepth       = 8
 	pipelineWindow = 2 * time.Millisecond
-	// maxQueuedBytes bounds the R frames queued in a slot's pipe, far below
-	// the pipe's 64 KiB, so that writing one never waits for the worker
+	// maxQueuedBytes bounds the R frames queued in a slot's pipe, a quarter
+	// of its usual 64 KiB, so that writing one never waits for the worker
 	// (which reads them only between requests) and an A frame always fits.
+	// A smaller pipe (Linux gives 4 KiB to a user past pipe-user-pages-soft)
+	// takes a quarter of its size (queueBudget).
 	maxQueuedBytes = 16 << 10
 )
+
+// queueBudget is how many bytes of R frames may be queued in a pipe of
+// capacity c.
+func queueBudget(c int) int64 { return int64(min(maxQueuedBytes, c/4)) }
 
 // epoch is the origin of the slots' clocks: monotonic, unlike Unix time.
 var epoch = time.Now()
@@ -300,10 +306,17 @@ func (p *Pool) queueOn(s *slot, req []byte) (place, bool) {
 	w.inflight.Add(1) // before the place is ours: the worker is not ended under it
 	s.sendMu.Lock()
 	d := s.depth.Load()
+	if !p.room(s, d, len(req)) {
+		s.sendMu.Unlock()
+		p.leave(w)
+		return place{}, false
+	}
 	// The place's state is set before the place is visible in depth: the
-	// request ahead may end, and hand on to it, as soon as it is.
+	// request ahead may end, and hand on to it, as soon as it is. Under
+	// sendMu depth only falls, so with d < maxDepth the index s.seq%maxDepth
+	// belongs to no request on the slot.
 	s.wait[s.seq%maxDepth].Store(placeWaiting)
-	if !p.room(s, d, len(req)) || !s.depth.CompareAndSwap(d, d+1) {
+	if !s.depth.CompareAndSwap(d, d+1) {
 		s.sendMu.Unlock()
 		p.leave(w)
 		return place{}, false
@@ -321,7 +334,7 @@ func (p *Pool) queueOn(s *slot, req []byte) (place, bool) {
 // the d on s.
 func (p *Pool) room(s *slot, d int32, n int) bool {
 	return d >= 1 && d <= int32(p.cfg.WorkerQueue) && s.w.state.Load() == stateReady &&
-		s.queuedBytes.Load()+int64(n) <= maxQueuedBytes &&
+		s.queuedBytes.Load()+int64(n) <= s.budget &&
 		monotonic()-s.began.Load() <= int64(p.cfg.window) && int64(d)*s.took.Load() <= int64(p.cfg.window)
 }
 

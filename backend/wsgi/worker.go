@@ -103,6 +103,7 @@ type slot struct {
 	// (0 for a request that did not queue).
 	queuedBytes atomic.Int64
 	size        [maxDepth]int64
+	budget      int64 // queueBudget of the pipe to the worker
 
 	sendMu sync.Mutex // held while a place is taken and its R frame written, so seq follows both
 	seq    uint32     // R frames written so far (under sendMu)
@@ -156,7 +157,7 @@ func (p *Pool) spawn(id, gen int) (*worker, error) {
 			closeAll()
 			return nil, fmt.Errorf("wsgi: pipes for a worker: %w", err)
 		}
-		s := &slot{w: w, fc: fc}
+		s := &slot{w: w, fc: fc, budget: queueBudget(fc.inCap)}
 		for i := range s.turn {
 			s.turn[i] = make(chan turnState, 1)
 		}

@@ -212,6 +212,14 @@ class Conn:
         A request withdrawn before its turn is answered with X alone."""
         self.current = -1  # the last request has ended: an A for it is late
         while True:
+            if self.queued:
+                # An R read early (while the last request read its body or
+                # streamed) may have its A still in the pipe.
+                try:
+                    if self.poller.poll(0):
+                        self._recv()
+                except (EOFError, ConnectionError, OSError):
+                    pass  # the next read reports it
             while not self.queued:
                 try:
                     t, payload = self.read_frame()
@@ -220,7 +228,7 @@ class Conn:
                 if t == REQ:
                     self.queue(payload)
                 # else: a late A, for a request that has finished
-            self.absorb()  # A frames read with the R frames, for queued requests
+            self.absorb()  # A frames read with the R frames
             self.current, payload = self.queued.popleft()
             if self.current not in self.skip:
                 return payload

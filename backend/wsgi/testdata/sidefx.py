@@ -1,6 +1,7 @@
 # A test application for requests queued in a worker: it answers with the
 # request's id, records the ids of requests that ran in $SIDE_FILE (with
-# "side"), sleeps s seconds, and sends "big" bytes when asked.
+# "side"), sleeps s seconds (and a more after reading a POST's body), and
+# sends "big" bytes when asked.
 import os, time
 from urllib.parse import parse_qs
 
@@ -16,6 +17,9 @@ def app(environ, start_response):
         time.sleep(s)
     if environ["REQUEST_METHOD"] == "POST":
         environ["wsgi.input"].read()
+    a = float(q.get("a", ["0"])[0])  # seconds more, after the body is read
+    if a:
+        time.sleep(a)
     body = ("id=" + rid).encode()
     if "big" in q:
         body = b"x" * int(q["big"][0])
