@@ -280,6 +280,10 @@ type WSGI struct {
 	GracefulTimeout *Duration `toml:"graceful_timeout"`
 	// StatsInterval logs a line of worker states this often. Default: never.
 	StatsInterval *Duration `toml:"stats_interval"`
+	// WorkerQueue is how many requests may wait in a busy worker thread
+	// behind the one it runs, when none is free. Default 7 (the most); 0:
+	// none.
+	WorkerQueue *int `toml:"worker_queue"`
 	// ScriptName is the mount point the application sees as SCRIPT_NAME.
 	// Default: the route's path without its trailing slash ("" for "/").
 	ScriptName *string `toml:"script_name"`

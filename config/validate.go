@@ -394,6 +394,9 @@ func (c *Config) validateWSGI(p, routePath string, w *WSGI) Problems {
 	if w.Threads > 256 {
 		bad(p+".threads", fmt.Sprintf("wsgi.threads %d is more than 256", w.Threads), "add workers instead: Python runs one thread at a time")
 	}
+	if q := w.WorkerQueue; q != nil && (*q < 0 || *q > 7) {
+		bad(p+".worker_queue", fmt.Sprintf("wsgi.worker_queue %d is not between 0 and 7", *q), "0 turns the queue off; 7 is the default")
+	}
 	if w.MaxRequestsJitter > 0 && w.MaxRequests == 0 {
 		bad(p+".max_requests_jitter", "wsgi.max_requests_jitter without max_requests", "set max_requests too, or remove the jitter")
 	}

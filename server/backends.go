@@ -114,7 +114,7 @@ func (b *Built) respond(rc *routeCtx) (web.Handler, error) {
 // wsgi starts a route's worker pool; in check mode it only checks that the
 // interpreter and directory exist (importing the application runs its code).
 func (b *Built) wsgi(rc *routeCtx) (web.Handler, error) {
-	c := WSGIConfig(rc.r.Path, rc.r.WSGI)
+	c := WSGIConfig(rc.r)
 	c.Logger = b.Logger
 	if c.Chdir != "" {
 		if fi, err := os.Stat(c.Chdir); err != nil || !fi.IsDir() {
@@ -149,8 +149,13 @@ func (b *Built) wsgi(rc *routeCtx) (web.Handler, error) {
 }
 
 // WSGIConfig maps a route's wsgi table onto backend/wsgi.Config: absent keys
-// keep the defaults, "0s" turns the request timeout off.
-func WSGIConfig(routePath string, w *config.WSGI) wsgi.Config {
+// keep the defaults, "0s" turns the request timeout off. A route whose
+// responses are not buffered queues no request in a busy worker: the worker
+// may be done with a response that gatehouse is still writing to a slow
+// client, and go on to a request queued behind it that gatehouse still counts
+// as waiting (its queue_timeout would answer 503 for a request that ran).
+func WSGIConfig(r *config.Route) wsgi.Config {
+	routePath, w := r.Path, r.WSGI
 	c := wsgi.Config{
 		App: w.App, Python: w.Python, Venv: w.Venv, Chdir: w.Chdir,
 		Workers: w.Workers, Threads: w.Threads,
@@ -174,5 +179,14 @@ func WSGIConfig(routePath string, w *config.WSGI) wsgi.Config {
 	durSet(&c.StartTimeout, w.StartTimeout)
 	durSet(&c.GracefulTimeout, w.GracefulTimeout)
 	durSet(&c.StatsInterval, w.StatsInterval)
+	if q := w.WorkerQueue; q != nil {
+		c.WorkerQueue = *q
+		if *q == 0 {
+			c.WorkerQueue = -1 // off; wsgi's 0 is the default
+		}
+	}
+	if r.ResponseBuffering != nil && !*r.ResponseBuffering {
+		c.WorkerQueue = -1
+	}
 	return c
 }

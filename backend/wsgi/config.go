@@ -13,6 +13,7 @@ const (
 	DefaultStartTimeout    = 60 * time.Second
 	DefaultGracefulTimeout = 30 * time.Second
 	DefaultPython          = "python3"
+	DefaultWorkerQueue     = maxDepth - 1
 )
 
 // Config describes a WSGI application and its workers. A zero field means its
@@ -61,6 +62,13 @@ type Config struct {
 	GracefulTimeout time.Duration
 	// StatsInterval logs one line of worker states this often. 0: never.
 	StatsInterval time.Duration
+	// WorkerQueue is how many requests may wait in a busy worker thread's
+	// pipe behind the one it runs, when no thread is free, so that it goes
+	// from one to the next without sleeping (docs/wsgi-protocol.md). They
+	// queue only behind a young request on a thread whose requests are
+	// short. Default DefaultWorkerQueue; at most 7; negative: none, for
+	// applications whose requests vary too much in length for the bet.
+	WorkerQueue int
 
 	// ScriptName is the mount point: SCRIPT_NAME, with PATH_INFO the rest.
 	ScriptName string
@@ -68,6 +76,9 @@ type Config struct {
 	ServerSoftware string
 	// Logger receives worker output, tracebacks and lifecycle events.
 	Logger *slog.Logger
+
+	// window replaces pipelineWindow when set (tests).
+	window time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -100,6 +111,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	switch {
+	case c.WorkerQueue == 0:
+		c.WorkerQueue = DefaultWorkerQueue
+	case c.WorkerQueue > maxDepth-1:
+		c.WorkerQueue = maxDepth - 1
+	}
+	if c.window <= 0 {
+		c.window = pipelineWindow
 	}
 	return c
 }

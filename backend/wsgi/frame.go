@@ -53,6 +53,8 @@ type frameConn struct {
 	r, w int
 	oob  []byte
 	out  []byte
+	// inCap is the capacity of the pipe to the worker.
+	inCap int
 }
 
 // pipeSize is asked for the worker's pipe to gatehouse: a response of this
@@ -80,16 +82,18 @@ func newFrameConn() (*frameConn, []*os.File, error) {
 		return nil, nil, err
 	}
 	growPipe(fromWorker[1], pipeSize)
+	inCap := pipeCap(toWorker[1])
 	syscall.SetNonblock(toWorker[1], true)
 	syscall.SetNonblock(fromWorker[0], true)
 	sideFile := os.NewFile(uintptr(sp[0]), "wsgi-side")
 	side, err := net.FileConn(sideFile)
 	sideFile.Close()
 	fc := &frameConn{
-		rd:  os.NewFile(uintptr(fromWorker[0]), "wsgi-from-worker"),
-		wr:  os.NewFile(uintptr(toWorker[1]), "wsgi-to-worker"),
-		buf: make([]byte, readBufSize),
-		oob: make([]byte, syscall.CmsgSpace(maxControlLen)),
+		rd:    os.NewFile(uintptr(fromWorker[0]), "wsgi-from-worker"),
+		wr:    os.NewFile(uintptr(toWorker[1]), "wsgi-to-worker"),
+		buf:   make([]byte, readBufSize),
+		oob:   make([]byte, syscall.CmsgSpace(maxControlLen)),
+		inCap: inCap,
 	}
 	child := []*os.File{
 		os.NewFile(uintptr(toWorker[0]), "wsgi-worker-in"),

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"gatehouse/proto/cgienv"
@@ -41,21 +42,78 @@ const (
 	slotTimedOut                // dumpAndKill has it
 )
 
-// ServeHTTP runs the request in a free worker thread. Its failures are logged
+// ServeHTTP runs the request in a worker thread. Its failures are logged
 // here, rate-limited (webcgi.Failures), not by the server per request.
 func (p *Pool) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
-	s, err := p.acquire(r.Context())
-	if err != nil {
+	bp := framePool.Get().(*[]byte)
+	defer framePool.Put(bp)
+	req, err := p.requestFrame(r, (*bp)[:0])
+	*bp = req
+	switch {
+	case errors.Is(err, cgienv.ErrMount):
+		return p.requests.Check(r, errMount, "app", p.cfg.App)
+	case errors.Is(err, cgienv.ErrPath):
+		return p.requests.Check(r, errPath, "app", p.cfg.App)
+	}
+	qt := queueTimer{d: p.cfg.QueueTimeout}
+	defer qt.stop()
+	for {
+		pl, err := p.acquire(r.Context(), req, &qt)
+		if err != nil {
+			return p.requests.Check(r, err, "app", p.cfg.App)
+		}
+		x := exchange{p: p, s: pl.s, fc: pl.s.fc, w: w, r: r, seq: pl.seq}
+		lost, err := x.serve(pl, &qt)
+		if lost {
+			continue // the worker was lost before it ran this request: another one runs it
+		}
+		if x.logged {
+			return web.Logged(err)
+		}
 		return p.requests.Check(r, err, "app", p.cfg.App)
 	}
-	upstream.Connected(r) // a free worker: what a connection is to the others
-	x := exchange{p: p, s: s, fc: s.fc, w: w, r: r}
-	state, err := x.run()
-	p.release(s, state)
-	if x.logged {
-		return web.Logged(err)
+}
+
+// framePool holds the buffers R frames are built in.
+var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// serve runs the exchange once the slot is this request's (at once, or when
+// the requests queued ahead of it have ended), and ends its turn. lost
+// reports a request that its worker never began, which can go to another
+// slot.
+func (x *exchange) serve(pl place, qt *queueTimer) (lost bool, err error) {
+	p, s := x.p, x.s
+	if pl.queued {
+		x.w.WatchClient() // a request without a body: a client that leaves withdraws it
+		st, err := p.wait(x.r.Context(), pl, qt)
+		if err != nil {
+			return false, err // withdrawn: the slot's next turn reads the worker's answer
+		}
+		if st != turnGo {
+			s.queuedBytes.Add(-s.size[pl.seq%maxDepth])
+			p.handOn(s, pl.seq, st) // the requests behind this one share its fate
+			p.leave(s.w)
+			if st == turnLost {
+				return true, nil
+			}
+			x.fail("", "wsgi worker failed before the request could be answered", "worker", s.w.id, "pid", s.w.pid,
+				"method", x.method(), "target", x.target())
+			return false, errWorkerDied
+		}
 	}
-	return p.requests.Check(r, err, "app", p.cfg.App)
+	if pl.werr != nil {
+		// The worker is gone (EPIPE) and its R frame did not reach it whole:
+		// nothing ran, and the request goes to another slot.
+		x.endedBeforeX = true
+		p.release(s, x, slotBroken)
+		return true, nil
+	}
+	upstream.Connected(x.r) // the worker is on it: what a connection is to the others
+	p.begin(s, pl.seq)
+	s.arm(p.cfg.Timeout)
+	o, err := x.run()
+	p.release(s, x, o)
+	return false, err
 }
 
 // exchange is one request's conversation with a worker thread.
@@ -66,11 +124,13 @@ type exchange struct {
 	w  web.ResponseWriter
 	r  *web.Request
 
-	headSet    bool       // the application's status and headers are on w
-	discarding bool       // the client or the application failed: read to X, pass nothing
-	logged     bool       // a failure of this request is in the log already
-	result     error      // what ServeHTTP returns once X arrives
-	trace      traceState // of the request's wsgi.errors lines
+	seq          uint32     // the request's number on the slot, which its A frames carry
+	headSet      bool       // the application's status and headers are on w
+	discarding   bool       // the client or the application failed: read to X, pass nothing
+	logged       bool       // a failure of this request is in the log already
+	endedBeforeX bool       // the worker's pipe ended before this request's X: it never began the ones queued behind
+	result       error      // what ServeHTTP returns once X arrives
+	trace        traceState // of the request's wsgi.errors lines
 }
 
 // fail logs a failure of the request through the pool's rate limiter, as
@@ -80,18 +140,29 @@ func (x *exchange) fail(key, msg string, args ...any) {
 	x.p.requests.Log(slog.LevelError, key, msg, args...)
 }
 
+// method and target name the request in the log; a drained exchange's
+// client has gone (Pool.drain).
+func (x *exchange) method() string {
+	if x.r == nil {
+		return ""
+	}
+	return x.r.Method()
+}
+
+func (x *exchange) target() string {
+	if x.r == nil {
+		return "(withdrawn)"
+	}
+	return string(x.r.Target())
+}
+
+// run reads the worker's frames for the request until X. A drained exchange
+// (no request, no writer: Pool.drain) is discarding from the start.
 func (x *exchange) run() (outcome, error) {
 	fc := x.fc
-	if err := x.sendRequest(); err != nil {
-		if errors.Is(err, cgienv.ErrMount) {
-			return slotFine, errMount
-		}
-		if errors.Is(err, cgienv.ErrPath) {
-			return slotFine, errPath
-		}
-		return slotBroken, x.workerFailed(err)
+	if x.w != nil {
+		x.w.WatchClient() // without a body: a client that leaves aborts the request
 	}
-	x.w.WatchClient() // without a body: a client that leaves aborts the request
 	for {
 		t, n, err := fc.next()
 		if err != nil {
@@ -109,7 +180,9 @@ func (x *exchange) run() (outcome, error) {
 			if err := x.body(n); err != nil {
 				return x.readFailed(err)
 			}
-			x.w.WatchClient() // once the body is read to its end
+			if x.w != nil {
+				x.w.WatchClient() // once the body is read to its end
+			}
 		case frameHead:
 			b, err := fc.payload(n)
 			if err != nil {
@@ -151,7 +224,7 @@ func (x *exchange) run() (outcome, error) {
 				return x.readFailed(err)
 			}
 			x.fail(string(b), "wsgi application raised", "worker", x.s.w.id, "pid", x.s.w.pid,
-				"method", x.r.Method(), "target", string(x.r.Target()), "traceback", string(b))
+				"method", x.method(), "target", x.target(), "traceback", string(b))
 			if x.result == nil {
 				x.result = errAppRaised
 			}
@@ -164,10 +237,10 @@ func (x *exchange) run() (outcome, error) {
 				// being replaced, but this response is whole.
 				return slotTimedOut, x.result
 			}
-			if x.result == nil && !x.headSet {
+			if x.result == nil && !x.headSet && x.r != nil {
 				x.result = errBadHead
 				x.fail("", "wsgi application returned without calling start_response", "worker", x.s.w.id,
-					"method", x.r.Method(), "target", string(x.r.Target()))
+					"method", x.method(), "target", x.target())
 			}
 			return slotFine, x.result
 		default:
@@ -176,24 +249,30 @@ func (x *exchange) run() (outcome, error) {
 	}
 }
 
-// sendRequest sends the R frame: the request's variables as NAME\0VALUE pairs.
-func (x *exchange) sendRequest() error {
-	fc := x.fc
-	out := append(fc.out[:0], frameRequest, 0, 0, 0, 0)
-	err := cgienv.Build(webcgi.Request(x.r), &x.p.mount, func(name, value string) {
+// requestFrame appends the R frame to out: the request's variables as
+// NAME\0VALUE pairs. It is built before a slot is taken.
+func (p *Pool) requestFrame(r *web.Request, out []byte) ([]byte, error) {
+	out = append(out, frameRequest, 0, 0, 0, 0)
+	err := cgienv.Build(webcgi.Request(r), &p.mount, func(name, value string) {
 		out = append(out, name...)
 		out = append(out, 0)
 		out = append(out, value...)
 		out = append(out, 0)
 	})
-	fc.out = out
 	if err != nil {
-		return err
+		return out, err
 	}
 	out = out[:len(out)-1] // no NUL after the last value
 	binary.BigEndian.PutUint32(out[1:], uint32(len(out)-frameHeader))
-	x.s.arm(x.p.cfg.Timeout)
-	return fc.write(out)
+	return out, nil
+}
+
+// abort writes an A frame naming this request, so that a worker already on the
+// next one ignores it.
+func (x *exchange) abort() error {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], x.seq)
+	return x.fc.send(frameAbort, b[:])
 }
 
 // body answers a G frame with the next piece of the request body (B), or its
@@ -209,7 +288,7 @@ func (x *exchange) body(n int) error {
 		return errProtocol
 	}
 	if x.discarding {
-		return fc.send(frameAbort, nil)
+		return x.abort()
 	}
 	want := min(int(binary.BigEndian.Uint32(b)), bodyChunk)
 	if want <= 0 {
@@ -239,7 +318,7 @@ func (x *exchange) body(n int) error {
 			x.result = fmt.Errorf("wsgi: client went away: %w", err)
 		}
 		x.discarding = true
-		return fc.send(frameAbort, nil)
+		return x.abort()
 	}
 	return fc.send(frameBody, nil) // an empty read: the worker asks again
 }
@@ -332,7 +411,7 @@ func (x *exchange) clientGone(t byte) {
 	x.result = fmt.Errorf("wsgi: client went away: %w", x.r.Context().Err())
 	x.discarding = true
 	if t != frameGet {
-		x.fc.send(frameAbort, nil) // an error: the next read reports the broken worker
+		x.abort() // an error: the next read reports the broken worker
 	}
 }
 
@@ -343,7 +422,7 @@ func (x *exchange) clientErr(err error) {
 		return
 	}
 	x.discarding = true
-	if err := x.fc.send(frameAbort, nil); err != nil {
+	if err := x.abort(); err != nil {
 		return // the next read reports the broken worker
 	}
 }
@@ -382,6 +461,7 @@ func (x *exchange) file(n int) error {
 // readFailed turns a failed read from the worker into the response: 504 on
 // the timeout (the worker's stacks are logged and it is replaced), else 502.
 func (x *exchange) readFailed(err error) (outcome, error) {
+	x.endedBeforeX = errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 	if !x.s.disarm() {
 		x.logged = true // with the worker's stacks, by the timer that has it killed
 		return slotTimedOut, x.final(errTimeout)
@@ -402,13 +482,13 @@ func (x *exchange) workerFailed(err error) error {
 		select {
 		case <-w.exited:
 			x.fail("exit", "wsgi worker failed during a request", "worker", w.id, "pid", w.pid,
-				"method", x.r.Method(), "target", string(x.r.Target()), "exit", exitStatus(w.exitErr))
+				"method", x.method(), "target", x.target(), "exit", exitStatus(w.exitErr))
 			return errWorkerDied
 		case <-time.After(time.Second):
 		}
 	}
 	x.fail(err.Error(), "wsgi worker failed during a request", "worker", w.id, "pid", w.pid,
-		"method", x.r.Method(), "target", string(x.r.Target()), "err", err)
+		"method", x.method(), "target", x.target(), "err", err)
 	return errWorkerDied
 }
 

@@ -2,6 +2,7 @@ package wsgi
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,6 +33,7 @@ type Pool struct {
 	closed   bool
 
 	free     chan *slot
+	spare    chan *slot // busy slots that may take a request queued behind the running one
 	stop     chan struct{}
 	bg       sync.WaitGroup
 	reloadMu sync.Mutex
@@ -58,6 +60,7 @@ func Start(cfg Config) (*Pool, error) {
 		gens:     make([]int, cfg.Workers),
 		failures: make([]int, cfg.Workers),
 		free:     make(chan *slot, (2*cfg.Workers+2)*cfg.Threads), // room for a reload's overlap
+		spare:    make(chan *slot, (2*cfg.Workers+2)*cfg.Threads),
 		stop:     make(chan struct{}),
 		rng:      rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1)),
 	}
@@ -137,57 +140,358 @@ func (p *Pool) jitter(n int) int {
 	return p.rng.IntN(n)
 }
 
-// acquire waits for a free slot of a ready worker.
-func (p *Pool) acquire(ctx context.Context) (*slot, error) {
-	for { // fast path: no timer when a slot is free
+// A busy slot takes requests queued behind the running one only while they
+// can be expected to start soon: at most Config.WorkerQueue of them (at most
+// maxDepth-1), and only while the running request is younger than
+// pipelineWindow and the last request that ended on the slot, times the
+// requests ahead, took less than that too. A request queued behind one that
+// runs long waits for it even when another slot frees up; this bet is made
+// only for applications whose requests are short, where the two context
+// switches that queueing saves per request are a large part of the cost, and
+// WorkerQueue = -1 turns it off.
+const (
+	maxDepth       = 8
+	pipelineWindow = 2 * time.Millisecond
+	// maxQueuedBytes bounds the R frames queued in a slot's pipe, a quarter
+	// of its usual 64 KiB, so that writing one never waits for the worker
+	// (which reads them only between requests) and an A frame always fits.
+	// A smaller pipe (Linux gives 4 KiB to a user past pipe-user-pages-soft)
+	// takes a quarter of its size (queueBudget).
+	maxQueuedBytes = 16 << 10
+)
+
+// queueBudget is how many bytes of R frames may be queued in a pipe of
+// capacity c.
+func queueBudget(c int) int64 { return int64(min(maxQueuedBytes, c/4)) }
+
+// epoch is the origin of the slots' clocks: monotonic, unlike Unix time.
+var epoch = time.Now()
+
+func monotonic() int64 { return int64(time.Since(epoch)) }
+
+// turnState is what a queued request is told when the request ahead of it
+// on its slot has ended.
+type turnState uint8
+
+const (
+	turnGo     turnState = iota // the worker is on it: read its response
+	turnLost                    // the worker died before it wrote X for the request ahead: it never ran this one, which may go to another slot
+	turnFailed                  // the worker broke after the request ahead: this one may have begun, and is answered 502, never run again
+)
+
+// A queued place's state, s.wait[seq%maxDepth]: the request waits for its
+// turn, has been given it, or has withdrawn (its client left or its queue
+// time ran out): the worker still answers its R frame, and whoever ends the
+// request ahead reads that answer (Pool.drain).
+const (
+	placeWaiting int32 = iota
+	placeGiven
+	placeWithdrawn
+)
+
+// acquire waits for a slot of a ready worker: a free one, or else a place
+// behind the young request of a busy one (queued is then true). Queueing in
+// the worker's pipe is what keeps a busy worker from sleeping between
+// requests: it reads the next request as soon as it has written a response,
+// where waiting for gatehouse to send it costs two context switches and cold
+// caches on a shared CPU (docs/wsgi-protocol.md).
+//
+// The request's R frame (req) is written as its place is taken, under the
+// slot's sendMu, so that the order of the places is the order of the frames
+// in the pipe, which is the order the worker numbers them in (seq).
+func (p *Pool) acquire(ctx context.Context, req []byte, qt *queueTimer) (place, error) {
+	for { // fast path: no timer when a slot is free or has room
 		select {
 		case s := <-p.free:
-			if s.w.state.Load() == stateReady {
-				s.w.inflight.Add(1)
-				return s, nil
+			if pl, ok := p.take(s, req); ok {
+				return pl, nil
 			}
 			continue // a slot of a worker that retired or died
 		default:
 		}
+		if p.cfg.WorkerQueue > 0 {
+			select {
+			case s := <-p.spare:
+				if pl, ok := p.queueOn(s, req); ok {
+					return pl, nil
+				}
+				continue
+			default:
+			}
+		}
 		break
 	}
-	t := time.NewTimer(p.cfg.QueueTimeout)
-	defer t.Stop()
+	spare := p.spare
+	if p.cfg.WorkerQueue <= 0 {
+		spare = nil
+	}
 	for {
 		select {
 		case s := <-p.free:
-			if s.w.state.Load() == stateReady {
-				s.w.inflight.Add(1)
-				return s, nil
+			if pl, ok := p.take(s, req); ok {
+				return pl, nil
 			}
-		case <-t.C:
-			return nil, errQueueTimeout
+		case s := <-spare:
+			select { // a free slot, when there is one, before a place in a queue
+			case f := <-p.free:
+				p.offerSpare(s)
+				if pl, ok := p.take(f, req); ok {
+					return pl, nil
+				}
+				continue
+			default:
+			}
+			if pl, ok := p.queueOn(s, req); ok {
+				return pl, nil
+			}
+		case <-qt.C():
+			return place{}, errQueueTimeout
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return place{}, ctx.Err()
 		}
+	}
+}
+
+// queueTimer is a request's queue_timeout, started when it first has to wait
+// (for a slot, or for its turn in one) and running on across retries.
+type queueTimer struct {
+	d time.Duration
+	t *time.Timer
+}
+
+func (q *queueTimer) C() <-chan time.Time {
+	if q.t == nil {
+		q.t = time.NewTimer(q.d)
+	}
+	return q.t.C
+}
+
+func (q *queueTimer) stop() {
+	if q.t != nil {
+		q.t.Stop()
+	}
+}
+
+// place is a request's place on a slot: first, or queued behind the
+// requests ahead of it there.
+type place struct {
+	s      *slot
+	queued bool
+	seq    uint32 // the request's number on the slot
+	werr   error  // writing its R frame failed
+}
+
+// take takes a free slot, unless its worker no longer takes requests, and
+// writes req on it.
+func (p *Pool) take(s *slot, req []byte) (place, bool) {
+	if s.w.state.Load() != stateReady {
+		return place{}, false
+	}
+	s.w.inflight.Add(1)
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	s.depth.Store(1)
+	return s.sendLocked(req, false), true
+}
+
+// queueOn takes a place behind s's running request and those queued there,
+// if there is room and the wait looks short (a slot is offered to spare when
+// a request begins on it, and the offer may have gone stale), and writes req
+// on it.
+func (p *Pool) queueOn(s *slot, req []byte) (place, bool) {
+	w := s.w
+	if !p.room(s, s.depth.Load(), len(req)) {
+		return place{}, false
+	}
+	w.inflight.Add(1) // before the place is ours: the worker is not ended under it
+	s.sendMu.Lock()
+	d := s.depth.Load()
+	if !p.room(s, d, len(req)) {
+		s.sendMu.Unlock()
+		p.leave(w)
+		return place{}, false
+	}
+	// The place's state is set before the place is visible in depth: the
+	// request ahead may end, and hand on to it, as soon as it is. Under
+	// sendMu depth only falls, so with d < maxDepth the index s.seq%maxDepth
+	// belongs to no request on the slot.
+	s.wait[s.seq%maxDepth].Store(placeWaiting)
+	if !s.depth.CompareAndSwap(d, d+1) {
+		s.sendMu.Unlock()
+		p.leave(w)
+		return place{}, false
+	}
+	s.queuedBytes.Add(int64(len(req)))
+	pl := s.sendLocked(req, true)
+	s.sendMu.Unlock()
+	if pl.werr == nil && d+1 <= int32(p.cfg.WorkerQueue) {
+		p.offerSpare(s) // room for one more
+	}
+	return pl, true
+}
+
+// room reports whether a request whose R frame is n bytes may queue behind
+// the d on s.
+func (p *Pool) room(s *slot, d int32, n int) bool {
+	return d >= 1 && d <= int32(p.cfg.WorkerQueue) && s.w.state.Load() == stateReady &&
+		s.queuedBytes.Load()+int64(n) <= s.budget &&
+		monotonic()-s.began.Load() <= int64(p.cfg.window) && int64(d)*s.took.Load() <= int64(p.cfg.window)
+}
+
+// sendLocked writes an R frame on s and numbers its request: the worker
+// numbers the requests in the order their R frames arrive. s.sendMu is held.
+func (s *slot) sendLocked(req []byte, queued bool) place {
+	seq := s.seq
+	s.seq++
+	s.size[seq%maxDepth] = 0
+	if queued {
+		s.size[seq%maxDepth] = int64(len(req))
+	}
+	return place{s: s, queued: queued, seq: seq, werr: s.fc.write(req)}
+}
+
+// begin marks the start of a request on s and, while s's worker takes
+// requests and has room, offers a place behind it.
+func (p *Pool) begin(s *slot, seq uint32) {
+	s.began.Store(monotonic())
+	s.queuedBytes.Add(-s.size[seq%maxDepth])
+	if p.cfg.WorkerQueue <= 0 || s.depth.Load() > int32(p.cfg.WorkerQueue) || s.w.state.Load() != stateReady {
+		return
+	}
+	p.offerSpare(s)
+}
+
+func (p *Pool) offerSpare(s *slot) {
+	select {
+	case p.spare <- s:
+	default: // full of stale offers: drop the oldest
+		select {
+		case <-p.spare:
+		default:
+		}
+		select {
+		case p.spare <- s:
+		default:
+		}
+	}
+}
+
+// wait waits for a queued request's turn. A client that leaves, or a queue
+// timeout that strikes, first withdraws the request: it is answered at once,
+// and its worker is told with an A frame naming it (a worker that has not
+// begun it skips it).
+func (p *Pool) wait(ctx context.Context, pl place, qt *queueTimer) (turnState, error) {
+	s := pl.s
+	i := pl.seq % maxDepth
+	var why error
+	select {
+	case st := <-s.turn[i]:
+		return st, nil
+	case <-ctx.Done():
+		why = ctx.Err()
+	case <-qt.C():
+		why = errQueueTimeout
+	}
+	if !s.wait[i].CompareAndSwap(placeWaiting, placeWithdrawn) {
+		return <-s.turn[i], nil // the turn came at the same moment: take it
+	}
+	var a [frameHeader + 4]byte
+	a[0] = frameAbort
+	binary.BigEndian.PutUint32(a[1:], 4)
+	binary.BigEndian.PutUint32(a[frameHeader:], pl.seq)
+	s.fc.write(a[:]) // a failure: the worker is gone, and its end is the drain's to see
+	return 0, why
+}
+
+// handOn ends request seq's turn on s: the next request queued there gets
+// the slot, or the news st about the worker. It reports whether there was a
+// next request (which then holds the worker).
+func (p *Pool) handOn(s *slot, seq uint32, st turnState) bool {
+	if s.depth.Add(-1) == 0 {
+		return false
+	}
+	next := seq + 1
+	i := next % maxDepth
+	if s.wait[i].CompareAndSwap(placeWaiting, placeGiven) {
+		s.turn[i] <- st
+		return true
+	}
+	go p.drain(s, next, st) // withdrawn
+	return true
+}
+
+// drain takes the turn of a withdrawn request: it reads the worker's answer
+// (an X at once for a request the worker skipped, else a response cut short
+// by the A frame), for nobody, and ends the turn as a request would.
+func (p *Pool) drain(s *slot, seq uint32, st turnState) {
+	s.queuedBytes.Add(-s.size[seq%maxDepth])
+	if st != turnGo {
+		p.handOn(s, seq, st)
+		p.leave(s.w)
+		return
+	}
+	x := exchange{p: p, s: s, fc: s.fc, seq: seq, discarding: true}
+	s.began.Store(monotonic())
+	s.arm(p.cfg.Timeout)
+	o, _ := x.run()
+	p.release(s, &x, o)
+}
+
+// tookDecay is a slot's new measure of how long its requests take, after one
+// that took last: the longer of last and the old measure less an eighth. One
+// slow request keeps requests from queueing on the slot for the next twenty
+// or so (a 50 ms one, against the 2 ms window), so an application that mixes
+// slow requests among fast ones seldom has a fast one wait behind a slow one.
+func tookDecay(old, last int64) int64 {
+	return max(last, old-old/8)
+}
+
+// leave gives up one request's hold on w; a retiring worker ends when its
+// last request has.
+func (p *Pool) leave(w *worker) {
+	if w.inflight.Add(-1) == 0 && w.state.Load() == stateRetiring {
+		w.terminate()
 	}
 }
 
 // release returns a slot after a request. A broken slot takes its worker down
 // with it (its protocol state is unknown); a worker past its request limit is
-// recycled.
-func (p *Pool) release(s *slot, o outcome) {
+// recycled. A request queued behind this one gets the slot, or word of the
+// worker's end: lost, when the worker's pipe ended before the X of this
+// request (so it never began the next one), else failed.
+func (p *Pool) release(s *slot, x *exchange, o outcome) {
 	w := s.w
 	served := w.served.Add(1)
-	left := w.inflight.Add(-1)
+	st := turnGo
 	switch o {
 	case slotBroken:
 		s.fc.reset()
 		p.retire(w, true, "its connection broke mid-request")
 		w.kill()
-		return
 	case slotTimedOut:
 		s.fc.reset() // dumpAndKill retired the worker
+	default:
+		if w.limit > 0 && served >= w.limit && w.state.Load() == stateReady {
+			p.retire(w, true, fmt.Sprintf("served %d requests", served))
+		}
+	}
+	if o != slotFine {
+		st = turnFailed
+		if x.endedBeforeX {
+			st = turnLost
+		}
+	} else if x.r != nil {
+		s.took.Store(tookDecay(s.took.Load(), monotonic()-s.began.Load()))
+	}
+	if p.handOn(s, x.seq, st) {
+		p.leave(w)
 		return
 	}
-	if w.limit > 0 && served >= w.limit && w.state.Load() == stateReady {
-		p.retire(w, true, fmt.Sprintf("served %d requests", served))
+	if o != slotFine {
+		p.leave(w)
+		return
 	}
+	left := w.inflight.Add(-1)
 	switch w.state.Load() {
 	case stateReady:
 		p.free <- s

@@ -34,3 +34,6 @@ func socketpairCloexec() ([2]int, error) {
 func growPipe(fd, size int) {}
 
 func workerProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
+
+// pipeCap reports a pipe's capacity: PIPE_BUF, the least POSIX promises.
+func pipeCap(int) int { return 512 }

@@ -83,11 +83,30 @@ type outputLine struct {
 	level slog.Level
 }
 
-// slot is one connection to one worker thread.
+// slot is one connection to one worker thread. It runs one request at a time,
+// and may hold a few more queued behind it: their R frames are written while
+// the first runs, so the worker goes on to them without sleeping.
 type slot struct {
 	w     *worker
 	fc    *frameConn
 	timer *time.Timer // the request timeout; nil when there is none
+
+	depth atomic.Int32 // requests on the slot: 0 idle, 1 running, more: queued behind it
+	began atomic.Int64 // when the running request got the slot (monotonic ns)
+	took  atomic.Int64 // how long the last request that ended on it ran (ns)
+	// turn[seq%maxDepth] hands the slot to request seq when the one before it
+	// ends, with news of the worker; wait[seq%maxDepth] is the place's state
+	// (placeWaiting, placeGiven, placeWithdrawn).
+	turn [maxDepth]chan turnState
+	wait [maxDepth]atomic.Int32
+	// queuedBytes counts the R frames of the queued requests, size each one
+	// (0 for a request that did not queue).
+	queuedBytes atomic.Int64
+	size        [maxDepth]int64
+	budget      int64 // queueBudget of the pipe to the worker
+
+	sendMu sync.Mutex // held while a place is taken and its R frame written, so seq follows both
+	seq    uint32     // R frames written so far (under sendMu)
 }
 
 // arm starts the request timeout: when it strikes, the worker's Python stacks
@@ -108,7 +127,7 @@ func (s *slot) expire() {
 	s.w.p.dumpAndKill(s.w, "request over its timeout of "+s.w.p.cfg.Timeout.String())
 }
 
-// disarm stops the timeout of the current request (armed by sendRequest); it
+// disarm stops the timeout of the current request (armed as its turn began); it
 // reports false if the timeout struck.
 func (s *slot) disarm() bool {
 	return s.timer == nil || s.timer.Stop()
@@ -138,7 +157,11 @@ func (p *Pool) spawn(id, gen int) (*worker, error) {
 			closeAll()
 			return nil, fmt.Errorf("wsgi: pipes for a worker: %w", err)
 		}
-		w.slots = append(w.slots, &slot{w: w, fc: fc})
+		s := &slot{w: w, fc: fc, budget: queueBudget(fc.inCap)}
+		for i := range s.turn {
+			s.turn[i] = make(chan turnState, 1)
+		}
+		w.slots = append(w.slots, s)
 		childFiles = append(childFiles, child...)
 		fdList = append(fdList, fmt.Sprintf("%d:%d:%d", next, next+1, next+2))
 		next += 3

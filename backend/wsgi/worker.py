@@ -9,6 +9,7 @@
 # (struct, bytes.split, dict(zip(...)), socket.sendmsg), because Python's own
 # per-request work is what limits a WSGI server.
 
+import collections
 import faulthandler
 import importlib
 import io
@@ -22,6 +23,7 @@ import threading
 import traceback
 
 HDR = struct.Struct(">BI")
+SEQ = struct.Struct(">I")
 REQ, BODY, BODYEND, ABORT = 0x52, 0x42, 0x45, 0x41          # R B E A
 GET, HEAD, DATA, FILE, END, LOG, TRACE, READY = 0x47, 0x48, 0x44, 0x46, 0x58, 0x4C, 0x54, 0x59
 #                                                G     H     D     F     X     L     T     Y
@@ -79,16 +81,22 @@ class Input:
     def _fill(self, want):
         while not self.eof and len(self.buf) < want:
             self.conn.send_frames([HDR.pack(GET, 4) + struct.pack(">I", max(want - len(self.buf), READ_CHUNK))])
-            t, payload = self.conn.read_frame()
-            if t == BODY:
-                self.buf += payload
-            elif t == BODYEND:
-                self.eof = True
-            elif t == ABORT:
-                self.conn.aborted = True
-                raise IOError("client went away")
-            else:
-                raise IOError("unexpected frame %r" % t)
+            while True:  # the answer: B or E, or A; a queued request or a late A may come first
+                t, payload = self.conn.read_frame()
+                if t == BODY:
+                    self.buf += payload
+                elif t == BODYEND:
+                    self.eof = True
+                elif t == ABORT:
+                    if not self.conn.abort_frame(payload):
+                        continue
+                    raise IOError("client went away")
+                elif t == REQ:
+                    self.conn.queue(payload)
+                    continue
+                else:
+                    raise IOError("unexpected frame %r" % t)
+                break
 
     def read(self, size=-1):
         if size is None or size < 0:
@@ -172,7 +180,12 @@ class Conn:
     """One slot: frames arrive on one pipe and leave on another; descriptors
     for wsgi.file_wrapper go on a Unix socket beside them. Reads go through
     our own buffer, so that checking for an abort between response blocks sees
-    every frame already received."""
+    every frame already received.
+
+    gatehouse may write the next request (R) while this one runs, so that the
+    worker goes on to it without sleeping; an R read before its turn waits in
+    queued. Requests are numbered in the order their R frames arrive (seq), and
+    an A frame names the request it stops."""
 
     def __init__(self, rfd, wfd, sfd, wid):
         self.rfile = io.FileIO(rfd, "rb")
@@ -185,6 +198,57 @@ class Conn:
         self.rview = memoryview(self.rbuf)
         self.aborted = False
         self.wid = wid
+        self.queued = collections.deque()  # (seq, payload) of requests read before their turn
+        self.seq = 0  # R frames read so far
+        self.current = -1  # seq of the request being served
+        self.skip = set()  # seqs of queued requests withdrawn by gatehouse
+
+    def queue(self, payload):
+        self.queued.append((self.seq, payload))
+        self.seq = (self.seq + 1) & 0xFFFFFFFF
+
+    def next_request(self):
+        """The next request's variables (waiting for them), or None at EOF.
+        A request withdrawn before its turn is answered with X alone."""
+        self.current = -1  # the last request has ended: an A for it is late
+        while True:
+            if self.queued:
+                # An R read early (while the last request read its body or
+                # streamed) may have its A still in the pipe.
+                try:
+                    if self.poller.poll(0):
+                        self._recv()
+                except (EOFError, ConnectionError, OSError):
+                    pass  # the next read reports it
+            while not self.queued:
+                try:
+                    t, payload = self.read_frame()
+                except (EOFError, ConnectionError, OSError):
+                    return None
+                if t == REQ:
+                    self.queue(payload)
+                # else: a late A, for a request that has finished
+            self.absorb()  # A frames read with the R frames
+            self.current, payload = self.queued.popleft()
+            if self.current not in self.skip:
+                return payload
+            self.skip.discard(self.current)
+            self.send_frames([HDR.pack(END, 0)])
+
+    def abort_frame(self, payload):
+        """Applies an A frame: whether it stops the current request. One for
+        a queued request marks it to be skipped; a late one, for a request
+        that has finished, is dropped."""
+        if len(payload) != 4:  # not gatehouse's: stop the request rather than guess
+            self.aborted = True
+            return True
+        seq = SEQ.unpack(payload)[0]
+        if seq == self.current:
+            self.aborted = True
+            return True
+        if any(q[0] == seq for q in self.queued):
+            self.skip.add(seq)
+        return False
 
     def _recv(self):
         n = self.rfile.readinto(self.rbuf)
@@ -233,12 +297,22 @@ class Conn:
         the blocks of a streamed response without blocking."""
         if self.aborted:
             return True
-        if len(self.buf) < 5 and self.poller.poll(0):
+        if self.poller.poll(0):
             self._recv()
-        if len(self.buf) >= 5 and self.buf[0] == ABORT:
-            self.read_frame()
-            self.aborted = True
+        self.absorb()
         return self.aborted
+
+    def absorb(self):
+        """Takes the R and A frames already read whole: a queued request is
+        set aside, an abort applied; anything else waits for its reader."""
+        buf = self.buf
+        while len(buf) >= 5 and buf[0] in (REQ, ABORT) and len(buf) >= 5 + HDR.unpack_from(buf)[1]:
+            t, payload = self.read_frame()
+            if t == REQ:
+                self.queue(payload)
+            elif self.abort_frame(payload):
+                break
+            buf = self.buf
 
 
 BASE = {
@@ -407,14 +481,10 @@ class _exhausted:
 
 def serve(conn, app):
     while True:
-        try:
-            t, payload = conn.read_frame()
-        except (EOFError, ConnectionError, OSError):
+        payload = conn.next_request()
+        if payload is None:
             return
-        if t == REQ:
-            handle(conn, app, payload)
-        elif t == ABORT:
-            continue  # a late abort for a request that has finished
+        handle(conn, app, payload)
 
 
 INTERPRETER_MARK = "gatehouse-wsgi interpreter: "

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime/multipart"
 	"net"
 	"net/http"
@@ -347,6 +348,56 @@ func TestConcurrentNoCrossing(t *testing.T) {
 	}
 	if served != 480 {
 		t.Errorf("served %d, want 480", served)
+	}
+}
+
+// Requests queued in a worker's pipe behind one that kills the worker never
+// ran: they are served by the replacement, and only the crashing one fails.
+func TestQueuedBehindACrash(t *testing.T) {
+	// A long window: requests queue behind the crash however long it runs.
+	f := start(t, Config{Workers: 1, Threads: 1, App: "apps:plain", window: time.Minute})
+	c := client()
+	defer closeIdle(c)
+	results := make(chan string, maxDepth)
+	fetch := func(path string) {
+		resp, err := c.Get(f.url + path)
+		if err != nil {
+			results <- path + ": " + err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 200 && string(b) != "Hello, world" {
+			results <- fmt.Sprintf("%s: body %q", path, b)
+			return
+		}
+		results <- fmt.Sprintf("%s: %d", path, resp.StatusCode)
+	}
+	s := f.pool.snapshot()[0].slots[0]
+	go fetch("/crash?after=1")
+	waitDepth(t, s, 1)
+	for range maxDepth - 1 {
+		go fetch("/hello")
+	}
+	waitDepth(t, s, maxDepth) // all queued in the pipe behind the crash
+	got := map[string]int{}
+	for range maxDepth {
+		got[<-results]++
+	}
+	want := map[string]int{"/crash?after=1: 502": 1, "/hello: 200": maxDepth - 1}
+	if !maps.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+func waitDepth(t *testing.T, s *slot, n int32) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for s.depth.Load() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("slot depth %d, want %d", s.depth.Load(), n)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -363,6 +363,7 @@ func serveFlags(o *serveOptions) *flag.FlagSet {
 	fs.Var(durOpt{&w.Timeout, "30s"}, "timeout", "bound on one WSGI request; then 504, stacks logged, worker replaced (0s: none)")
 	fs.Var(durOpt{&w.QueueTimeout, "10s"}, "queue-timeout", "how long a request may wait for a free WSGI worker; then 503")
 	fs.Var(durOpt{&w.StatsInterval, "0s"}, "stats-interval", "log a line of WSGI worker states this often (0s: never)")
+	fs.Var(intOpt{&w.WorkerQueue, "7"}, "worker-queue", "requests that may wait in a busy WSGI worker thread, behind a short one, when none is free (0-7; 0: none)")
 	fs.StringVar(&c.AccessLog.Path, "access-log", "-", "access log `FILE`; - for stderr, off for none")
 	fs.StringVar(&c.AccessLog.Format, "access-log-format", "combined", "access log `FORMAT`: combined, json, or a format of variables as nginx's log_format (\"$remote_addr $status $request_time $request_id\")")
 	fs.Var(sizeOpt{&c.AccessLog.Buffer, "0"}, "access-log-buffer", "collect this many access-log `BYTES` before writing (flushed every second; 0 writes each line)")

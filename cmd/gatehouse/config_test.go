@@ -191,7 +191,7 @@ func TestWSGIFlagsMeanTheFile(t *testing.T) {
 	args := []string{"--wsgi", "proj.wsgi:app", "--workers", "3", "--threads", "2", "--chdir", dir,
 		"--python", "/usr/bin/python3", "--env", "A=1", "--env", "B=x=y", "--max-requests", "500",
 		"--max-requests-jitter", "20", "--max-rss", "300MiB", "--timeout", "45s", "--queue-timeout", "2s",
-		"--stats-interval", "30s", "--static", "/static=" + dir}
+		"--stats-interval", "30s", "--worker-queue", "0", "--static", "/static=" + dir}
 	file := `
 [[listen]]
 addr = "127.0.0.1:8000"
@@ -201,7 +201,7 @@ addr = "127.0.0.1:8000"
   static = { root = "` + dir + `" }
   [[site.route]]
   path = "/"
-  wsgi = { app = "proj.wsgi:app", workers = 3, threads = 2, chdir = "` + dir + `", python = "/usr/bin/python3", env = { A = "1", B = "x=y" }, max_requests = 500, max_requests_jitter = 20, max_rss = "300MiB", timeout = "45s", queue_timeout = "2s", stats_interval = "30s" }
+  wsgi = { app = "proj.wsgi:app", workers = 3, threads = 2, chdir = "` + dir + `", python = "/usr/bin/python3", env = { A = "1", B = "x=y" }, max_requests = 500, max_requests_jitter = 20, max_rss = "300MiB", timeout = "45s", queue_timeout = "2s", stats_interval = "30s", worker_queue = 0 }
 `
 	flagsMeanFile(t, args, file, true)
 	for _, bad := range [][]string{

@@ -128,6 +128,7 @@ def plain(environ, start_response):
     if path == "/no-start":
         return [b"data without a head"]
     if path == "/crash":
+        time.sleep(float(q.get("after", ["0"])[0]))
         os._exit(1)
     if path == "/kill-self":
         import signal
