@@ -336,6 +336,17 @@ func (c *client) sync() bool {
 	})
 }
 
+// resetOf reports whether the server reset stream id, and with which code
+// (under c.mu).
+func (c *client) resetOf(id uint32) (http2.ErrCode, bool) {
+	for _, f := range c.frames {
+		if r, ok := f.(*http2.RSTStreamFrame); ok && r.StreamID == id {
+			return r.ErrCode, true
+		}
+	}
+	return 0, false
+}
+
 func (c *client) isClosed() bool {
 	select {
 	case <-c.closed:
