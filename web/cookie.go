@@ -1,6 +1,10 @@
 package web
 
-import "iter"
+import (
+	"iter"
+
+	"gatehouse/internal/httpspec"
+)
 
 // Reading the cookies a request carries (RFC 6265 §4.2, §5.4; RFC 6265bis).
 //
@@ -100,7 +104,7 @@ func nextCookie(s []byte) (name, value, rest []byte, ok bool) {
 	if eq < 0 {
 		return nil, nil, rest, false // empty, or a nameless cookie
 	}
-	name, value = trimOWS(pair[:eq]), trimOWS(pair[eq+1:])
+	name, value = httpspec.TrimOWS(pair[:eq]), httpspec.TrimOWS(pair[eq+1:])
 	if len(name) == 0 {
 		return nil, nil, rest, false
 	}
@@ -118,17 +122,6 @@ func nextCookie(s []byte) (name, value, rest []byte, ok bool) {
 		}
 	}
 	return name, value, rest, true
-}
-
-// trimOWS trims SP and HTAB from both ends of b.
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // Byte classes of cookie names and values.

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"gatehouse/internal/httpspec"
 	"io"
 	"log/slog"
 	"net"
@@ -109,7 +110,7 @@ func (x *exchange) appendHead(b []byte) []byte {
 	start := len(b)
 	if trusted {
 		for v := range r.Header.Values("X-Forwarded-For") {
-			if v = trimOWS(v); len(v) > 0 {
+			if v = httpspec.TrimOWS(v); len(v) > 0 {
 				if len(b) > start {
 					b = append(b, ", "...)
 				}
@@ -144,7 +145,7 @@ func (x *exchange) appendHead(b []byte) []byte {
 	if h.via {
 		b = append(b, "Via: "...)
 		for v := range r.Header.Values("Via") {
-			if v = trimOWS(v); len(v) > 0 {
+			if v = httpspec.TrimOWS(v); len(v) > 0 {
 				b = append(b, v...)
 				b = append(b, ", "...)
 			}
@@ -198,7 +199,7 @@ func (x *exchange) appendForwarded(b []byte, trusted bool, host []byte) []byte {
 	b = append(b, "Forwarded: "...)
 	if trusted {
 		for v := range r.Header.Values("Forwarded") {
-			if v = trimOWS(v); len(v) > 0 {
+			if v = httpspec.TrimOWS(v); len(v) > 0 {
 				b = append(b, v...)
 				b = append(b, ", "...)
 			}
@@ -318,16 +319,6 @@ func connectionListed(hd *web.Header, name []byte, h *Handler) bool {
 		}
 	}
 	return false
-}
-
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // send writes the head and the body, or, for a large body the request

@@ -11,10 +11,9 @@ import (
 // coding is a content coding (RFC 9110 §8.4.1) a precompressed sidecar file can
 // hold: style.css.br next to style.css.
 type coding struct {
-	name  string // the Content-Encoding token
-	alias string // another name a client may use for it
-	ext   string // the sidecar's suffix
-	tag   string // the suffix of the sidecar's ETag
+	name string // the Content-Encoding token
+	ext  string // the sidecar's suffix
+	tag  string // the suffix of the sidecar's ETag
 }
 
 // codings, in the order preferred among those a client weighs equally: brotli and
@@ -22,8 +21,9 @@ type coding struct {
 var codings = [...]coding{
 	{name: "br", ext: ".br", tag: "br"},
 	{name: "zstd", ext: ".zst", tag: "zst"},
-	// §8.4.1.3: a recipient "SHOULD consider "x-gzip" to be equivalent to "gzip"".
-	{name: "gzip", alias: "x-gzip", ext: ".gz", tag: "gz"},
+	// §8.4.1.3: a recipient "SHOULD consider "x-gzip" to be equivalent to
+	// "gzip"" (httpspec.AcceptEncoding does).
+	{name: "gzip", ext: ".gz", tag: "gz"},
 }
 
 // isSidecarName reports names that are themselves sidecars (or other compressed
@@ -37,118 +37,42 @@ func isSidecarName(name string) bool {
 	return false
 }
 
-// encodingWeights are the qvalues (§12.4.2) an Accept-Encoding field gives, in
-// thousandths, or -1 where it names nothing.
-type encodingWeights struct {
-	coding   [len(codings)]int
-	identity int
-	star     int
-}
-
-// parseAcceptEncoding reads every Accept-Encoding line of h (§12.5.3):
-//
-//	Accept-Encoding = #( codings [ weight ] )
-//	codings         = content-coding / "identity" / "*"
-//	weight          = OWS ";" OWS "q=" qvalue
-//
-// Coding names are case-insensitive (§8.4.1), aliases count as their coding. An
-// element that does
-// not parse (a bad qvalue, a parameter other than q) is skipped, so it makes no
-// coding acceptable. A coding named twice gets its lower weight: refusing is
-// what a client that says both most likely means.
-func parseAcceptEncoding(h *web.Header) (w encodingWeights, present bool) {
-	w = encodingWeights{identity: -1, star: -1}
-	for i := range w.coding {
-		w.coding[i] = -1
+// codingNames are the codings' tokens, for httpspec.AcceptEncoding.
+var codingNames = func() (n [len(codings)]string) {
+	for i, c := range codings {
+		n[i] = c.name
 	}
+	return n
+}()
+
+// parseAcceptEncoding reads the request's Accept-Encoding lines for the
+// sidecars' codings (httpspec.AcceptEncoding.Parse; x-gzip is gzip).
+func parseAcceptEncoding(h *web.Header) httpspec.AcceptEncoding {
+	a := httpspec.NewAcceptEncoding()
 	for line := range h.Values("Accept-Encoding") {
-		present = true
-		for elem := range strings.SplitSeq(string(line), ",") {
-			name, params, hasParams := strings.Cut(elem, ";")
-			name = trimOWS(name)
-			if name == "" || !httpspec.IsToken(name) {
-				continue
-			}
-			q := 1000
-			if hasParams {
-				p := trimOWS(params)
-				if len(p) < 2 || !strings.EqualFold(p[:2], "q=") {
-					continue
-				}
-				var ok bool
-				if q, ok = parseQValue(p[2:]); !ok {
-					continue
-				}
-			}
-			var slot *int
-			switch {
-			case name == "*":
-				slot = &w.star
-			case strings.EqualFold(name, "identity"):
-				slot = &w.identity
-			default:
-				for i, c := range codings {
-					if strings.EqualFold(name, c.name) || c.alias != "" && strings.EqualFold(name, c.alias) {
-						slot = &w.coding[i]
-					}
-				}
-			}
-			if slot != nil && (*slot < 0 || q < *slot) {
-				*slot = q
-			}
-		}
+		a.Parse(line, codingNames[:])
 	}
-	return w, present
+	return a
 }
 
-// parseQValue is httpspec.ParseQValue: the rule lives there, shared with
-// middleware/encode.
-func parseQValue(s string) (int, bool) { return httpspec.ParseQValue(s) }
-
-// chooseCoding returns the index in codings of the sidecar to send, or -1 for the
-// file itself. available marks the sidecars that exist.
-//
-// Per §12.5.3: a listed coding is acceptable unless its qvalue is 0; "*" gives its
-// weight to codings not listed; the acceptable coding with the highest qvalue is
-// preferred, ties going to the order of codings. The unencoded file is
-// "acceptable by default" and competes only when the client weighs it, by
-// "identity" or "*": "br;q=0.5, identity" gets the file itself, "br;q=0.5" the
-// brotli sidecar.
-//
-// Deliberate choices:
-//   - No Accept-Encoding field: the file itself. §12.5.3 would allow any coding,
-//     but clients that send no field (scripts, curl without --compressed) expect
-//     the bytes on disk, and the unencoded file is always a correct answer.
-//   - When identity is refused ("identity;q=0", "*;q=0") and no sidecar is
-//     acceptable, the file is still sent unencoded rather than 406: §12.5.3 only
-//     says the server SHOULD send it unencoded "unless the identity coding is
-//     indicated as unacceptable", not what to do then, and a usable answer beats
-//     an error page.
-func chooseCoding(w encodingWeights, present bool, available [len(codings)]bool) int {
-	if !present {
-		return -1
-	}
-	best, bestQ := -1, 0
+// chooseCoding returns the index in codings of the sidecar to send, or -1 for
+// the file itself. available marks the sidecars that exist. The rule is
+// httpspec.ChooseCoding's, with codings' order of preference; among its
+// deliberate choices, a request without Accept-Encoding gets the file itself.
+func chooseCoding(a *httpspec.AcceptEncoding, available [len(codings)]bool) int {
+	var order [len(codings)]int
+	n := 0
 	for i := range codings {
-		q := w.coding[i]
-		if q < 0 {
-			q = max(w.star, 0)
-		}
-		if available[i] && q > bestQ {
-			best, bestQ = i, q
+		if available[i] {
+			order[n] = i
+			n++
 		}
 	}
-	if best < 0 {
+	i, ok := httpspec.ChooseCoding(a, order[:n])
+	if !ok {
 		return -1
 	}
-	identity := w.identity
-	if identity < 0 {
-		identity = w.star
-	}
-	if identity > bestQ {
-		return -1
-	}
-	return best
+	return i
 }
 
 // sidecar finds the precompressed variant of the file rel to send for r. vary
@@ -167,8 +91,8 @@ func (h *Handler) sidecar(r *web.Request, rel string) (f *os.File, fi os.FileInf
 	if !vary {
 		return nil, nil, nil, false
 	}
-	weights, present := parseAcceptEncoding(&r.Header)
-	i := chooseCoding(weights, present, available)
+	accept := parseAcceptEncoding(&r.Header)
+	i := chooseCoding(&accept, available)
 	if i < 0 {
 		return nil, nil, nil, true
 	}

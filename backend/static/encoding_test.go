@@ -220,11 +220,11 @@ func FuzzAcceptEncoding(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		r := webtest.NewRequest("GET", "/", nil)
 		r.Header.Add("Accept-Encoding", s)
-		w, present := parseAcceptEncoding(&r.Header)
-		if !present {
+		w := parseAcceptEncoding(&r.Header)
+		if !w.Present {
 			t.Fatal("field not seen")
 		}
-		for _, q := range append(w.coding[:], w.identity, w.star) {
+		for _, q := range append(w.Coding[:], w.Identity, w.Star) {
 			if q < -1 || q > 1000 {
 				t.Fatalf("%q: weight %d", s, q)
 			}
@@ -234,13 +234,13 @@ func FuzzAcceptEncoding(f *testing.F) {
 			for i := range avail {
 				avail[i] = mask&(1<<i) != 0
 			}
-			i := chooseCoding(w, true, avail)
+			i := chooseCoding(&w, avail)
 			if i == -1 {
 				continue
 			}
-			q := w.coding[i]
+			q := w.Coding[i]
 			if q < 0 {
-				q = w.star
+				q = w.Star
 			}
 			if !avail[i] || q <= 0 {
 				t.Fatalf("%q %v: chose %s at q=%d", s, avail, codings[i].name, q)

@@ -1,6 +1,7 @@
 package static
 
 import (
+	"gatehouse/internal/httpspec"
 	"io/fs"
 	"strconv"
 	"strings"
@@ -99,7 +100,7 @@ func scanETag(s string) (t entityTag, n int, ok bool) {
 // bad element (an unquoted tag, "*" among tags) gives ok false, never the tags
 // before it, so the outcome does not depend on where the error sits.
 func parseETagList(v string) (tags []entityTag, star, ok bool) {
-	if trimOWS(v) == "*" {
+	if httpspec.TrimOWS(v) == "*" {
 		return nil, true, true
 	}
 	for i := 0; ; {
@@ -156,5 +157,3 @@ func readETagField(h *web.Header, name string) etagField {
 	}
 	return f
 }
-
-func trimOWS(s string) string { return strings.Trim(s, " \t") }

@@ -2,6 +2,7 @@ package static
 
 import (
 	"cmp"
+	"gatehouse/internal/httpspec"
 	"math"
 	"slices"
 	"strconv"
@@ -66,7 +67,7 @@ func parseRange(v string) (specs []rangeSpec, ok bool) {
 		return nil, false
 	}
 	for elem := range strings.SplitSeq(set, ",") {
-		elem = trimOWS(elem)
+		elem = httpspec.TrimOWS(elem)
 		if elem == "" {
 			continue
 		}

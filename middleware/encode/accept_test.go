@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"gatehouse/internal/httpspec"
 	"gatehouse/web"
 )
 
@@ -47,8 +48,8 @@ func TestChoose(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			w, present := parseAccept(header(c.lines...))
-			got, ok := choose(w, present, c.order)
+			a := parseAccept(header(c.lines...))
+			got, ok := choose(&a, c.order)
 			s := ""
 			if ok {
 				s = got.String()
@@ -63,13 +64,13 @@ func TestChoose(t *testing.T) {
 // TestAcceptElementLimit: maxElems elements are read, the one past is
 // ignored.
 func TestAcceptElementLimit(t *testing.T) {
-	filler := strings.Repeat("a, ", maxElems-1)
-	w, present := parseAccept(header(filler + "gzip"))
-	if _, ok := choose(w, present, []Coding{Gzip}); !ok {
+	filler := strings.Repeat("a, ", httpspec.MaxAcceptElements-1)
+	a := parseAccept(header(filler + "gzip"))
+	if _, ok := choose(&a, []Coding{Gzip}); !ok {
 		t.Error("the element at the limit was ignored")
 	}
-	w, present = parseAccept(header(filler + "a, gzip"))
-	if _, ok := choose(w, present, []Coding{Gzip}); ok {
+	a = parseAccept(header(filler + "a, gzip"))
+	if _, ok := choose(&a, []Coding{Gzip}); ok {
 		t.Error("the element past the limit was read")
 	}
 }
@@ -88,13 +89,13 @@ func FuzzParseAccept(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		w, present := parseAccept(header(s))
-		for _, q := range append(w.coding[:], w.identity, w.star) {
+		a := parseAccept(header(s))
+		for _, q := range append(a.Coding[:], a.Identity, a.Star) {
 			if q < -1 || q > 1000 {
 				t.Fatalf("weight %d", q)
 			}
 		}
-		if c, ok := choose(w, present, []Coding{Gzip, Brotli}); ok && c != Gzip && c != Brotli {
+		if c, ok := choose(&a, []Coding{Gzip, Brotli}); ok && c != Gzip && c != Brotli {
 			t.Fatalf("chose %v", c)
 		}
 	})

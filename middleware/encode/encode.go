@@ -2,6 +2,7 @@ package encode
 
 import (
 	"bytes"
+	"gatehouse/internal/httpspec"
 	"io"
 	"os"
 	"strconv"
@@ -44,8 +45,8 @@ func (e *Encoder) Wrap(next web.Handler) web.Handler {
 func (e *Encoder) serve(next web.Handler, w web.ResponseWriter, r *web.Request) error {
 	x := e.ws.Get().(*writer)
 	x.WriterWrapper.ResponseWriter, x.w, x.r = w, w, r
-	w8, present := parseAccept(&r.Header)
-	x.coding, x.accepted = choose(w8, present, e.cfg.Codings)
+	accept := parseAccept(&r.Header)
+	x.coding, x.accepted = choose(&accept, e.cfg.Codings)
 	defer func() {
 		if p := recover(); p != nil {
 			x.release() // the server answers the panic; the writer is not reused
@@ -399,7 +400,7 @@ func (x *writer) typeMatches(ct []byte) bool {
 	if i := bytes.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
-	ct = trimOWS(ct)
+	ct = httpspec.TrimOWS(ct)
 	slash := bytes.IndexByte(ct, '/')
 	if slash <= 0 {
 		return false
@@ -451,7 +452,7 @@ func containsToken(v []byte, tok string) bool {
 		if i := bytes.IndexAny(elem, "=;"); i >= 0 {
 			elem = elem[:i]
 		}
-		if http1.EqualFold(trimOWS(elem), tok) {
+		if http1.EqualFold(httpspec.TrimOWS(elem), tok) {
 			return true
 		}
 	}

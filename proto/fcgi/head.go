@@ -104,7 +104,7 @@ func ParseHead(b []byte, max int, h *Head) (int, error) {
 		if colon <= 0 {
 			return 0, ErrFieldName
 		}
-		name, value := line[:colon], trimOWS(line[colon+1:])
+		name, value := line[:colon], httpspec.TrimOWS(line[colon+1:])
 		for _, c := range value {
 			if c < ' ' && c != '\t' || c == 0x7f {
 				return 0, ErrFieldValue
@@ -163,16 +163,6 @@ func parseLength(v []byte) (int64, bool) {
 		n = n*10 + int64(c-'0')
 	}
 	return n, true
-}
-
-func trimOWS(v []byte) []byte {
-	for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
-		v = v[1:]
-	}
-	for len(v) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
-		v = v[:len(v)-1]
-	}
-	return v
 }
 
 // equalFold compares b with the lowercase s ignoring ASCII case.

@@ -13,6 +13,7 @@ package forwarded
 
 import (
 	"bytes"
+	"gatehouse/internal/httpspec"
 	"net/netip"
 	"strconv"
 
@@ -35,7 +36,7 @@ func ClientIP(values [][]byte, trusted func(netip.Addr) bool) (addr netip.Addr, 
 		v := values[i]
 		for len(v) > 0 && seen < MaxEntries {
 			j := bytes.LastIndexByte(v, ',')
-			entry := trimOWS(v[j+1:])
+			entry := httpspec.TrimOWS(v[j+1:])
 			if j < 0 {
 				v = nil
 			} else {
@@ -72,16 +73,6 @@ func parseEntry(b []byte) (netip.Addr, bool) {
 	return netip.Addr{}, false
 }
 
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
 // Proto reads X-Forwarded-Proto: "https" or "http" from the last (the
 // nearest proxy's) value, "" when it says neither.
 func Proto(values [][]byte) string {
@@ -92,7 +83,7 @@ func Proto(values [][]byte) string {
 	if i := bytes.LastIndexByte(v, ','); i >= 0 {
 		v = v[i+1:]
 	}
-	switch v = trimOWS(v); {
+	switch v = httpspec.TrimOWS(v); {
 	case bytes.EqualFold(v, []byte("https")):
 		return "https"
 	case bytes.EqualFold(v, []byte("http")):
