@@ -2,7 +2,10 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+
+	"gatehouse/internal/encodespec"
 )
 
 // Compress compresses a route's responses on the fly (middleware/encode):
@@ -28,11 +31,12 @@ type Compress struct {
 }
 
 func (c *Config) validateCompress(p string, x *Compress, bad func(path, msg, hint string)) {
+	names := strings.Join(encodespec.Codings[:], ", ")
 	seen := map[string]bool{}
 	for i, e := range x.Encodings {
 		switch {
-		case e != "zstd" && e != "br" && e != "gzip":
-			bad(fmt.Sprintf("%s.encodings[%d]", p, i), fmt.Sprintf("compress.encodings: %q is not zstd, br or gzip", e), "list some of \"zstd\", \"br\" and \"gzip\", the preferred first")
+		case !slices.Contains(encodespec.Codings[:], e):
+			bad(fmt.Sprintf("%s.encodings[%d]", p, i), fmt.Sprintf("compress.encodings: %q is not one of %s", e, names), "list some of "+names+", the preferred first")
 		case seen[e]:
 			bad(fmt.Sprintf("%s.encodings[%d]", p, i), fmt.Sprintf("compress.encodings: %q named twice", e), "name each once")
 		}
@@ -42,16 +46,17 @@ func (c *Config) validateCompress(p string, x *Compress, bad func(path, msg, hin
 		bad(p+".encodings", "compress.encodings is empty", "leave the compress table out to compress nothing")
 	}
 	for _, l := range []struct {
-		key       string
-		v, lo, hi int
-	}{{"gzip_level", x.GzipLevel, 1, 9}, {"brotli_level", x.BrotliLevel, 1, 11}, {"zstd_level", x.ZstdLevel, 1, 22}} {
-		if l.v != 0 && (l.v < l.lo || l.v > l.hi) {
-			bad(p+"."+l.key, fmt.Sprintf("compress.%s %d is not from %d to %d", l.key, l.v, l.lo, l.hi), "leave it out for the default")
+		key    string
+		v      int
+		coding int // its index in encodespec.Codings
+	}{{"gzip_level", x.GzipLevel, 2}, {"brotli_level", x.BrotliLevel, 1}, {"zstd_level", x.ZstdLevel, 0}} {
+		r := encodespec.Levels[l.coding]
+		if l.v != 0 && (l.v < r.Min || l.v > r.Max) {
+			bad(p+"."+l.key, fmt.Sprintf("compress.%s %d is not from %d to %d", l.key, l.v, r.Min, r.Max), "leave it out for the default")
 		}
 	}
 	for i, t := range x.Types {
-		main, sub, ok := strings.Cut(t, "/")
-		if !ok || main == "" || sub == "" || main == "*" || strings.ContainsAny(t, " ;,\t") || strings.ToLower(t) != t {
+		if !encodespec.ValidType(t) {
 			bad(fmt.Sprintf("%s.types[%d]", p, i), fmt.Sprintf("compress.types: %q is not a media type", t), "write \"text/html\", or \"text/*\" for every text type, in lower case")
 		}
 	}

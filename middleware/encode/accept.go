@@ -1,6 +1,7 @@
 package encode
 
 import (
+	"gatehouse/internal/encodespec"
 	"gatehouse/internal/httpspec"
 	"gatehouse/web"
 )
@@ -18,8 +19,8 @@ const (
 	numCodings
 )
 
-// names are the Content-Encoding tokens (§8.4.1).
-var names = [numCodings]string{"zstd", "br", "gzip"}
+// names are the Content-Encoding tokens (§8.4.1), encodespec's.
+var names = encodespec.Codings
 
 func (c Coding) String() string { return names[c] }
 

@@ -2,7 +2,8 @@ package encode
 
 import (
 	"fmt"
-	"strings"
+
+	"gatehouse/internal/encodespec"
 )
 
 // Defaults for Config.
@@ -18,6 +19,14 @@ const (
 	DefaultBrotliLevel = 4
 	DefaultZstdLevel   = 3
 )
+
+func init() {
+	// The defaults above are constants for the documentation; the ranges
+	// and defaults live in encodespec, which config reads too.
+	if encodespec.Levels[Gzip].Default != DefaultGzipLevel || encodespec.Levels[Brotli].Default != DefaultBrotliLevel || encodespec.Levels[Zstd].Default != DefaultZstdLevel {
+		panic("encode: default levels differ from encodespec's")
+	}
+}
 
 // DefaultTypes are the media types compressed by default: text formats that
 // shrink several times. text/event-stream is left out: each event is small
@@ -70,23 +79,14 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		seen[cd] = true
 	}
-	if c.GzipLevel == 0 {
-		c.GzipLevel = DefaultGzipLevel
-	}
-	if c.GzipLevel < 1 || c.GzipLevel > 9 {
-		return c, fmt.Errorf("encode: gzip level %d is not 1-9", c.GzipLevel)
-	}
-	if c.BrotliLevel == 0 {
-		c.BrotliLevel = DefaultBrotliLevel
-	}
-	if c.BrotliLevel < 1 || c.BrotliLevel > 11 {
-		return c, fmt.Errorf("encode: brotli level %d is not 1-11", c.BrotliLevel)
-	}
-	if c.ZstdLevel == 0 {
-		c.ZstdLevel = DefaultZstdLevel
-	}
-	if c.ZstdLevel < 1 || c.ZstdLevel > 22 {
-		return c, fmt.Errorf("encode: zstd level %d is not 1-22", c.ZstdLevel)
+	for cd, level := range map[Coding]*int{Gzip: &c.GzipLevel, Brotli: &c.BrotliLevel, Zstd: &c.ZstdLevel} {
+		r := encodespec.Levels[cd]
+		if *level == 0 {
+			*level = r.Default
+		}
+		if *level < r.Min || *level > r.Max {
+			return c, fmt.Errorf("encode: %s level %d is not %d-%d", cd, *level, r.Min, r.Max)
+		}
 	}
 	if c.MinLength == 0 {
 		c.MinLength = DefaultMinLength
@@ -105,8 +105,7 @@ func (c Config) withDefaults() (Config, error) {
 // CheckType reports whether t can be a Types entry: type/subtype or type/*,
 // in lower case, without parameters.
 func CheckType(t string) error {
-	main, sub, ok := strings.Cut(t, "/")
-	if !ok || main == "" || sub == "" || main == "*" || strings.ContainsAny(t, " ;,\t") || strings.ToLower(t) != t {
+	if !encodespec.ValidType(t) {
 		return fmt.Errorf("encode: %q is not a media type such as \"text/html\" or \"text/*\"", t)
 	}
 	return nil
