@@ -8,9 +8,9 @@ import (
 	"os"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
+	"gatehouse/internal/httpspec"
 	"gatehouse/internal/sockaddr"
 	"gatehouse/internal/upstreamspec"
 )
@@ -185,7 +185,7 @@ func (c *Config) validateHealth(path string, h *UpstreamHealth) Problems {
 		if h.Path != "" && !upstreamspec.ValidPath(h.Path) {
 			bad(".path", fmt.Sprintf("upstream.health.path %q is not a path", h.Path), "write a path such as \"/healthz\", percent-encoded")
 		}
-		if h.Host != "" && !upstreamspec.ValidHost(h.Host) {
+		if h.Host != "" && !httpspec.ValidHost(h.Host) {
 			bad(".host", fmt.Sprintf("upstream.health.host %q is not a host name", h.Host), "write a name such as \"app.example.com\"")
 		}
 		if h.ExpectStatus != "" {
@@ -380,7 +380,7 @@ func (c *Config) validateGateways(p string, r Route) Problems {
 				bad(kp+".pass", fmt.Sprintf("proxy.pass %q names no [[upstream]]", x.Pass), "define [[upstream]] name = \""+x.Pass+"\", or give an address (\"http://host:port\")")
 			}
 		}
-		if x.Host != "" && !validHostField(x.Host) {
+		if x.Host != "" && !httpspec.ValidHost(x.Host) {
 			bad(kp+".host", fmt.Sprintf("proxy.host %q is not a host name (with an optional port)", x.Host), "write host = \"app.internal\"")
 		}
 		for k, u := range x.Upgrade {
@@ -418,20 +418,4 @@ func (c *Config) validateGateways(p string, r Route) Problems {
 		}
 	}
 	return ps
-}
-
-// validHostField reports a Host value: a name or address, with an
-// optional port.
-func validHostField(h string) bool {
-	host := h
-	if hp, port, err := net.SplitHostPort(h); err == nil {
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return false
-		}
-		host = hp
-	}
-	if host == "" || strings.ContainsAny(host, " \t\r\n/@?#\"\\") {
-		return false
-	}
-	return true
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"gatehouse/internal/httpspec"
 	"gatehouse/internal/upstreamspec"
 )
 
@@ -122,7 +123,7 @@ func (h *HealthCheck) check() error {
 		if h.Path != "" && !upstreamspec.ValidPath(h.Path) {
 			return bad("path %q is not an origin-form target (\"/health\")", h.Path)
 		}
-		if h.Host != "" && !upstreamspec.ValidHost(h.Host) {
+		if h.Host != "" && !httpspec.ValidHost(h.Host) {
 			return bad("host %q is not a host name", h.Host)
 		}
 		if h.ExpectStatus != "" {

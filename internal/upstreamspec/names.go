@@ -37,21 +37,6 @@ func ValidPath(s string) bool {
 	return true
 }
 
-// ValidHost reports whether s can be an HTTP health check's Host field:
-// not empty, and without spaces or control bytes, which could end the field
-// early or split it.
-func ValidHost(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := range len(s) {
-		if s[i] <= ' ' || s[i] == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
 // MaxWeight bounds an address's weight. A weight says how many requests an
 // address takes for one to an address of weight 1; beyond a thousand, the
 // others take almost nothing and an address would be better left out.

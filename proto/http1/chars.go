@@ -7,26 +7,15 @@ const (
 	cToken  = 1 << iota // tchar, RFC 9110 §5.6.2 (httpspec.IsTokenChar)
 	cValue              // field-vchar / SP / HTAB / obs-text, RFC 9110 §5.5
 	cTarget             // request-target octet: visible ASCII (RFC 9112 §3.2, RFC 3986 §2)
-	cHost               // reg-name and IP-literal characters, RFC 3986 §3.2.2 (plus '%' and ':')
 	cHex                // HEXDIG
 )
 
 var class = func() (t [256]uint8) {
 	for c := 0; c < 256; c++ {
 		b := byte(c)
-		isAlpha := b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
 		isDigit := b >= '0' && b <= '9'
 		if httpspec.IsTokenChar(b) {
 			t[c] |= cToken
-		}
-		if isAlpha || isDigit {
-			t[c] |= cHost
-		}
-		switch b {
-		case '-', '.', '_', '~', // unreserved
-			'!', '$', '&', '\'', '(', ')', '*', '+', ',', ';', '=', // sub-delims
-			'%', ':', '[', ']': // pct-encoded, port and IP-literal delimiters
-			t[c] |= cHost
 		}
 		if b == '\t' || b == ' ' || b >= 0x21 && b != 0x7f {
 			t[c] |= cValue

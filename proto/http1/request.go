@@ -2,7 +2,7 @@ package http1
 
 import (
 	"bytes"
-	"net/netip"
+	"gatehouse/internal/httpspec"
 )
 
 // Default limits. Each one answers a status when exceeded; see Limits.
@@ -442,69 +442,13 @@ func (req *Request) splitPath(t []byte) error {
 
 var slash = []byte("/")
 
-// validAuthority checks host [ ":" port ] (RFC 3986 §3.2.2, §3.2.3; RFC 9110 §7.2)
-// without userinfo. needPort requires a non-empty port (authority-form).
-func validAuthority(a []byte, needPort bool) bool {
-	host, port := a, []byte(nil)
-	hasPort := false
-	if len(a) > 0 && a[0] == '[' {
-		end := bytes.IndexByte(a, ']')
-		if end < 0 || !validIPLiteral(a[1:end]) {
-			return false
-		}
-		host = a[:end+1]
-		switch rest := a[end+1:]; {
-		case len(rest) == 0:
-		case rest[0] == ':':
-			port, hasPort = rest[1:], true
-		default:
-			return false
-		}
-	} else {
-		if c := bytes.LastIndexByte(a, ':'); c >= 0 {
-			host, port, hasPort = a[:c], a[c+1:], true
-		}
-		for i := 0; i < len(host); i++ {
-			c := host[i]
-			if class[c]&cHost == 0 || c == ':' || c == '[' || c == ']' {
-				return false
-			}
-			if c == '%' && (i+2 >= len(host) || class[host[i+1]]&cHex == 0 || class[host[i+2]]&cHex == 0) {
-				return false
-			}
-		}
-	}
-	for _, c := range port {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	if needPort && (!hasPort || len(port) == 0 || len(host) == 0) {
-		return false
-	}
-	return true
-}
-
-// validIPLiteral checks the inside of "[...]": an IPv6 address (RFC 3986 §3.2.2).
-// IPvFuture and zone identifiers are refused; no HTTP client sends them.
-func validIPLiteral(b []byte) bool {
-	if len(b) < 2 || len(b) > 45 { // 45: the longest IPv6 text form (with an IPv4 tail)
-		return false
-	}
-	for _, c := range b {
-		if class[c]&cHex == 0 && c != ':' && c != '.' {
-			return false
-		}
-	}
-	ip, err := netip.ParseAddr(string(b))
-	return err == nil && ip.Is6() && ip.Zone() == ""
-}
+// validAuthority is httpspec.ValidAuthority: the grammar is shared with the
+// configuration's checks.
+func validAuthority(a []byte, needPort bool) bool { return httpspec.ValidAuthority(a, needPort) }
 
 // ValidHost reports whether v is a valid Host field value (RFC 9110 §7.2):
-// uri-host [ ":" port ], possibly empty.
-func ValidHost(v []byte) bool {
-	return len(v) == 0 || validAuthority(v, false)
-}
+// uri-host [ ":" port ], possibly empty (httpspec.ValidHost).
+func ValidHost(v []byte) bool { return httpspec.ValidHost(v) }
 
 // parseFieldLine splits "name: value" (RFC 9112 §5). first reports whether this is
 // the first field line of the section, where leading whitespace means a whitespace
