@@ -114,7 +114,7 @@ func (b *Built) respond(rc *routeCtx) (web.Handler, error) {
 // wsgi starts a route's worker pool; in check mode it only checks that the
 // interpreter and directory exist (importing the application runs its code).
 func (b *Built) wsgi(rc *routeCtx) (web.Handler, error) {
-	c := WSGIConfig(rc.r)
+	c := WSGIConfig(rc.r, b.bufCfg.MaxTempFile >= 0)
 	c.Logger = b.Logger
 	if c.Chdir != "" {
 		if fi, err := os.Stat(c.Chdir); err != nil || !fi.IsDir() {
@@ -149,12 +149,15 @@ func (b *Built) wsgi(rc *routeCtx) (web.Handler, error) {
 }
 
 // WSGIConfig maps a route's wsgi table onto backend/wsgi.Config: absent keys
-// keep the defaults, "0s" turns the request timeout off. A route whose
-// responses are not buffered queues no request in a busy worker: the worker
-// may be done with a response that gatehouse is still writing to a slow
-// client, and go on to a request queued behind it that gatehouse still counts
-// as waiting (its queue_timeout would answer 503 for a request that ran).
-func WSGIConfig(r *config.Route) wsgi.Config {
+// keep the defaults, "0s" turns the request timeout off. spill says whether
+// responses past the memory buffer go to a temporary file ([http]
+// max_temp_file is not "0"). A route whose responses are not buffered, or
+// whose larger responses would wait in memory for the client, queues no
+// request in a busy worker: the worker may be done with a response that
+// gatehouse is still writing to a slow client, and go on to a request queued
+// behind it that gatehouse still counts as waiting (its queue_timeout would
+// answer 503 for a request that ran).
+func WSGIConfig(r *config.Route, spill bool) wsgi.Config {
 	routePath, w := r.Path, r.WSGI
 	c := wsgi.Config{
 		App: w.App, Python: w.Python, Venv: w.Venv, Chdir: w.Chdir,
@@ -185,7 +188,7 @@ func WSGIConfig(r *config.Route) wsgi.Config {
 			c.WorkerQueue = -1 // off; wsgi's 0 is the default
 		}
 	}
-	if r.ResponseBuffering != nil && !*r.ResponseBuffering {
+	if r.ResponseBuffering != nil && !*r.ResponseBuffering || !spill {
 		c.WorkerQueue = -1
 	}
 	return c

@@ -7,17 +7,34 @@ import (
 )
 
 // worker_queue: absent keeps the pool's default, 0 turns the queue off (the
-// pool's -1), a number is passed on; a route without response buffering
-// queues nothing whatever the key says.
+// pool's -1), a number is passed on; a route without response buffering, or
+// without temporary files for large responses, queues nothing whatever the
+// key says.
 func TestWSGIConfigWorkerQueue(t *testing.T) {
 	for _, c := range []struct {
 		key      *int
 		buffered *bool
+		spill    bool
 		want     int
-	}{{nil, nil, 0}, {ptr(0), nil, -1}, {ptr(3), nil, 3}, {ptr(7), ptr(true), 7}, {nil, ptr(false), -1}, {ptr(5), ptr(false), -1}} {
+	}{
+		{nil, nil, true, 0}, {ptr(0), nil, true, -1}, {ptr(3), nil, true, 3}, {ptr(7), ptr(true), true, 7},
+		{nil, ptr(false), true, -1}, {ptr(5), ptr(false), true, -1}, {nil, nil, false, -1}, {ptr(5), ptr(true), false, -1},
+	} {
 		r := &config.Route{Path: "/", WSGI: &config.WSGI{App: "app:app", WorkerQueue: c.key}, ResponseBuffering: c.buffered}
-		if got := WSGIConfig(r).WorkerQueue; got != c.want {
-			t.Errorf("worker_queue %v, response_buffering %v: WorkerQueue %d, want %d", c.key, c.buffered, got, c.want)
+		if got := WSGIConfig(r, c.spill).WorkerQueue; got != c.want {
+			t.Errorf("worker_queue %v, response_buffering %v, spill %v: WorkerQueue %d, want %d", c.key, c.buffered, c.spill, got, c.want)
+		}
+	}
+}
+
+// [http] max_temp_file = "0" is what Built.wsgi passes as no spill.
+func TestMaxTempFileZeroIsNoSpill(t *testing.T) {
+	for _, c := range []struct {
+		size  *config.Size
+		spill bool
+	}{{nil, true}, {&config.Size{Bytes: 0}, false}, {&config.Size{Bytes: 1 << 20}, true}} {
+		if got := bufferConfig(config.HTTP{MaxTempFile: c.size}, 0).MaxTempFile >= 0; got != c.spill {
+			t.Errorf("max_temp_file %v: spill %v", c.size, got)
 		}
 	}
 }

@@ -334,3 +334,36 @@ func TestQueuedChaos(t *testing.T) {
 		t.Errorf("%d right, %d crossed (e.g. %v), %d failed or left, %d kills", ok.Load(), crossed.Load(), example.Load(), other.Load(), kills)
 	}
 }
+
+// A queued request whose R frame the worker read into its buffer behind the
+// A for the running request (the check for an abort stops there), still
+// unparsed when that request ends, and which is then withdrawn, does not run:
+// the worker looks in the pipe for its A whenever it read anything early.
+func TestWithdrawnUnparsedNotRun(t *testing.T) {
+	side := filepath.Join(t.TempDir(), "side")
+	f := start(t, Config{Workers: 1, App: "streamfx:app", Env: []string{"SIDE_FILE=" + side},
+		Timeout: 10 * time.Second, window: time.Minute})
+	s := f.pool.snapshot()[0].slots[0]
+	conn, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// chunks at 0, 0.3, 0.6; close() sleeps 0.6 s after the abort.
+	fmt.Fprintf(conn, "GET /x?id=r0&n=5&s=0.3&c=0.6 HTTP/1.1\r\nHost: x\r\n\r\n")
+	waitDepth(t, s, 1)
+	conn.Read(make([]byte, 4096))
+	time.Sleep(100 * time.Millisecond)
+	conn.(*net.TCPConn).SetLinger(0)
+	conn.Close() // A_0 goes out with chunk 1 (t=0.3)
+	time.Sleep(350 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 450*time.Millisecond)
+	defer cancel()
+	c := client()
+	defer closeIdle(c)
+	got := fetch(c, ctx, "GET", f.url+"/x?id=r1&side=1", nil, nil) // queued at ~0.45, withdrawn at ~0.9
+	time.Sleep(1200 * time.Millisecond)
+	t.Logf("r1 answered %q; runs %v", got, ran(t, side))
+	if n := ran(t, side)["r1"]; n != 0 {
+		t.Errorf("r1 was withdrawn (answered %q) yet ran %d time(s)", got, n)
+	}
+}

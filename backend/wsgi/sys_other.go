@@ -35,5 +35,6 @@ func growPipe(fd, size int) {}
 
 func workerProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
 
-// pipeCap reports a pipe's capacity: PIPE_BUF, the least POSIX promises.
-func pipeCap(int) int { return 512 }
+// pipeCap reports a pipe's capacity: 16 KiB, the BSDs' and macOS's base
+// size (they grow a busy pipe to 64 KiB).
+func pipeCap(int) int { return 16 << 10 }

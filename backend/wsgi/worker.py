@@ -212,9 +212,10 @@ class Conn:
         A request withdrawn before its turn is answered with X alone."""
         self.current = -1  # the last request has ended: an A for it is late
         while True:
-            if self.queued:
+            if self.queued or self.buf:
                 # An R read early (while the last request read its body or
-                # streamed) may have its A still in the pipe.
+                # streamed, queued or still unparsed behind the last
+                # request's own A) may have its A still in the pipe.
                 try:
                     if self.poller.poll(0):
                         self._recv()
