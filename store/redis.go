@@ -110,16 +110,6 @@ func redisClient(raw string) (redis.UniversalClient, error) {
 	return redis.NewClient(o), nil
 }
 
-// CheckURL reports what is wrong with a Redis URL, for the configuration's
-// checks, without dialling.
-func CheckURL(raw string) error {
-	c, err := redisClient(raw)
-	if err != nil {
-		return err
-	}
-	return c.Close()
-}
-
 // Key returns the Redis key of key: the prefix and the base64url SHA-256 of
 // key.
 func (s *Redis) Key(key string) string {
