@@ -142,6 +142,33 @@ func TestQueuedNotRunTwiceAfterATimeout(t *testing.T) {
 // request is answered.
 func TestQueuedBytesBounded(t *testing.T) {
 	f, _ := sideFixture(t, Config{Timeout: 10 * time.Second, window: time.Minute})
+	h := http.Header{}
+	for j := range 4 {
+		h.Set(fmt.Sprintf("X-Big-%d", j), strings.Repeat("a", 7000))
+	}
+	depth, got, after := leaveMidResponse(t, f, h, 4)
+	if depth != 1 {
+		t.Errorf("slot depth %d with large requests waiting: they queued in the pipe", depth)
+	}
+	for i := range 4 {
+		if want := fmt.Sprintf("200 id=q%d", i); !got[want] {
+			t.Errorf("no %q among %v", want, got)
+		}
+	}
+	if after > 5*time.Second {
+		t.Errorf("waiting requests answered %v after the client left", after)
+	}
+	if strings.Contains(f.logs.String(), "over its timeout") {
+		t.Error("the worker was killed for a timeout")
+	}
+}
+
+// leaveMidResponse runs a request whose client reads a little of an 8 MB
+// response and leaves (reset), while n requests with header fields h wait
+// (on the one worker thread of f). It returns the slot's depth while they
+// wait, their answers, and how long after the client left they came.
+func leaveMidResponse(t *testing.T, f *fixture, h http.Header, n int) (int32, map[string]bool, time.Duration) {
+	t.Helper()
 	s := f.pool.snapshot()[0].slots[0]
 	conn, err := net.Dial("tcp", f.addr)
 	if err != nil {
@@ -149,11 +176,6 @@ func TestQueuedBytesBounded(t *testing.T) {
 	}
 	fmt.Fprintf(conn, "GET /x?id=r0&s=0.3&big=8000000 HTTP/1.1\r\nHost: x\r\n\r\n")
 	waitDepth(t, s, 1)
-	const n = 4
-	h := http.Header{}
-	for j := range 4 {
-		h.Set(fmt.Sprintf("X-Big-%d", j), strings.Repeat("a", 7000))
-	}
 	res := make(chan string, n)
 	for i := range n {
 		go func() {
@@ -163,9 +185,7 @@ func TestQueuedBytesBounded(t *testing.T) {
 		}()
 	}
 	time.Sleep(200 * time.Millisecond) // time for them to queue, if they would
-	if d := s.depth.Load(); d != 1 {
-		t.Errorf("slot depth %d with large requests waiting: they queued in the pipe", d)
-	}
+	depth := s.depth.Load()
 	conn.Read(make([]byte, 4096))
 	time.Sleep(300 * time.Millisecond) // the response under way, the worker blocked on its pipe
 	conn.(*net.TCPConn).SetLinger(0)
@@ -175,17 +195,7 @@ func TestQueuedBytesBounded(t *testing.T) {
 	for range n {
 		got[<-res] = true
 	}
-	for i := range n {
-		if want := fmt.Sprintf("200 id=q%d", i); !got[want] {
-			t.Errorf("no %q among %v", want, got)
-		}
-	}
-	if d := time.Since(began); d > 5*time.Second {
-		t.Errorf("waiting requests answered %v after the client left", d)
-	}
-	if strings.Contains(f.logs.String(), "over its timeout") {
-		t.Error("the worker was killed for a timeout")
-	}
+	return depth, got, time.Since(began)
 }
 
 // A queued request whose client leaves, or whose queue_timeout strikes, is
