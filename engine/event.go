@@ -56,6 +56,13 @@ type EventHandler interface {
 // ErrWouldBlock is returned by TryRead when no bytes are waiting.
 var ErrWouldBlock = errors.New("engine: no bytes waiting")
 
+// PeerWatcher is an EventConn that applies a peer's close only when asked:
+// CancelIfPeerGone cancels the connection's context if the peer has closed
+// or reset it (http1 calls it from ResponseWriter.WatchClient).
+type PeerWatcher interface {
+	CancelIfPeerGone()
+}
+
 // EventConn is a connection owned by an event loop. Its net.Conn methods are for
 // the worker that holds the connection: Read waits (never on the loop) for bytes
 // or the read deadline, Write sends at once and queues what the socket does not

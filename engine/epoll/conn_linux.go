@@ -77,7 +77,10 @@ type conn struct {
 	pp    *engine.ProxyProtocol // loop: a PROXY header is still to come
 }
 
-var _ engine.EventConn = (*conn)(nil)
+var (
+	_ engine.EventConn   = (*conn)(nil)
+	_ engine.PeerWatcher = (*conn)(nil)
+)
 
 // The errors I/O fails with, as net.Conn's: a force-closed connection, and a
 // deadline passed (errors.Is(err, os.ErrDeadlineExceeded) holds, as callers test).
@@ -451,6 +454,20 @@ func (c *conn) forceClose() {
 	c.cancelLocked()
 	c.mu.Unlock()
 	syscall.Shutdown(c.fd, syscall.SHUT_RDWR)
+}
+
+// CancelIfPeerGone cancels the connection's context if the peer has closed
+// or reset it. The loop cancels it when that news comes while a worker holds
+// the connection; a FIN that came in the same read as the request, before
+// any worker held it, is applied here, when a handler asks to watch the
+// client (engine.PeerWatcher).
+func (c *conn) CancelIfPeerGone() {
+	if !c.hup.Load() {
+		return
+	}
+	c.mu.Lock()
+	c.cancelLocked()
+	c.mu.Unlock()
 }
 
 func (c *conn) cancelLocked() {

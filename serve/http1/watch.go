@@ -1,5 +1,7 @@
 package http1
 
+import "gatehouse/engine"
+
 // Watching the client while a handler waits (goroutine engine).
 //
 // The epoll engine sees a client close at once: its loop watches every socket.
@@ -11,8 +13,16 @@ package http1
 
 // watchClient starts the watch, when it applies.
 func (c *conn) watchClient() {
-	if c.ec == nil || c.hijacked || !c.body.active || !c.body.done || c.r != c.w {
-		return // epoll watches already; or the body, or pipelined bytes, are the client's proof of life
+	if c.hijacked || !c.body.active || !c.body.done || c.r != c.w {
+		return // the body, or pipelined bytes, are the client's proof of life
+	}
+	if c.ec == nil {
+		// epoll watches already, but a FIN that came with the request
+		// reached the loop before a worker held the connection.
+		if pw, ok := c.ev.(engine.PeerWatcher); ok {
+			pw.CancelIfPeerGone()
+		}
+		return
 	}
 	c.ec.WatchPeer()
 	c.rdl = 0 // WatchPeer cleared the read deadline

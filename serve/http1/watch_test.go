@@ -86,6 +86,22 @@ func TestWatchClientGone(t *testing.T) {
 	})
 }
 
+// A client whose FIN comes with its request (printf ... | nc -N) is gone for
+// a handler that asks to watch it, on both engines: on epoll the FIN arrives
+// in the same read as the request, before a worker holds the connection.
+func TestWatchClientGoneWithTheRequest(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engineName string) {
+		h := newWaitingHandler()
+		ts := startServer(t, engineName, h, shttp.Config{})
+		c := dial(t, ts.addr)
+		// One write of the request and the FIN right behind it.
+		c.send("POST /wait HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc")
+		c.conn.(*net.TCPConn).CloseWrite()
+		h.wantEnded(t, "canceled")
+		ts.logs.WaitFor(t, "request abandoned")
+	})
+}
+
 // The watch reads the first byte of a pipelined request; that request is
 // served whole after the one that waited, and nothing is canceled.
 func TestWatchClientPipelined(t *testing.T) {
