@@ -14,6 +14,7 @@ import (
 	"unsafe"
 
 	"gatehouse/engine"
+	"gatehouse/internal/rawio"
 )
 
 // Who holds a connection: its loop (waiting for bytes, or draining queued
@@ -457,17 +458,24 @@ func (c *conn) forceClose() {
 }
 
 // CancelIfPeerGone cancels the connection's context if the peer has closed
-// or reset it. The loop cancels it when that news comes while a worker holds
+// or reset it, and sent nothing more (a pipelined request still in the
+// socket is the client's proof of life, as on the goroutine engine). The loop cancels it when that news comes while a worker holds
 // the connection; a FIN that came in the same read as the request, before
 // any worker held it, is applied here, when a handler asks to watch the
 // client (engine.PeerWatcher).
 func (c *conn) CancelIfPeerGone() {
-	if !c.hup.Load() {
+	if !c.hup.Load() || c.bytesWaiting() {
 		return
 	}
 	c.mu.Lock()
 	c.cancelLocked()
 	c.mu.Unlock()
+}
+
+// bytesWaiting reports whether unread bytes wait in the socket.
+func (c *conn) bytesWaiting() bool {
+	n, err := rawio.Peek(c.fd)
+	return err == nil && n > 0
 }
 
 func (c *conn) cancelLocked() {

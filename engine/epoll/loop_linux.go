@@ -330,8 +330,10 @@ func (l *loop) event(fd int, ev uint32) {
 		c.wseq.Add(1)
 	}
 	if c.owner.Load() != ownLoop {
-		if ev&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 && c.owner.Load() == ownWorker {
-			// The client closed (or reset) while its request is being served:
+		if ev&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 && c.owner.Load() == ownWorker &&
+			(ev&(syscall.EPOLLHUP|syscall.EPOLLERR) != 0 || !c.bytesWaiting()) {
+			// The client closed (or reset) while its request is being served,
+			// with no pipelined request behind it still to read:
 			// cancel the connection's context, so that a handler waiting on a
 			// backend (a CGI script, php-fpm, uWSGI, a Python worker) stops,
 			// as nginx stops on a client's premature close. Its response, if

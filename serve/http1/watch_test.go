@@ -102,6 +102,43 @@ func TestWatchClientGoneWithTheRequest(t *testing.T) {
 	})
 }
 
+// A request, a pipelined one and the FIN in one write, where the pipelined
+// bytes are still in the socket when the first handler watches (its head
+// and body fill the first read exactly, or the body is read in large reads
+// straight into the reader's slice): the pipelined request is the client's
+// proof of life, and both are answered, on both engines.
+func TestWatchClientPipelinedThenFIN(t *testing.T) {
+	for _, mode := range []string{"buffer-full", "large-body"} {
+		t.Run(mode, func(t *testing.T) {
+			forEachEngine(t, func(t *testing.T, engineName string) {
+				h := newWaitingHandler()
+				ts := startServer(t, engineName, h, shttp.Config{})
+				c := dial(t, ts.addr)
+				var req1 string
+				if mode == "buffer-full" {
+					// Head and body exactly 1024 bytes: the loop's first read fills its inline buffer.
+					head := "POST /wait HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nX-Pad: "
+					pad := 1024 - len(head) - len("\r\n\r\n") - 10
+					req1 = head + strings.Repeat("a", pad) + "\r\n\r\n" + strings.Repeat("b", 10)
+				} else {
+					req1 = "POST /wait HTTP/1.1\r\nHost: x\r\nContent-Length: 65536\r\n\r\n" + strings.Repeat("b", 65536)
+				}
+				c.send(req1 + "GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+				c.conn.(*net.TCPConn).CloseWrite()
+				time.Sleep(200 * time.Millisecond)
+				h.release <- struct{}{}
+				h.wantEnded(t, "released")
+				if r := c.read("POST"); r.StatusCode != 200 || r.body != "waited" {
+					t.Fatalf("first response: %d %q", r.StatusCode, r.body)
+				}
+				if r := c.read("GET"); r.StatusCode != 200 || r.body != "quick /next" {
+					t.Fatalf("second response: %d %q", r.StatusCode, r.body)
+				}
+			})
+		})
+	}
+}
+
 // The watch reads the first byte of a pipelined request; that request is
 // served whole after the one that waited, and nothing is canceled.
 func TestWatchClientPipelined(t *testing.T) {
