@@ -79,13 +79,17 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		seen[cd] = true
 	}
-	for cd, level := range map[Coding]*int{Gzip: &c.GzipLevel, Brotli: &c.BrotliLevel, Zstd: &c.ZstdLevel} {
-		r := encodespec.Levels[cd]
-		if *level == 0 {
-			*level = r.Default
+	for _, l := range []struct {
+		name   string
+		coding Coding
+		level  *int
+	}{{"gzip", Gzip, &c.GzipLevel}, {"brotli", Brotli, &c.BrotliLevel}, {"zstd", Zstd, &c.ZstdLevel}} {
+		r := encodespec.Levels[l.coding]
+		if *l.level == 0 {
+			*l.level = r.Default
 		}
-		if *level < r.Min || *level > r.Max {
-			return c, fmt.Errorf("encode: %s level %d is not %d-%d", cd, *level, r.Min, r.Max)
+		if *l.level < r.Min || *l.level > r.Max {
+			return c, fmt.Errorf("encode: %s level %d is not %d-%d", l.name, *l.level, r.Min, r.Max)
 		}
 	}
 	if c.MinLength == 0 {
