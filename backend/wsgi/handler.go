@@ -46,9 +46,11 @@ const (
 // here, rate-limited (webcgi.Failures), not by the server per request.
 func (p *Pool) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
 	bp := framePool.Get().(*[]byte)
-	defer framePool.Put(bp)
 	req, err := p.requestFrame(r, (*bp)[:0])
-	*bp = req
+	if cap(req) <= maxPooledFrame {
+		*bp = req // grown for a larger request: keep the larger buffer
+		defer framePool.Put(bp)
+	}
 	switch {
 	case errors.Is(err, cgienv.ErrMount):
 		return p.requests.Check(r, errMount, "app", p.cfg.App)
@@ -74,8 +76,12 @@ func (p *Pool) ServeHTTP(w web.ResponseWriter, r *web.Request) error {
 	}
 }
 
-// framePool holds the buffers R frames are built in.
+// framePool holds the buffers R frames are built in: 2 KiB, grown to what a
+// request needs up to maxPooledFrame (a request with larger fields builds
+// its frame in a buffer of its own, not kept).
 var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+const maxPooledFrame = 16 << 10
 
 // serve runs the exchange once the slot is this request's (at once, or when
 // the requests queued ahead of it have ended), and ends its turn. lost
