@@ -21,33 +21,39 @@ var page = []byte(strings.Repeat("<p>gatehouse compresses what it serves, </p>\n
 
 func decode(t *testing.T, coding string, b []byte) []byte {
 	t.Helper()
-	var r io.Reader
+	if coding == "" {
+		return b
+	}
+	r, done := decoder(t, coding, b)
+	defer done()
+	out, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("%s: %v", coding, err)
+	}
+	return out
+}
+
+// decoder returns a reader of b decoded from coding, and what releases it.
+func decoder(t *testing.T, coding string, b []byte) (io.Reader, func()) {
+	t.Helper()
 	switch coding {
 	case "gzip":
 		zr, err := gzip.NewReader(bytes.NewReader(b))
 		if err != nil {
 			t.Fatal(err)
 		}
-		r = zr
+		return zr, func() {}
 	case "br":
-		r = brotli.NewReader(bytes.NewReader(b))
+		return brotli.NewReader(bytes.NewReader(b)), func() {}
 	case "zstd":
 		zr, err := zstd.NewReader(bytes.NewReader(b))
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer zr.Close()
-		r = zr
-	case "":
-		return b
-	default:
-		t.Fatalf("coding %q", coding)
+		return zr, zr.Close
 	}
-	out, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatalf("%s: %v", coding, err)
-	}
-	return out
+	t.Fatalf("coding %q", coding)
+	return nil, nil
 }
 
 func mustNew(t testing.TB, c Config) *Encoder {
@@ -211,21 +217,8 @@ func TestFlushStreams(t *testing.T) {
 
 // decodePrefix decodes what a stream has so far (it has no end yet).
 func decodePrefix(t *testing.T, coding string, b []byte) string {
-	var r io.Reader
-	switch coding {
-	case "gzip":
-		zr, err := gzip.NewReader(bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		r = zr
-	case "br":
-		r = brotli.NewReader(bytes.NewReader(b))
-	case "zstd":
-		zr, _ := zstd.NewReader(bytes.NewReader(b))
-		defer zr.Close()
-		r = zr
-	}
+	r, done := decoder(t, coding, b)
+	defer done()
 	var out []byte
 	buf := make([]byte, 64)
 	for {
