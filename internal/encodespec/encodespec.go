@@ -21,10 +21,17 @@ type Level struct {
 	Min, Max, Default int
 }
 
+// The default levels: zstd's own, brotli's 4 and gzip's middle.
+const (
+	DefaultZstdLevel   = 3
+	DefaultBrotliLevel = 4
+	DefaultGzipLevel   = 5
+)
+
 // Levels are by the index of Codings: zstd's levels 1 to 22 (mapped onto
 // the encoder's four speeds), brotli's quality 1 to 11, gzip's levels 1 to
-// 9; the defaults are zstd's own, brotli's 4 and gzip's middle.
-var Levels = [len(Codings)]Level{{1, 22, 3}, {1, 11, 4}, {1, 9, 5}}
+// 9.
+var Levels = [len(Codings)]Level{{1, 22, DefaultZstdLevel}, {1, 11, DefaultBrotliLevel}, {1, 9, DefaultGzipLevel}}
 
 // ValidType reports whether t can be a media type to compress: type/subtype
 // or type/*, in lower case, without parameters.

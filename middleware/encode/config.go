@@ -15,18 +15,11 @@ const (
 	// DefaultGzipLevel, DefaultBrotliLevel and DefaultZstdLevel are levels
 	// that compress text well at a cost per request a server can pay:
 	// gzip's middle, brotli's quality 4 and zstd's own default.
-	DefaultGzipLevel   = 5
-	DefaultBrotliLevel = 4
-	DefaultZstdLevel   = 3
+	// They are encodespec's, which config reads too.
+	DefaultGzipLevel   = encodespec.DefaultGzipLevel
+	DefaultBrotliLevel = encodespec.DefaultBrotliLevel
+	DefaultZstdLevel   = encodespec.DefaultZstdLevel
 )
-
-func init() {
-	// The defaults above are constants for the documentation; the ranges
-	// and defaults live in encodespec, which config reads too.
-	if encodespec.Levels[Gzip].Default != DefaultGzipLevel || encodespec.Levels[Brotli].Default != DefaultBrotliLevel || encodespec.Levels[Zstd].Default != DefaultZstdLevel {
-		panic("encode: default levels differ from encodespec's")
-	}
-}
 
 // DefaultTypes are the media types compressed by default: text formats that
 // shrink several times. text/event-stream is left out: each event is small
