@@ -143,8 +143,8 @@ func (p *Pool) jitter(n int) int {
 // A busy slot takes requests queued behind the running one only while they
 // can be expected to start soon: at most Config.WorkerQueue of them (at most
 // maxDepth-1), and only while the running request is younger than
-// pipelineWindow and the last request that ended on the slot, times the
-// requests ahead, took less than that too. A request queued behind one that
+// pipelineWindow and the slot's measure of how long its requests take
+// (tookDecay), times the requests ahead, is less than that too. A request queued behind one that
 // runs long waits for it even when another slot frees up; this bet is made
 // only for applications whose requests are short, where the two context
 // switches that queueing saves per request are a large part of the cost, and
