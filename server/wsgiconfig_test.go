@@ -1,8 +1,10 @@
 package server
 
 import (
+	"fmt"
 	"testing"
 
+	"gatehouse/backend/wsgi"
 	"gatehouse/config"
 )
 
@@ -40,3 +42,18 @@ func TestMaxTempFileZeroIsNoSpill(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// config's bound on worker_queue is the pool's: the most it takes is its
+// default, and one more is refused.
+func TestWorkerQueueBoundIsThePools(t *testing.T) {
+	for q, ok := range map[int]bool{wsgi.DefaultWorkerQueue: true, wsgi.DefaultWorkerQueue + 1: false} {
+		src := fmt.Sprintf("[[listen]]\naddr = \"127.0.0.1:0\"\n[[site]]\n[[site.route]]\npath = \"/\"\nwsgi = { app = \"app:app\", worker_queue = %d }\n", q)
+		c, err := config.Parse("t.toml", []byte(src))
+		if err == nil {
+			err = c.Validate()
+		}
+		if (err == nil) != ok {
+			t.Errorf("worker_queue = %d: %v", q, err)
+		}
+	}
+}
