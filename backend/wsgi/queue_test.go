@@ -132,6 +132,9 @@ func TestQueuedNotRunTwiceAfterATimeout(t *testing.T) {
 	if got1 != "200 id=r1" && got1 != "502 502 Bad Gateway\n" {
 		t.Errorf("queued POST answered %q", got1)
 	}
+	if got1 != "200 id=r1" && !strings.Contains(f.logs.String(), "wsgi worker failed before the request could be answered") {
+		t.Errorf("a 502 without its log line:\n%s", f.logs.String())
+	}
 }
 
 // R frames too large to leave in the pipe while the worker is busy do not
