@@ -361,20 +361,24 @@ func TestWithdrawnUnparsedNotRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// chunks at 0, 0.3, 0.6; close() sleeps 0.6 s after the abort.
-	fmt.Fprintf(conn, "GET /x?id=r0&n=5&s=0.3&c=0.6 HTTP/1.1\r\nHost: x\r\n\r\n")
+	// Chunks at 0, 0.5 and 1.0 s. The client leaves at 0.1: gatehouse's A
+	// for r0 goes out with chunk 1 (0.5). r1's R follows at about 0.7, so the
+	// worker's check for an abort at chunk 2 (1.0) reads both and stops at the
+	// A, leaving the R unparsed. r1 is withdrawn at about 1.7, while r0's
+	// close() sleeps until about 2.5. Every step has a few hundred ms to spare.
+	fmt.Fprintf(conn, "GET /x?id=r0&n=5&s=0.5&c=1.5 HTTP/1.1\r\nHost: x\r\n\r\n")
 	waitDepth(t, s, 1)
 	conn.Read(make([]byte, 4096))
 	time.Sleep(100 * time.Millisecond)
 	conn.(*net.TCPConn).SetLinger(0)
-	conn.Close() // A_0 goes out with chunk 1 (t=0.3)
-	time.Sleep(350 * time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), 450*time.Millisecond)
+	conn.Close() // the A for r0 goes out with chunk 1
+	time.Sleep(600 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	c := client()
 	defer closeIdle(c)
-	got := fetch(c, ctx, "GET", f.url+"/x?id=r1&side=1", nil, nil) // queued at ~0.45, withdrawn at ~0.9
-	time.Sleep(1200 * time.Millisecond)
+	got := fetch(c, ctx, "GET", f.url+"/x?id=r1&side=1", nil, nil) // queued at about 0.7, withdrawn at about 1.7
+	time.Sleep(2 * time.Second) // past r0's end: r1 would have run by now
 	t.Logf("r1 answered %q; runs %v", got, ran(t, side))
 	if n := ran(t, side)["r1"]; n != 0 {
 		t.Errorf("r1 was withdrawn (answered %q) yet ran %d time(s)", got, n)
